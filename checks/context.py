@@ -1,0 +1,224 @@
+"""What checks read: one integration's two sides, each resource fetched once per run.
+
+Checks run concurrently; :class:`SideData` memoises each read behind a per-resource lock, so
+the first check to ask for the source's invoices fetches them and every other check waiting
+for them gets the same list (or the same ``ProviderError``). ``SideData.preloaded`` builds a
+side from records already in hand: the invoice trace reuses a run's data that way, and unit
+tests of pure check logic give data directly instead of faking a system.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from config.integrations import IntegrationConfig, SideConfig
+from providers.base import Capability, Provider
+from providers.credentials import Credentials
+from providers.errors import ProviderError
+from providers.records import (
+    Account,
+    ConnectionInfo,
+    Contact,
+    Invoice,
+    Item,
+    OrgInfo,
+    Payment,
+    RateStatus,
+    TaxRate,
+    TrackingCategory,
+)
+
+T = TypeVar("T")
+
+DISPLAY_NAMES = {
+    "xero": "Xero",
+    "quickbooks": "QuickBooks Online",
+    "hubspot": "HubSpot",
+    "stripe": "Stripe",
+    "zoho_books": "Zoho Books",
+    "myob": "MYOB",
+    "aroflo": "AroFlo",
+    "torqueflow": "Torqueflow",
+    "workshop_software": "Workshop Software",
+}
+
+_RESOURCES: dict[str, Capability] = {
+    "probe": Capability.ORG,
+    "org": Capability.ORG,
+    "contacts": Capability.CONTACTS,
+    "items": Capability.ITEMS,
+    "invoices": Capability.INVOICES,
+    "accounts": Capability.ACCOUNTS,
+    "tax_rates": Capability.TAX_RATES,
+    "tracking": Capability.TRACKING,
+    "payments": Capability.PAYMENTS,
+}
+
+
+@dataclass
+class ConnectionState:
+    """What the store knows about one side's connection (not what the system says)."""
+
+    state: str = "active"  # active | requires_reauth | grace_period | disconnected | pending_credits
+    last_error: str | None = None
+    credentials: Credentials | None = None
+
+
+class _Memo:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.done = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class SideData:
+    """One side of an integration as the checks see it."""
+
+    def __init__(
+        self,
+        side: str,
+        config: SideConfig,
+        provider: Provider | None,
+        *,
+        since: date | None = None,
+        connection: ConnectionState | None = None,
+    ) -> None:
+        self.side = side
+        self.config = config
+        self.system = config.system
+        self.display_name = DISPLAY_NAMES.get(config.system, config.system)
+        self.provider = provider
+        self.since = since
+        self.connection = connection or ConnectionState()
+        self._memos: dict[str, _Memo] = {}
+        self._memos_lock = threading.Lock()
+        self._preloaded: dict[str, Any] = {}
+        self._capabilities: frozenset[Capability] | None = None
+
+    @classmethod
+    def preloaded(
+        cls,
+        side: str,
+        config: SideConfig,
+        *,
+        capabilities: frozenset[Capability] | None = None,
+        connection: ConnectionState | None = None,
+        **resources: Any,
+    ) -> SideData:
+        """A side whose resources are given (``org=OrgInfo(...)``, ``invoices=[...]``)."""
+        unknown = set(resources) - set(_RESOURCES) - {"rate"}
+        if unknown:
+            raise TypeError(f"unknown resources {sorted(unknown)}")
+        data = cls(side, config, None, connection=connection)
+        data._preloaded = dict(resources)
+        data._capabilities = capabilities if capabilities is not None else frozenset(
+            _RESOURCES[name] for name in resources if name in _RESOURCES
+        )
+        return data
+
+    def supports(self, capability: Capability) -> bool:
+        if self._capabilities is not None:
+            return capability in self._capabilities
+        return self.provider is not None and self.provider.supports(capability)
+
+    def _get(self, name: str, fetch: Callable[[Provider], T]) -> T:
+        if name in self._preloaded:
+            value: T = self._preloaded[name]
+            return value
+        if self.provider is None:
+            from providers.errors import Unsupported
+
+            raise Unsupported(f"{self.display_name} gave no {name} for this run", system=self.system)
+        with self._memos_lock:
+            memo = self._memos.setdefault(name, _Memo())
+        with memo.lock:
+            if not memo.done:
+                try:
+                    memo.value = fetch(self.provider)
+                except ProviderError as e:
+                    memo.error = e
+                memo.done = True
+        if memo.error is not None:
+            raise memo.error
+        result: T = memo.value
+        return result
+
+    # Each reader below is fetched at most once per run, whichever check asks first.
+
+    def probe(self) -> ConnectionInfo:
+        return self._get("probe", lambda p: p.probe())
+
+    def org(self) -> OrgInfo:
+        return self._get("org", lambda p: p.org_info())
+
+    def contacts(self) -> list[Contact]:
+        return self._get("contacts", lambda p: p.contacts())
+
+    def items(self) -> list[Item]:
+        return self._get("items", lambda p: p.items())
+
+    def invoices(self) -> list[Invoice]:
+        return self._get("invoices", lambda p: p.invoices(since=self.since))
+
+    def accounts(self) -> list[Account]:
+        return self._get("accounts", lambda p: p.accounts())
+
+    def tax_rates(self) -> list[TaxRate]:
+        return self._get("tax_rates", lambda p: p.tax_rates())
+
+    def tracking(self) -> list[TrackingCategory]:
+        return self._get("tracking", lambda p: p.tracking_categories())
+
+    def payments(self) -> list[Payment]:
+        return self._get("payments", lambda p: p.payments(since=self.since))
+
+    def rate_status(self) -> RateStatus:
+        if "rate" in self._preloaded:
+            status: RateStatus = self._preloaded["rate"]
+            return status
+        if self.provider is None:
+            return RateStatus()
+        return self.provider.stats.rate_status(self.system)
+
+    def fetched(self) -> dict[str, Any]:
+        """Resources fetched successfully so far (the trace reuses them without new calls)."""
+        found = dict(self._preloaded)
+        for name, memo in self._memos.items():
+            if memo.done and memo.error is None:
+                found[name] = memo.value
+        return found
+
+
+@dataclass
+class History:
+    """What the store knows of earlier runs and actions that checks need."""
+
+    last_synced_at: datetime | None = None  # newest destination invoice seen landing, any run
+    failed_actions: list[dict[str, Any]] = field(default_factory=list)  # permanently failed syncs
+
+
+@dataclass
+class RunContext:
+    integration: IntegrationConfig
+    source: SideData
+    destination: SideData
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    history: History = field(default_factory=History)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def window_start(self) -> date:
+        """Oldest invoice date the checks consider: ``since`` or ``window_days`` back."""
+        settings = self.integration.settings
+        return settings.since or (self.today - timedelta(days=settings.window_days))
+
+    def sides(self) -> tuple[SideData, SideData]:
+        return (self.source, self.destination)

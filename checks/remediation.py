@@ -1,0 +1,75 @@
+"""Render a finding's remediation steps from ``templates/remediation/<code>.md.j2``.
+
+Template context (StrictUndefined: a template that names a missing key fails loudly in tests):
+    finding      the Finding (code, severity, subject, evidence, impact, system, action)
+    ev           finding.evidence (a mapping; use ``ev.get('x')`` for optional keys)
+    impact       finding.impact (``impact.invoices``, ``impact.amounts``)
+    integration  the integration name
+    source, destination   display names of the two systems ("HubSpot", "Xero")
+    system       display name of the system the finding is about (or the destination)
+    action       the proposed action's label, or None
+Output is Slack-flavoured Markdown (mrkdwn): numbered steps, ``*bold*``, backticked values.
+Values from providers are escaped with the ``mrkdwn`` filter before they reach Slack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+import templates
+from checks.context import DISPLAY_NAMES
+from checks.findings import Finding
+
+TEMPLATE_DIR = Path(templates.__file__).parent
+
+
+def escape_mrkdwn(value: Any) -> str:
+    """Slack's three control characters; backticks would break our code spans."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def money(amounts: Mapping[str, Any]) -> str:
+    return ", ".join(f"{cur} {amount:,.2f}" if not isinstance(amount, str) else f"{cur} {amount}" for cur, amount in sorted(amounts.items())) or "nothing"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # mrkdwn, not HTML: values are escaped with the mrkdwn filter
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["mrkdwn"] = escape_mrkdwn
+    env.filters["money"] = money
+    env.filters["system_name"] = lambda s: DISPLAY_NAMES.get(str(s), str(s))
+    return env
+
+
+def template_name(code: str) -> str:
+    return f"remediation/{code}.md.j2"
+
+
+def render(finding: Finding, *, integration: str, source: str, destination: str) -> str:
+    """The numbered steps for ``finding``; ``source``/``destination`` are system keys."""
+    template = environment().get_template(template_name(finding.code))
+    system_key = finding.system or destination
+    text = template.render(
+        finding=finding,
+        ev=finding.evidence,
+        impact=finding.impact,
+        integration=integration,
+        source=DISPLAY_NAMES.get(source, source),
+        destination=DISPLAY_NAMES.get(destination, destination),
+        system=DISPLAY_NAMES.get(system_key, system_key),
+        action=finding.action.label if finding.action else None,
+    )
+    return text.strip()

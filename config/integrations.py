@@ -1,0 +1,320 @@
+"""The integrations file (``SYNC_DOCTOR_CONFIG``): YAML -> frozen dataclasses, strictly.
+
+Every error names the file, the key path and what is wrong, e.g.
+``sync-doctor.yml: integrations.acme.destination.system: unknown system 'xeroo'; supported: ...``.
+Unknown keys are errors too: a typo must not silently disable a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SYSTEMS = ("xero", "quickbooks", "hubspot", "stripe", "zoho_books", "myob", "aroflo", "torqueflow", "workshop_software")
+DIRECTIONS = ("source_to_destination", "destination_to_source", "both", "none")
+STATUSES = ("draft", "open", "paid", "void")
+ENVIRONMENTS = ("live", "test")
+URL_KEYS = ("base_url", "token_url", "authorize_url", "identity_url")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class SideConfig:
+    system: str
+    tenant: str | None = None
+    environment: str | None = None
+    urls: Mapping[str, str] = field(default_factory=dict)  # base_url / token_url / authorize_url / identity_url
+    limits: Mapping[str, int] = field(default_factory=dict)  # concurrent / per_minute / app_per_minute
+    name: str | None = None  # the expected organisation name, when configured
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSettings:
+    enabled: bool = True
+    direction: str = "source_to_destination"
+    statuses: tuple[str, ...] = ("open", "paid")
+    since: date | None = None
+    until: date | None = None
+    skip_sources: tuple[str, ...] = ()
+    auto_sync_sales: bool = True
+    auto_sync_purchases: bool = True
+    currency: str | None = None
+    stale_after_hours: int = 48  # dead man's switch: no invoice landed for this long
+    window_days: int = 30  # how far back checks compare both sides when no ``since`` is set
+
+
+@dataclass(frozen=True, slots=True)
+class Mappings:
+    accounts: Mapping[str, str] = field(default_factory=dict)  # source account code -> destination code
+    tax: Mapping[str, str] = field(default_factory=dict)  # source tax code -> destination tax type/code
+    tracking: Mapping[str, str] = field(default_factory=dict)  # source category -> destination category
+    currencies: Mapping[str, str] = field(default_factory=dict)
+    default_account: str | None = None
+    default_tax: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationSlack:
+    channel: str | None = None
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationConfig:
+    name: str
+    source: SideConfig
+    destination: SideConfig
+    settings: SyncSettings = SyncSettings()
+    mappings: Mappings = Mappings()
+    requires: tuple[str, ...] = ()
+    slack: IntegrationSlack = IntegrationSlack()
+
+    def side(self, which: str) -> SideConfig:
+        if which == "source":
+            return self.source
+        if which == "destination":
+            return self.destination
+        raise ValueError(f"side must be 'source' or 'destination', not {which!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    admins: tuple[str, ...] = ()  # user ids (U...) or user-group ids (S...)
+    digest_channel: str | None = None
+    alert_channel: str | None = None
+    allowed_channels: tuple[str, ...] = ()  # empty = any channel
+    allowed_users: tuple[str, ...] = ()  # empty = anyone
+    allow_self_approval: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    integrations: Mapping[str, IntegrationConfig]
+    slack: SlackConfig = SlackConfig()
+    timezone: str = "UTC"
+    path: str | None = None
+
+    def get(self, name: str) -> IntegrationConfig | None:
+        return self.integrations.get(name.strip().lower())
+
+
+def load_config(path: str | Path) -> AppConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: file not found (set SYNC_DOCTOR_CONFIG or create it; see README)") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}:{where} not valid YAML: {getattr(e, 'problem', e)}") from None
+    return parse_config(data if data is not None else {}, source=str(p))
+
+
+def parse_config(data: Any, *, source: str = "<config>") -> AppConfig:
+    reader = _Reader(source)
+    root = reader.mapping(data, "", {"slack", "integrations", "timezone"})
+    slack = _slack(reader, root.get("slack"), "slack")
+    integrations_raw = reader.mapping(root.get("integrations", {}), "integrations", None)
+    integrations: dict[str, IntegrationConfig] = {}
+    for raw_name, body in integrations_raw.items():
+        name = str(raw_name).strip().lower()
+        if not name or not all(c.isalnum() or c in "-_" for c in name):
+            reader.fail(f"integrations.{raw_name}", "names use letters, digits, '-' and '_' only")
+        integrations[name] = _integration(reader, name, body, f"integrations.{raw_name}")
+    tz = root.get("timezone", "UTC")
+    if not isinstance(tz, str):
+        reader.fail("timezone", "must be an IANA time zone name such as Australia/Sydney")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except Exception:
+        reader.fail("timezone", f"unknown time zone {tz!r}")
+    return AppConfig(integrations=integrations, slack=slack, timezone=tz, path=source)
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> None:
+        where = f"{path}: " if path else ""
+        raise ConfigError(f"{self.source}: {where}{message}")
+
+    def mapping(self, value: Any, path: str, allowed: set[str] | None) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(path, f"must be a mapping, not {type(value).__name__}")
+        if allowed is not None:
+            unknown = sorted(str(k) for k in value if k not in allowed)
+            if unknown:
+                self.fail(path, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        return value
+
+    def string(self, value: Any, path: str, *, required: bool = False, choices: tuple[str, ...] | None = None) -> str | None:
+        if value is None:
+            if required:
+                self.fail(path, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            self.fail(path, f"must be a string, not {type(value).__name__}")
+        text = str(value).strip()
+        if choices is not None and text not in choices:
+            self.fail(path, f"must be one of {', '.join(choices)}, not {text!r}")
+        return text
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(path, f"must be true or false, not {value!r}")
+        return value
+
+    def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(path, f"must be a whole number >= {minimum}, not {value!r}")
+        return value
+
+    def strings(self, value: Any, path: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, "must be a list")
+        return tuple(self.string(v, f"{path}[{i}]", required=True, choices=choices) or "" for i, v in enumerate(value))
+
+    def string_map(self, value: Any, path: str) -> dict[str, str]:
+        mapping = self.mapping(value, path, None)
+        return {str(k): self.string(v, f"{path}.{k}", required=True) or "" for k, v in mapping.items()}
+
+    def day(self, value: Any, path: str) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(path, f"must be a date YYYY-MM-DD, not {value!r}")
+        return None
+
+
+def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
+    m = r.mapping(
+        value,
+        path,
+        {"admins", "digest_channel", "alert_channel", "allowed_channels", "allowed_users", "allow_self_approval"},
+    )
+    admins = r.strings(m.get("admins"), f"{path}.admins")
+    for i, admin in enumerate(admins):
+        if not admin[:1] in ("U", "W", "S"):
+            r.fail(f"{path}.admins[{i}]", f"{admin!r} is neither a user id (U…/W…) nor a user-group id (S…)")
+    return SlackConfig(
+        admins=admins,
+        digest_channel=r.string(m.get("digest_channel"), f"{path}.digest_channel"),
+        alert_channel=r.string(m.get("alert_channel"), f"{path}.alert_channel"),
+        allowed_channels=r.strings(m.get("allowed_channels"), f"{path}.allowed_channels"),
+        allowed_users=r.strings(m.get("allowed_users"), f"{path}.allowed_users"),
+        allow_self_approval=r.boolean(m.get("allow_self_approval"), f"{path}.allow_self_approval", False),
+    )
+
+
+def _side(r: _Reader, value: Any, path: str) -> SideConfig:
+    m = r.mapping(value, path, {"system", "tenant", "environment", "name", "limits", *URL_KEYS})
+    if not m:
+        r.fail(path, "is required (system, tenant, ...)")
+    system = r.string(m.get("system"), f"{path}.system", required=True) or ""
+    if system not in SYSTEMS:
+        r.fail(f"{path}.system", f"unknown system {system!r}; supported: {', '.join(SYSTEMS)}")
+    urls: dict[str, str] = {}
+    for key in URL_KEYS:
+        url = r.string(m.get(key), f"{path}.{key}")
+        if url is not None:
+            if not url.startswith(("http://", "https://")):
+                r.fail(f"{path}.{key}", f"must be an http(s) URL, not {url!r}")
+            urls[key] = url.rstrip("/")
+    limits_raw = r.mapping(m.get("limits"), f"{path}.limits", {"concurrent", "per_minute", "app_per_minute"})
+    limits = {k: r.integer(v, f"{path}.limits.{k}", 0, minimum=1) for k, v in limits_raw.items()}
+    return SideConfig(
+        system=system,
+        tenant=r.string(m.get("tenant"), f"{path}.tenant"),
+        environment=r.string(m.get("environment"), f"{path}.environment", choices=ENVIRONMENTS),
+        urls=urls,
+        limits=limits,
+        name=r.string(m.get("name"), f"{path}.name"),
+    )
+
+
+def _settings(r: _Reader, value: Any, path: str) -> SyncSettings:
+    m = r.mapping(
+        value,
+        path,
+        {"enabled", "direction", "statuses", "since", "until", "skip_sources", "auto_sync", "currency",
+         "stale_after_hours", "window_days"},
+    )
+    auto = r.mapping(m.get("auto_sync"), f"{path}.auto_sync", {"sales", "purchases"})
+    statuses = r.strings(m.get("statuses"), f"{path}.statuses", choices=STATUSES) if "statuses" in m else ("open", "paid")
+    since, until = r.day(m.get("since"), f"{path}.since"), r.day(m.get("until"), f"{path}.until")
+    if since and until and until < since:
+        r.fail(f"{path}.until", f"{until} is before since ({since})")
+    return SyncSettings(
+        enabled=r.boolean(m.get("enabled"), f"{path}.enabled", True),
+        direction=r.string(m.get("direction"), f"{path}.direction", choices=DIRECTIONS) or "source_to_destination",
+        statuses=statuses,
+        since=since,
+        until=until,
+        skip_sources=r.strings(m.get("skip_sources"), f"{path}.skip_sources"),
+        auto_sync_sales=r.boolean(auto.get("sales"), f"{path}.auto_sync.sales", True),
+        auto_sync_purchases=r.boolean(auto.get("purchases"), f"{path}.auto_sync.purchases", True),
+        currency=r.string(m.get("currency"), f"{path}.currency"),
+        stale_after_hours=r.integer(m.get("stale_after_hours"), f"{path}.stale_after_hours", 48, minimum=1),
+        window_days=r.integer(m.get("window_days"), f"{path}.window_days", 30, minimum=1),
+    )
+
+
+def _mappings(r: _Reader, value: Any, path: str) -> Mappings:
+    m = r.mapping(value, path, {"accounts", "tax", "tracking", "currencies", "default_account", "default_tax"})
+    return Mappings(
+        accounts=r.string_map(m.get("accounts"), f"{path}.accounts"),
+        tax=r.string_map(m.get("tax"), f"{path}.tax"),
+        tracking=r.string_map(m.get("tracking"), f"{path}.tracking"),
+        currencies=r.string_map(m.get("currencies"), f"{path}.currencies"),
+        default_account=r.string(m.get("default_account"), f"{path}.default_account"),
+        default_tax=r.string(m.get("default_tax"), f"{path}.default_tax"),
+    )
+
+
+def _integration(r: _Reader, name: str, value: Any, path: str) -> IntegrationConfig:
+    m = r.mapping(value, path, {"source", "destination", "settings", "mappings", "requires", "slack"})
+    if "source" not in m:
+        r.fail(f"{path}.source", "is required")
+    if "destination" not in m:
+        r.fail(f"{path}.destination", "is required")
+    slack = r.mapping(m.get("slack"), f"{path}.slack", {"channel", "ephemeral"})
+    return IntegrationConfig(
+        name=name,
+        source=_side(r, m["source"], f"{path}.source"),
+        destination=_side(r, m["destination"], f"{path}.destination"),
+        settings=_settings(r, m.get("settings"), f"{path}.settings"),
+        mappings=_mappings(r, m.get("mappings"), f"{path}.mappings"),
+        requires=r.strings(m.get("requires"), f"{path}.requires"),
+        slack=IntegrationSlack(
+            channel=r.string(slack.get("channel"), f"{path}.slack.channel"),
+            ephemeral=r.boolean(slack.get("ephemeral"), f"{path}.slack.ephemeral", False),
+        ),
+    )

@@ -1,0 +1,205 @@
+"""The provider protocol: one small base class every external system's module subclasses.
+
+A subclass sets its class attributes (``system``, ``capabilities``, default URLs and limits),
+implements the reads and writes its API supports, and overrides two hooks: ``error_for``
+(its error envelope -> a :mod:`providers.errors` exception) and ``rate_status`` (its
+rate-limit headers). A capability it lacks stays unimplemented and raises ``Unsupported``:
+declared, never faked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+import httpx
+
+from providers.errors import ProviderError, Unsupported
+from providers.http import ApiClient, CallStats, Limits, RetryPolicy
+from providers.oauth import OAuthApp, TokenManager
+from providers.records import (
+    Account,
+    ConnectionInfo,
+    Contact,
+    Invoice,
+    Item,
+    OrgInfo,
+    Payment,
+    RateStatus,
+    TaxRate,
+    TrackingCategory,
+    WriteResult,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Capability(StrEnum):
+    ORG = "org"
+    CONTACTS = "contacts"
+    ITEMS = "items"
+    INVOICES = "invoices"
+    ACCOUNTS = "accounts"
+    TAX_RATES = "tax_rates"
+    TRACKING = "tracking"
+    PAYMENTS = "payments"
+    PLAN = "plan"  # exposes its plan / features
+    LOCK_DATE = "lock_date"
+    SCOPES = "scopes"  # reports granted scopes / permissions
+    PUSH_INVOICE = "push_invoice"
+    CREATE_ITEM = "create_item"
+    CREATE_CONTACT = "create_contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a system lives. ``base_url`` replaces scheme and host only: paths stay the API's."""
+
+    base_url: str
+    token_url: str | None = None
+    authorize_url: str | None = None
+    identity_url: str | None = None  # Xero's connections endpoint host, Intuit's entitlements host...
+
+    def with_overrides(self, overrides: Mapping[str, str | None]) -> Endpoints:
+        known = {k: v for k, v in overrides.items() if v and k in ("base_url", "token_url", "authorize_url", "identity_url")}
+        return Endpoints(**{**self._asdict(), **known})
+
+    def _asdict(self) -> dict[str, str | None]:
+        return {
+            "base_url": self.base_url,
+            "token_url": self.token_url,
+            "authorize_url": self.authorize_url,
+            "identity_url": self.identity_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """Everything a provider instance needs, built by ``providers.get_provider``."""
+
+    tenant: str | None  # the configured tenant / realm / portal / account id
+    endpoints: Endpoints
+    limits: Limits
+    environment: str | None = None  # "live" / "test": what the integration is meant to use
+    oauth_app: OAuthApp | None = field(default=None, repr=False)
+    retry: RetryPolicy = RetryPolicy()
+    transport: httpx.BaseTransport | None = None
+    page_size: int | None = None  # override the API's maximum page size (tests, benchmarks)
+
+
+class Provider:
+    """Base class of every provider. Read methods return records; writes are idempotent."""
+
+    system: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    default_endpoints: ClassVar[Endpoints]
+    default_limits: ClassVar[Limits] = Limits()
+    auth_kind: ClassVar[Literal["oauth2", "api_key", "either"]] = "oauth2"
+    scopes_needed: ClassVar[tuple[str, ...]] = ()  # scopes a full check + actions require
+    refresh_token_lifetime: ClassVar[timedelta | None] = None  # e.g. Xero: 60 days unused
+    client_auth: ClassVar[Literal["basic", "post"]] = "basic"
+    supports_pkce: ClassVar[bool] = True
+
+    def __init__(self, options: ProviderOptions, tokens: TokenManager, stats: CallStats) -> None:
+        self.options = options
+        self.tokens = tokens
+        self.stats = stats
+        self.api = self._make_client(options.endpoints.base_url)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _make_client(self, base_url: str) -> ApiClient:
+        tenant_key = self.options.tenant or "default"
+        limits = self.options.limits
+        return ApiClient(
+            self.system,
+            base_url,
+            auth_headers=self.auth_headers,
+            error_for=self.error_for,
+            stats=self.stats,
+            limiter_keys=(
+                ((self.system, "tenant", tenant_key), limits.concurrent, limits.per_minute),
+                ((self.system, "app"), None, limits.app_per_minute),
+            ),
+            rate_reader=self.rate_status,
+            on_unauthorized=self.tokens.force_refresh if self.auth_kind != "api_key" else None,
+            retry=self.options.retry,
+            transport=self.options.transport,
+        )
+
+    def close(self) -> None:
+        self.api.close()
+
+    def auth_headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.access_token()}", "Accept": "application/json"}
+
+    def error_for(self, response: httpx.Response) -> ProviderError:
+        """Map the system's error envelope to a typed error with its own code and message."""
+        return ProviderError(f"HTTP {response.status_code}", system=self.system, status=response.status_code)
+
+    def rate_status(self, response: httpx.Response) -> RateStatus | None:
+        """Read the system's rate-limit headers, if it sends any."""
+        return None
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def _unsupported(self, what: Capability) -> Unsupported:
+        return Unsupported(f"{self.display_name} does not expose {what.value}", system=self.system)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def probe(self) -> ConnectionInfo:
+        """One cheap authenticated call: which tenant the credentials reach, granted scopes."""
+        raise self._unsupported(Capability.ORG)
+
+    def org_info(self) -> OrgInfo:
+        raise self._unsupported(Capability.ORG)
+
+    def contacts(self) -> list[Contact]:
+        """Every contact / customer, archived ones included (flagged ``archived``)."""
+        raise self._unsupported(Capability.CONTACTS)
+
+    def items(self) -> list[Item]:
+        """Every item / product, inactive ones included (flagged ``active=False``)."""
+        raise self._unsupported(Capability.ITEMS)
+
+    def invoices(self, since: date | None = None) -> list[Invoice]:
+        """Sales invoices, all pages; only those dated or modified on/after ``since`` if given."""
+        raise self._unsupported(Capability.INVOICES)
+
+    def accounts(self) -> list[Account]:
+        raise self._unsupported(Capability.ACCOUNTS)
+
+    def tax_rates(self) -> list[TaxRate]:
+        raise self._unsupported(Capability.TAX_RATES)
+
+    def tracking_categories(self) -> list[TrackingCategory]:
+        raise self._unsupported(Capability.TRACKING)
+
+    def payments(self, since: date | None = None) -> list[Payment]:
+        raise self._unsupported(Capability.PAYMENTS)
+
+    def find_invoice(self, number: str) -> Invoice | None:
+        """The invoice with this number, or None. Used to make pushes idempotent by look-up."""
+        for invoice in self.invoices():
+            if invoice.number == number:
+                return invoice
+        return None
+
+    # -- writes (each idempotent) ---------------------------------------------------------
+
+    def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
+        """Create (or update) ``invoice`` whose contact and item ids are the destination's."""
+        raise self._unsupported(Capability.PUSH_INVOICE)
+
+    def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
+        raise self._unsupported(Capability.CREATE_ITEM)
+
+    def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
+        raise self._unsupported(Capability.CREATE_CONTACT)

@@ -1,0 +1,116 @@
+"""The provider error tree. Nothing above ``providers/`` sees httpx or a system's envelope.
+
+    ProviderError                 system, message, code (the system's own), status, permanent
+    ├── AuthError
+    │   ├── TokenExpired          access token rejected and no refresh possible
+    │   ├── TokenRevoked          token / API key revoked or unknown to the system
+    │   ├── RefreshFailed         refresh token rejected (invalid_grant): re-authorise
+    │   ├── ScopeMissing          needed: the scopes or permissions the call required
+    │   ├── WrongEnvironment      test key against live (or the reverse)
+    │   └── CredentialsMissing    nothing stored for this connection yet
+    ├── TenantError               tenant disconnected, not granted, or not the configured one
+    ├── RateLimited               retry_after (seconds), limit (which window)
+    ├── NotFound
+    ├── Rejected                  the system refused a write or query (validation, duplicate, locked)
+    ├── Unavailable               5xx, timeouts, connection failures (transient)
+    ├── UnexpectedResponse        the system answered something we cannot read
+    └── Unsupported               the system has no such capability (declared, never faked)
+
+``permanent`` tells callers whether retrying the same request can ever help.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    permanent: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        code: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.system = system
+        self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        code = f" [{self.code}]" if self.code else ""
+        return f"{self.system}: {self.message}{code}"
+
+
+class AuthError(ProviderError):
+    pass
+
+
+class TokenExpired(AuthError):
+    pass
+
+
+class TokenRevoked(AuthError):
+    pass
+
+
+class RefreshFailed(AuthError):
+    pass
+
+
+class CredentialsMissing(AuthError):
+    pass
+
+
+class ScopeMissing(AuthError):
+    def __init__(self, message: str, *, needed: tuple[str, ...] = (), **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.needed = needed
+
+
+class WrongEnvironment(AuthError):
+    def __init__(self, message: str, *, actual: str, expected: str, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.actual = actual
+        self.expected = expected
+
+
+class TenantError(ProviderError):
+    pass
+
+
+class RateLimited(ProviderError):
+    permanent = False
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, limit: str | None = None, **kw: object
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+class NotFound(ProviderError):
+    pass
+
+
+class Rejected(ProviderError):
+    """A write or query refused by the system; ``details`` holds each validation message."""
+
+    def __init__(self, message: str, *, details: tuple[str, ...] = (), **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.details = details
+
+
+class Unavailable(ProviderError):
+    permanent = False
+
+
+class UnexpectedResponse(ProviderError):
+    pass
+
+
+class Unsupported(ProviderError):
+    pass

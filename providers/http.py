@@ -1,0 +1,311 @@
+"""The one door for outbound HTTP to external systems.
+
+Every provider talks through an :class:`ApiClient`: explicit timeouts, a User-Agent, retries
+with jittered backoff for requests that are safe to repeat, 429s honoured with Retry-After,
+each system's limits enforced client-side (per tenant and per app, so a sweep of many
+integrations never turns into a 429 storm), and every call counted per system for the run
+report. httpx exceptions are translated into :mod:`providers.errors` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from providers.errors import ProviderError, RateLimited, Unavailable, UnexpectedResponse
+from providers.records import RateStatus
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "SyncDoctor/0.1 (+https://github.com/sync-doctor)"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A system's documented limits; ``None`` means no client-side limit of that kind."""
+
+    concurrent: int | None = None  # requests in flight per tenant
+    per_minute: int | None = None  # requests per rolling minute per tenant
+    app_per_minute: int | None = None  # requests per rolling minute across all tenants of the app
+
+    def merged(self, overrides: Mapping[str, int | None]) -> Limits:
+        known = {k: v for k, v in overrides.items() if k in ("concurrent", "per_minute", "app_per_minute")}
+        return replace(self, **known)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 3  # retries after the first try
+    backoff: float = 0.5  # seconds, doubled each retry, with jitter
+    max_retry_after: float = 60.0  # a longer Retry-After is surfaced, not slept through
+
+
+class CallStats:
+    """Counts calls and 429s per system during one run, and keeps the latest rate headroom."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self._rate: dict[str, RateStatus] = {}
+
+    def record(self, system: str, response: httpx.Response | None, rate: RateStatus | None) -> None:
+        with self._lock:
+            self.calls[system] += 1
+            if response is not None and response.status_code == 429:
+                self.throttled[system] += 1
+            if rate is not None:
+                previous = self._rate.get(system, RateStatus())
+                self._rate[system] = RateStatus(
+                    day_remaining=rate.day_remaining if rate.day_remaining is not None else previous.day_remaining,
+                    day_limit=rate.day_limit if rate.day_limit is not None else previous.day_limit,
+                    minute_remaining=(
+                        rate.minute_remaining if rate.minute_remaining is not None else previous.minute_remaining
+                    ),
+                    throttled=self.throttled[system],
+                    last_problem=rate.last_problem or previous.last_problem,
+                )
+
+    def rate_status(self, system: str) -> RateStatus:
+        with self._lock:
+            status = self._rate.get(system, RateStatus())
+            return replace(status, throttled=self.throttled[system])
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.calls)
+
+
+class RateLimiter:
+    """Concurrency cap plus a rolling one-minute window, shared by every caller of one key."""
+
+    def __init__(
+        self,
+        concurrent: int | None,
+        per_minute: int | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._semaphore = threading.BoundedSemaphore(concurrent) if concurrent else None
+        self._per_minute = per_minute
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if self._semaphore is not None:
+            self._semaphore.acquire()
+        try:
+            self._wait_for_window()
+            yield
+        finally:
+            if self._semaphore is not None:
+                self._semaphore.release()
+
+    def _wait_for_window(self) -> None:
+        if not self._per_minute:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and now - self._sent[0] >= 60.0:
+                    self._sent.popleft()
+                if len(self._sent) < self._per_minute:
+                    self._sent.append(now)
+                    return
+                wait = 60.0 - (now - self._sent[0])
+            logger.info("client-side rate limit reached; waiting %.1fs", wait)
+            self._sleep(max(wait, 0.01))
+
+
+_limiters: dict[tuple[str, ...], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(key: tuple[str, ...], concurrent: int | None, per_minute: int | None) -> RateLimiter:
+    """The process-wide limiter for ``key`` (e.g. ``("xero", "tenant", tenant_id)``)."""
+    with _limiters_lock:
+        limiter = _limiters.get(key)
+        if limiter is None:
+            limiter = _limiters[key] = RateLimiter(concurrent, per_minute)
+        return limiter
+
+
+def reset_limiters() -> None:
+    """Forget every shared limiter (tests and the sandbox start from a clean slate)."""
+    with _limiters_lock:
+        _limiters.clear()
+
+
+def make_httpx_client(
+    base_url: str = "",
+    *,
+    timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Client:
+    """Every httpx client in the project comes from here: timeout, User-Agent, base URL."""
+    all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    return httpx.Client(base_url=base_url, timeout=timeout, transport=transport, headers=all_headers)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None  # an HTTP-date: rare from these APIs; fall back to our own backoff
+
+
+class ApiClient:
+    """A system's HTTP session: auth headers, limits, retries, error translation, counting."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        auth_headers: Callable[[], Mapping[str, str]],
+        error_for: Callable[[httpx.Response], ProviderError],
+        stats: CallStats,
+        limiter_keys: tuple[tuple[tuple[str, ...], int | None, int | None], ...] = (),
+        rate_reader: Callable[[httpx.Response], RateStatus | None] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.system = system
+        self._client = make_httpx_client(base_url, timeout=timeout, transport=transport)
+        self._auth_headers = auth_headers
+        self._error_for = error_for
+        self._stats = stats
+        self._limiters = [shared_limiter(key, conc, per_min) for key, conc, per_min in limiter_keys]
+        self._rate_reader = rate_reader
+        self._on_unauthorized = on_unauthorized
+        self._retry = retry
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get_json(self, url: str, **kw: Any) -> Any:
+        return self.json(self.request("GET", url, **kw))
+
+    def json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as e:
+            snippet = response.text[:120].replace("\n", " ")
+            raise UnexpectedResponse(
+                f"answered {response.status_code} with a body that is not JSON: {snippet!r}",
+                system=self.system,
+                status=response.status_code,
+            ) from e
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_unsafe: bool = False,
+    ) -> httpx.Response:
+        """Send one logical request; ``retry_unsafe`` marks a write carrying an idempotency key."""
+        safe = method.upper() in SAFE_METHODS or retry_unsafe
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            error = self._send_once(method, url, params, json, data, content, headers)
+            if isinstance(error, httpx.Response):
+                return error
+            if error.status == 401 and self._on_unauthorized is not None and not refreshed:
+                # An access token can die before its stated expiry (revoked, rotated elsewhere):
+                # refresh once and try again; a second 401 is the real answer.
+                refreshed = True
+                self._on_unauthorized()
+                continue
+            if attempt > self._retry.attempts:
+                raise error
+            if isinstance(error, RateLimited):
+                wait = error.retry_after if error.retry_after is not None else self._backoff(attempt)
+                if wait > self._retry.max_retry_after:
+                    raise error
+                self._sleep(wait + random.uniform(0, 0.1))
+                continue
+            if isinstance(error, Unavailable) and safe:
+                self._sleep(self._backoff(attempt))
+                continue
+            raise error
+
+    def _backoff(self, attempt: int) -> float:
+        base = self._retry.backoff * (2 ** (attempt - 1))
+        return base * random.uniform(0.5, 1.0)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        content: bytes | str | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response | ProviderError:
+        with ExitStack() as stack:
+            for limiter in self._limiters:
+                stack.enter_context(limiter.slot())
+            all_headers = {**self._auth_headers(), **(headers or {})}
+            try:
+                response = self._client.request(
+                    method, url, params=params, json=json, data=data, content=content, headers=all_headers
+                )
+            except httpx.TimeoutException:
+                self._stats.record(self.system, None, None)
+                return Unavailable(f"timed out calling {method} {_path(url)}", system=self.system)
+            except httpx.TransportError as e:
+                self._stats.record(self.system, None, None)
+                return Unavailable(
+                    f"could not reach {self._client.base_url or url}: {type(e).__name__}", system=self.system
+                )
+        rate = self._rate_reader(response) if self._rate_reader else None
+        self._stats.record(self.system, response, rate)
+        if response.status_code < 400:
+            return response
+        error = self._error_for(response)
+        if response.status_code == 429 and not isinstance(error, RateLimited):
+            error = RateLimited(
+                error.message,
+                system=self.system,
+                code=error.code,
+                status=429,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if response.status_code >= 500 and not isinstance(error, Unavailable):
+            error = Unavailable(error.message, system=self.system, code=error.code, status=response.status_code)
+        return error
+
+
+def _path(url: str) -> str:
+    return url.split("?", 1)[0]

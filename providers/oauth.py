@@ -1,0 +1,290 @@
+"""OAuth 2.0 for providers: the consent flow (state + PKCE) and the token lifecycle.
+
+authlib builds and parses the protocol messages (``prepare_grant_uri``,
+``prepare_token_request``, ``parse_authorization_code_response``, S256 challenges); the token
+endpoint is called through ``providers.http`` like every other outbound request, so timeouts,
+the User-Agent and tests' loopback emulators apply to it too.
+
+Refresh is single-flight per connection: :meth:`TokenManager.access_token` takes the
+credential store's lock, re-reads the freshest credentials (another thread or process may have
+refreshed while we waited) and calls the token endpoint only if they are still stale. Rotated
+refresh tokens are saved inside that lock, so they are never lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749.parameters import (
+    parse_authorization_code_response,
+    prepare_grant_uri,
+    prepare_token_request,
+)
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from providers.credentials import Credentials, CredentialStore
+from providers.errors import (
+    AuthError,
+    CredentialsMissing,
+    ProviderError,
+    RefreshFailed,
+    Unavailable,
+    UnexpectedResponse,
+)
+from providers.http import DEFAULT_TIMEOUT, make_httpx_client
+
+logger = logging.getLogger(__name__)
+
+# Refresh a little before the stated expiry so a request never leaves with a token that dies
+# in flight (Xero's 30-minute tokens, QuickBooks' 60-minute ones).
+REFRESH_MARGIN = timedelta(seconds=120)
+# Error codes token endpoints use for a refresh token that will never work again.
+DEAD_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_code", "BAD_REFRESH_TOKEN"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthApp:
+    """One OAuth client registration and the endpoints it talks to."""
+
+    system: str
+    client_id: str
+    client_secret: str = field(repr=False, default="")
+    token_url: str = ""
+    authorize_url: str = ""
+    scopes: tuple[str, ...] = ()
+    client_auth: Literal["basic", "post"] = "basic"
+    pkce: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    url: str
+    state: str
+    code_verifier: str | None = field(repr=False)
+
+
+def start_consent(app: OAuthApp, redirect_uri: str, **extra: str) -> ConsentRequest:
+    """Build the consent URL; keep ``state`` and ``code_verifier`` until the callback."""
+    state = generate_token(32)
+    verifier = generate_token(64) if app.pkce else None
+    params: dict[str, Any] = dict(extra)
+    if verifier:
+        params.update(code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256")
+    url = prepare_grant_uri(
+        app.authorize_url,
+        client_id=app.client_id,
+        response_type="code",
+        redirect_uri=redirect_uri,
+        scope=" ".join(app.scopes) or None,
+        state=state,
+        **params,
+    )
+    return ConsentRequest(url=url, state=state, code_verifier=verifier)
+
+
+def code_from_redirect(redirect_url: str, expected_state: str) -> dict[str, str]:
+    """Parse the redirect the provider sent the user back with (``code``, ``realmId``, ...)."""
+    try:
+        params = parse_authorization_code_response(redirect_url, state=expected_state)
+    except Exception as e:  # authlib raises MismatchingStateException / MissingCodeException
+        raise AuthError(f"the consent redirect is not valid: {e}", system="oauth") from e
+    return {k: str(v) for k, v in params.items()}
+
+
+class TokenEndpoint:
+    """Calls one system's token endpoint and turns its answers into Credentials or errors."""
+
+    def __init__(
+        self,
+        app: OAuthApp,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        error_for: Callable[[int, Mapping[str, Any]], ProviderError | None] | None = None,
+    ) -> None:
+        self.app = app
+        self._transport = transport
+        self._clock = clock
+        self._error_for = error_for
+        self.calls = 0
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> Credentials:
+        extra = {"code_verifier": code_verifier} if code_verifier else {}
+        body = prepare_token_request("authorization_code", code=code, redirect_uri=redirect_uri, **extra)
+        return self._post(body, previous=None)
+
+    def refresh(self, previous: Credentials) -> Credentials:
+        if not previous.refresh_token:
+            raise RefreshFailed("no refresh token is stored for this connection", system=self.app.system)
+        body = prepare_token_request("refresh_token", refresh_token=previous.refresh_token)
+        return self._post(body, previous=previous)
+
+    def _post(self, body: str, previous: Credentials | None) -> Credentials:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        if self.app.client_auth == "basic":
+            pair = f"{self.app.client_id}:{self.app.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        else:
+            body = body + "&" + urlencode({"client_id": self.app.client_id, "client_secret": self.app.client_secret})
+        self.calls += 1
+        try:
+            with make_httpx_client(timeout=DEFAULT_TIMEOUT, transport=self._transport) as client:
+                response = client.post(self.app.token_url, content=body, headers=headers)
+        except httpx.TimeoutException as e:
+            raise Unavailable("the token endpoint timed out", system=self.app.system) from e
+        except httpx.TransportError as e:
+            raise Unavailable(f"could not reach the token endpoint: {type(e).__name__}", system=self.app.system) from e
+        try:
+            payload = response.json()
+        except ValueError as e:
+            raise UnexpectedResponse(
+                f"the token endpoint answered {response.status_code} with a body that is not JSON",
+                system=self.app.system,
+                status=response.status_code,
+            ) from e
+        if not isinstance(payload, dict):
+            raise UnexpectedResponse("the token endpoint answered a non-object", system=self.app.system)
+        error = self._classify(response.status_code, payload)
+        if error is not None:
+            raise error
+        return self._credentials(payload, previous)
+
+    def _classify(self, status: int, payload: Mapping[str, Any]) -> ProviderError | None:
+        if self._error_for is not None:
+            custom = self._error_for(status, payload)
+            if custom is not None:
+                return custom
+        code = payload.get("error") or payload.get("status")
+        if status < 400 and not payload.get("error"):
+            return None
+        message = str(payload.get("error_description") or payload.get("message") or code or f"HTTP {status}")
+        if code in DEAD_REFRESH_ERRORS:
+            return RefreshFailed(message, system=self.app.system, code=str(code), status=status)
+        if status >= 500:
+            return Unavailable(message, system=self.app.system, code=str(code) if code else None, status=status)
+        return AuthError(message, system=self.app.system, code=str(code) if code else None, status=status)
+
+    def _credentials(self, payload: Mapping[str, Any], previous: Credentials | None) -> Credentials:
+        now = self._clock()
+        access = payload.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise UnexpectedResponse("the token endpoint answered without an access_token", system=self.app.system)
+        refresh = payload.get("refresh_token")
+        rotated = isinstance(refresh, str) and bool(refresh) and (previous is None or refresh != previous.refresh_token)
+        expires_in = _seconds(payload.get("expires_in"))
+        refresh_expires_in = _seconds(
+            payload.get("x_refresh_token_expires_in") or payload.get("refresh_token_expires_in")
+        )
+        scope = payload.get("scope")
+        scopes = tuple(str(scope).split()) if scope else (previous.scopes if previous else ())
+        return Credentials(
+            kind="oauth2",
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else (previous.refresh_token if previous else None),
+            expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
+            refresh_expires_at=(
+                now + timedelta(seconds=refresh_expires_in)
+                if refresh_expires_in is not None
+                else (previous.refresh_expires_at if previous else None)
+            ),
+            refresh_issued_at=now if rotated or previous is None else previous.refresh_issued_at,
+            scopes=scopes,
+            tenant_id=previous.tenant_id if previous else None,
+        )
+
+
+def _seconds(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class TokenManager:
+    """Hands out a valid access token for one connection, refreshing exactly once when stale."""
+
+    def __init__(
+        self,
+        store: CredentialStore,
+        endpoint: TokenEndpoint | None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        margin: timedelta = REFRESH_MARGIN,
+    ) -> None:
+        self.store = store
+        self.endpoint = endpoint
+        self._clock = clock
+        self._margin = margin
+
+    @property
+    def system(self) -> str:
+        return self.endpoint.app.system if self.endpoint else "unknown"
+
+    def credentials(self) -> Credentials:
+        creds = self.store.load()
+        if creds is None:
+            raise CredentialsMissing(
+                f"no credentials are stored for {self.store.key}; run `sync-doctor connect`",
+                system=self.system,
+            )
+        return creds
+
+    def api_key(self) -> str:
+        creds = self.credentials()
+        if not creds.api_key:
+            raise CredentialsMissing(f"no API key is stored for {self.store.key}", system=self.system)
+        return creds.api_key
+
+    def access_token(self) -> str:
+        creds = self.credentials()
+        if creds.kind == "api_key":
+            return self.api_key()
+        if creds.access_token and not self._stale(creds):
+            return creds.access_token
+        return self._refresh(stale_token=creds.access_token)
+
+    def force_refresh(self) -> None:
+        """Called after a 401 on a token we believed valid."""
+        creds = self.credentials()
+        if creds.kind == "oauth2":
+            self._refresh(stale_token=creds.access_token)
+
+    def _stale(self, creds: Credentials) -> bool:
+        return creds.expires_at is not None and self._clock() >= creds.expires_at - self._margin
+
+    def _refresh(self, stale_token: str | None) -> str:
+        if self.endpoint is None:
+            raise RefreshFailed("this connection has no token endpoint configured", system=self.system)
+        with self.store.locked() as fresh:
+            if fresh is None:
+                raise CredentialsMissing(f"no credentials are stored for {self.store.key}", system=self.system)
+            # Someone else refreshed while we waited for the lock: use theirs.
+            if fresh.access_token and fresh.access_token != stale_token and not self._stale(fresh):
+                return fresh.access_token
+            try:
+                renewed = self.endpoint.refresh(fresh)
+            except RefreshFailed as e:
+                self.store.mark_requires_reauth(f"{e.code or 'refresh failed'}: {e.message}")
+                raise
+            renewed = renewed.with_tokens(tenant_id=fresh.tenant_id)
+            self.store.save(renewed)
+            logger.info("refreshed access token for %s", self.store.key)
+            assert renewed.access_token is not None
+            return renewed.access_token
+
+
+def scopes_missing(granted: Sequence[str], needed: Sequence[str]) -> tuple[str, ...]:
+    have = set(granted)
+    return tuple(s for s in needed if s not in have)

@@ -1,0 +1,53 @@
+"""Faults an emulator can be switched into, from the world file or at run time by a test.
+
+Counters (``rate_limit``, ``server_errors``, ``garbage``) are consumed one request at a time,
+so "the next 3 requests get 429" is ``faults.rate_limit = 3``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class Faults:
+    latency_ms: int = 0  # added to every API response
+    rate_limit: int = 0  # the next N API requests answer 429 (a storm)
+    rate_limit_every: int = 0  # every Nth API request answers 429
+    retry_after: float = 1.0  # Retry-After sent with a 429
+    rate_limit_problem: str = "minute"  # Xero's X-Rate-Limit-Problem on a 429
+    server_errors: int = 0  # the next N API requests answer server_error_status
+    server_error_status: int = 503
+    garbage: int = 0  # the next N API requests answer 200 with an HTML body
+    wrong_tenant: bool = False  # the token reaches a different tenant than the one asked for
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _seen: int = field(default=0, repr=False, compare=False)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Faults:
+        data = dict(data or {})
+        known = {f.name for f in fields(cls) if not f.name.startswith("_")}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+    def next_fault(self) -> str | None:
+        """Which fault, if any, the request being served now should get."""
+        with self._lock:
+            self._seen += 1
+            if self.rate_limit > 0:
+                self.rate_limit -= 1
+                return "rate_limit"
+            if self.rate_limit_every and self._seen % self.rate_limit_every == 0:
+                return "rate_limit"
+            if self.server_errors > 0:
+                self.server_errors -= 1
+                return "server_error"
+            if self.garbage > 0:
+                self.garbage -= 1
+                return "garbage"
+            return None
