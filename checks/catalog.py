@@ -99,6 +99,13 @@ _ALL: list[Entry] = [
         ("not_editable", "Destination invoice can no longer be updated", W),
     ),
     *_entries("rate", ("limited", "API rate limit hit or daily quota nearly spent", W)),
+    # Not about the integration but about Sync Doctor itself: a check that crashed or ran out of
+    # time still ends in a finding, so the report says what it could not look at.
+    *_entries(
+        "internal",
+        ("check_failed", "A check could not complete", E),
+        ("check_timeout", "A check ran out of time", E),
+    ),
 ]
 
 CATALOG: dict[str, Entry] = {entry.code: entry for entry in _ALL}

@@ -1,0 +1,106 @@
+"""The bundled demo world: emulators with real-looking data and real problems.
+
+``DemoEnvironment`` starts every emulator of ``demo/world.yml`` on free loopback ports, builds
+the integrations of its ``demo.integrations`` section pointed at them (``{url:SYSTEM}`` and
+``{token_url:SYSTEM}`` placeholders), stores the demo credentials, and cleans everything up on
+exit: the servers stop, and the database lives in a temporary directory unless DATABASE_URL is
+set.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from config.env import load_settings
+from config.integrations import parse_config
+from providers.sandbox.server import Sandbox, load_world
+
+DEMO_WORLD = Path(__file__).parent / "world.yml"
+
+
+def _fill(value: Any, sandbox: Sandbox) -> Any:
+    """Replace ``{url:xero}``-style placeholders with the running emulators' addresses."""
+    if isinstance(value, str):
+        for system in sandbox.emulators:
+            overrides = sandbox.overrides(system)
+            for key, url in overrides.items():
+                value = value.replace("{" + key.removesuffix("_url") + ":" + system + "}", url)
+            value = value.replace("{url:" + system + "}", overrides["base_url"])
+        return value
+    if isinstance(value, Mapping):
+        return {k: _fill(v, sandbox) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, sandbox) for v in value]
+    return value
+
+
+class DemoEnvironment:
+    def __init__(self, environ: Mapping[str, str], world_path: str | Path = DEMO_WORLD) -> None:
+        self._environ = dict(environ)
+        self.world = load_world(world_path)
+        self._tmp: str | None = None
+        self.sandbox: Sandbox | None = None
+        self.services: Any = None
+
+    def __enter__(self) -> DemoEnvironment:
+        from app import build
+
+        try:
+            self.sandbox = Sandbox({k: v for k, v in self.world.items() if k != "demo"}).start()
+            spec = _fill(copy.deepcopy(self.world["demo"]), self.sandbox)
+            env = dict(self._environ)
+            if not env.get("DATABASE_URL"):
+                self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
+                env["DATABASE_URL"] = f"sqlite:///{self._tmp}/demo.db"
+            env.setdefault("SYNC_DOCTOR_SECRET_KEY", "demo-only-key-not-for-production")
+            for system, client in (spec.get("oauth_clients") or {}).items():
+                env.setdefault(f"{system.upper()}_CLIENT_ID", client["client_id"])
+                env.setdefault(f"{system.upper()}_CLIENT_SECRET", client["client_secret"])
+            settings = load_settings(env)
+            config = parse_config({"integrations": spec["integrations"], "slack": spec.get("slack", {})},
+                                  source=f"{DEMO_WORLD.name} (demo)")
+            self.services = build(settings, config)
+            self._connect(spec.get("credentials") or {})
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _connect(self, credentials: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+        connect = self.services.connect
+        for name, sides in credentials.items():
+            for side, cred in sides.items():
+                if "api_key" in cred:
+                    connect.save_api_key(name, side, cred["api_key"], actor="demo")
+                else:
+                    connect.save_tokens(
+                        name,
+                        side,
+                        access_token=cred["access_token"],
+                        refresh_token=cred.get("refresh_token"),
+                        expires_in=cred.get("expires_in"),
+                        tenant=cred.get("tenant"),
+                        scopes=tuple(cred.get("scopes", ())),
+                        actor="demo",
+                    )
+
+    def banner(self) -> str:
+        assert self.sandbox is not None
+        urls = ", ".join(f"{s} {u}" for s, u in sorted(self.sandbox.urls.items()))
+        return f"Sync Doctor demo: emulators on loopback ({urls}); nothing leaves this machine."
+
+    def __exit__(self, *exc: object) -> None:
+        if self.services is not None:
+            self.services.close()
+            self.services = None
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None

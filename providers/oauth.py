@@ -75,10 +75,21 @@ class ConsentRequest:
     code_verifier: str | None = field(repr=False)
 
 
-def start_consent(app: OAuthApp, redirect_uri: str, **extra: str) -> ConsentRequest:
+def new_code_verifier() -> str:
+    return generate_token(64)
+
+
+def start_consent(
+    app: OAuthApp,
+    redirect_uri: str,
+    *,
+    state: str | None = None,
+    code_verifier: str | None = None,
+    **extra: str,
+) -> ConsentRequest:
     """Build the consent URL; keep ``state`` and ``code_verifier`` until the callback."""
-    state = generate_token(32)
-    verifier = generate_token(64) if app.pkce else None
+    state = state or generate_token(32)
+    verifier = (code_verifier or new_code_verifier()) if app.pkce else None
     params: dict[str, Any] = dict(extra)
     if verifier:
         params.update(code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256")
@@ -267,6 +278,7 @@ class TokenManager:
     def _refresh(self, stale_token: str | None) -> str:
         if self.endpoint is None:
             raise RefreshFailed("this connection has no token endpoint configured", system=self.system)
+        failure: RefreshFailed | None = None
         with self.store.locked() as fresh:
             if fresh is None:
                 raise CredentialsMissing(f"no credentials are stored for {self.store.key}", system=self.system)
@@ -276,13 +288,17 @@ class TokenManager:
             try:
                 renewed = self.endpoint.refresh(fresh)
             except RefreshFailed as e:
-                self.store.mark_requires_reauth(f"{e.code or 'refresh failed'}: {e.message}")
-                raise
-            renewed = renewed.with_tokens(tenant_id=fresh.tenant_id)
-            self.store.save(renewed)
-            logger.info("refreshed access token for %s", self.store.key)
-            assert renewed.access_token is not None
-            return renewed.access_token
+                failure = e
+            else:
+                renewed = renewed.with_tokens(tenant_id=fresh.tenant_id)
+                self.store.save(renewed)
+                logger.info("refreshed access token for %s", self.store.key)
+                assert renewed.access_token is not None
+                return renewed.access_token
+        # Marked outside the lock: the locked transaction ends before we record the failure,
+        # so the state change is committed rather than rolled back with the raising block.
+        self.store.mark_requires_reauth(f"{failure.code or 'refresh failed'}: {failure.message}")
+        raise failure
 
 
 def scopes_missing(granted: Sequence[str], needed: Sequence[str]) -> tuple[str, ...]:

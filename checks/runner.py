@@ -1,0 +1,313 @@
+"""Run every check of one integration and contain whatever goes wrong.
+
+All checks start at once on a thread pool; :class:`checks.context.SideData` makes sure each
+resource is fetched once and shared. A ``ProviderError`` becomes the matching finding
+(``checks.errors.finding_for_error``) once per system, however many checks hit it; any other
+exception is logged with its traceback and reported as ``internal.check_failed`` without
+details a user should not see; a check still running at the time limit is reported as
+``internal.check_timeout``. Nothing propagates: a run always ends in a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from checks.base import Check
+from checks.catalog import entry
+from checks.context import ConnectionState, History, RunContext, SideData
+from checks.errors import finding_for_error
+from checks.findings import Finding, Impact, Severity, blocked_invoices, worst_first
+from checks.remediation import render
+from config.integrations import IntegrationConfig, SideConfig
+from providers.base import Provider
+from providers.errors import ProviderError
+from providers.http import CallStats
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIME_LIMIT = 60.0  # seconds per check; providers time out each request at 30 s
+# Families whose findings come from provider errors as much as from checks: they are
+# "resolved" whenever they are absent, since every check touching a system would re-raise them.
+ERROR_FAMILIES = frozenset({"connection", "token", "apikey", "rate"})
+
+ProviderFactory = Callable[[str, SideConfig, CallStats], Provider]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    integration: str
+    source: str  # system keys
+    destination: str
+    trigger: str
+    started_at: datetime
+    duration_s: float
+    findings: tuple[Finding, ...]  # worst first; each with status new / ongoing
+    resolved: tuple[tuple[str, str], ...]  # (code, subject) present last run, cleared now
+    api_calls: dict[str, int]
+    timings: dict[str, float]
+    remediation: dict[tuple[str, str], str]
+    ref: str  # short id users quote to operators; logs carry it
+    run_id: int | None = None  # database id once stored
+    last_synced_at: datetime | None = None
+    context: RunContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def blocked(self) -> Impact:
+        return blocked_invoices(self.findings)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def failing(self) -> bool:
+        return any(f.severity >= Severity.FAIL for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failing else 0
+
+    def remediation_for(self, finding: Finding) -> str:
+        return self.remediation.get(finding.key, "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "integration": self.integration,
+            "run": self.ref,
+            "started_at": self.started_at.isoformat(),
+            "duration_s": round(self.duration_s, 3),
+            "api_calls": dict(sorted(self.api_calls.items())),
+            "summary": {
+                "fail": self.count(Severity.FAIL),
+                "warn": self.count(Severity.WARN),
+                "error": self.count(Severity.ERROR),
+                "blocked": self.blocked.to_json(),
+            },
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity.label,
+                    "title": entry(f.code).title,
+                    "subject": f.subject,
+                    "system": f.system,
+                    "evidence": f.evidence,
+                    "impact": f.impact.to_json(),
+                    "remediation": self.remediation_for(f),
+                    "status": f.status,
+                    "action": f.action.to_json() if f.action else None,
+                }
+                for f in self.findings
+            ],
+            "resolved": sorted({code for code, _ in self.resolved}),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousRun:
+    keys: frozenset[tuple[str, str]]
+    last_synced_at: datetime | None = None
+
+
+def fetch_since(integration: IntegrationConfig, today: date) -> date:
+    """How far back to read invoices: the whole window, and far enough to see the filter's edge."""
+    window = today - timedelta(days=integration.settings.window_days)
+    since = integration.settings.since
+    return min(since, window) if since else window
+
+
+def run_integration(
+    integration: IntegrationConfig,
+    checks: Sequence[Check],
+    make_provider: ProviderFactory,
+    *,
+    previous: PreviousRun | None = None,
+    connections: dict[str, ConnectionState] | None = None,
+    history: History | None = None,
+    trigger: str = "cli",
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    now: datetime | None = None,
+) -> RunResult:
+    started = now or datetime.now(UTC)
+    ref = uuid.uuid4().hex[:8]
+    clock = time.perf_counter()
+    stats = CallStats()
+    since = fetch_since(integration, started.date())
+    connections = connections or {}
+    sides: dict[str, SideData] = {}
+    setup_errors: list[Finding] = []
+    for name in ("source", "destination"):
+        config = integration.side(name)
+        provider: Provider | None
+        try:
+            provider = make_provider(name, config, stats)
+        except ProviderError as e:
+            provider = None
+            placeholder = SideData(name, config, None, since=since, connection=connections.get(name))
+            setup_errors.append(finding_for_error(e, placeholder))
+        sides[name] = SideData(name, config, provider, since=since, connection=connections.get(name))
+    ctx = RunContext(
+        integration=integration,
+        source=sides["source"],
+        destination=sides["destination"],
+        now=started,
+        history=history or History(last_synced_at=previous.last_synced_at if previous else None),
+    )
+    # A side that could not even be set up (no credentials stored) is reported once, above;
+    # running the checks would only repeat it.
+    runnable = list(checks) if not setup_errors else []
+    findings, timings, completed = _run_checks(ctx, runnable, time_limit, ref)
+    findings = setup_errors + findings
+    for side in ctx.sides():
+        if side.provider is not None:
+            side.provider.close()
+    merged = _dedupe(findings)
+    marked, resolved = compare(merged, previous, completed)
+    ordered = worst_first(marked)
+    remediation = {f.key: _render_safely(f, integration, ref) for f in ordered}
+    return RunResult(
+        integration=integration.name,
+        source=integration.source.system,
+        destination=integration.destination.system,
+        trigger=trigger,
+        started_at=started,
+        duration_s=time.perf_counter() - clock,
+        findings=tuple(ordered),
+        resolved=resolved,
+        api_calls=stats.snapshot(),
+        timings=timings,
+        remediation=remediation,
+        ref=ref,
+        last_synced_at=_last_synced(ctx, previous),
+        context=ctx,
+    )
+
+
+def _run_checks(
+    ctx: RunContext, checks: Sequence[Check], time_limit: float, ref: str
+) -> tuple[list[Finding], dict[str, float], set[str]]:
+    findings: list[Finding] = []
+    timings: dict[str, float] = {}
+    completed: set[str] = set()
+    pool = ThreadPoolExecutor(max_workers=max(len(checks), 1), thread_name_prefix=f"check-{ctx.integration.name}")
+    started: dict[Future[tuple[list[Finding], float]], Check] = {
+        pool.submit(_timed, check, ctx): check for check in checks
+    }
+    done, pending = wait(started, timeout=time_limit)
+    for future, check in started.items():
+        if future in pending:
+            future.cancel()
+            timings[check.name] = time_limit
+            findings.append(
+                Finding(
+                    code="internal.check_timeout",
+                    severity=Severity.ERROR,
+                    subject=f"check:{check.name}",
+                    evidence={"check": check.name, "limit_s": round(time_limit, 1), "run_ref": ref},
+                )
+            )
+            logger.warning("run %s: check %s did not finish within %ss", ref, check.name, time_limit)
+            continue
+        try:
+            produced, elapsed = future.result()
+        except ProviderError as e:
+            timings[check.name] = 0.0
+            findings.append(finding_for_error(e, _side_of(ctx, e.system)))
+            logger.info("run %s: check %s stopped on %s", ref, check.name, e)
+        except Exception as e:  # the runner contains every failure; the log has the traceback
+            logger.exception("run %s: check %s crashed", ref, check.name)
+            findings.append(
+                Finding(
+                    code="internal.check_failed",
+                    severity=Severity.ERROR,
+                    subject=f"check:{check.name}",
+                    evidence={"check": check.name, "error_type": type(e).__name__, "run_ref": ref},
+                )
+            )
+        else:
+            timings[check.name] = round(elapsed, 4)
+            findings.extend(produced)
+            completed.add(check.family)
+    # Don't wait for a timed-out check: its thread ends when its HTTP timeout fires.
+    pool.shutdown(wait=False, cancel_futures=True)
+    return findings, timings, completed
+
+
+def _timed(check: Check, ctx: RunContext) -> tuple[list[Finding], float]:
+    t0 = time.perf_counter()
+    produced = check(ctx)
+    return produced, time.perf_counter() - t0
+
+
+def _side_of(ctx: RunContext, system: str) -> SideData:
+    for side in ctx.sides():
+        if side.system == system:
+            return side
+    return ctx.destination
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (code, subject); when two checks report it, keep the worse."""
+    kept: dict[tuple[str, str], Finding] = {}
+    for finding in findings:
+        current = kept.get(finding.key)
+        if current is None or finding.severity > current.severity:
+            kept[finding.key] = finding
+    return list(kept.values())
+
+
+def compare(
+    findings: Sequence[Finding], previous: PreviousRun | None, completed_families: set[str]
+) -> tuple[list[Finding], tuple[tuple[str, str], ...]]:
+    """Mark each finding new or ongoing; list previous findings that cleared.
+
+    A previous finding counts as resolved only if the family that reports it ran to the end
+    this time: a check stopped by a revoked token proves nothing about SKUs.
+    """
+    if previous is None:
+        return list(findings), ()
+    current_keys = {f.key for f in findings}
+    marked = [replace(f, status="ongoing" if f.key in previous.keys else "new") for f in findings]
+    resolved = tuple(
+        sorted(
+            key
+            for key in previous.keys
+            if key not in current_keys
+            and (entry(key[0]).family in ERROR_FAMILIES or entry(key[0]).family in completed_families)
+        )
+    )
+    return marked, resolved
+
+
+def _render_safely(finding: Finding, integration: IntegrationConfig, ref: str) -> str:
+    try:
+        return render(
+            finding,
+            integration=integration.name,
+            source=integration.source.system,
+            destination=integration.destination.system,
+        )
+    except Exception:
+        # A template bug must not hide the finding itself; tests render every template.
+        logger.exception("run %s: remediation template for %s failed", ref, finding.code)
+        return ""
+
+
+def _last_synced(ctx: RunContext, previous: PreviousRun | None) -> datetime | None:
+    """Newest destination invoice seen in this run (or carried from the last run)."""
+    newest = previous.last_synced_at if previous else None
+    fetched = ctx.destination.fetched().get("invoices") or []
+    for invoice in fetched:
+        stamp = invoice.updated_at
+        if stamp is None and invoice.issue_date is not None:
+            stamp = datetime.combine(invoice.issue_date, datetime.min.time(), tzinfo=UTC)
+        if stamp is not None and stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if stamp is not None and (newest is None or stamp > newest):
+            newest = stamp
+    return newest

@@ -1,0 +1,174 @@
+"""Connections in the database: the CredentialStore providers refresh tokens through.
+
+``locked()`` is single-flight across threads (a process-wide lock per connection) and across
+processes on PostgreSQL (``SELECT ... FOR UPDATE`` on the connection row, held while the token
+endpoint is called and the rotated token saved). SQLite deployments are one process, so the
+thread lock is the whole story there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from providers.credentials import Credentials
+from store.crypto import Vault
+from store.models import AuditEvent, Connection
+
+logger = logging.getLogger(__name__)
+
+_locks: dict[str, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(key: str) -> threading.RLock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.RLock())
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def decode(row: Connection, vault: Vault) -> Credentials:
+    secrets = json.loads(vault.decrypt(row.secret))
+    return Credentials(
+        kind="api_key" if row.kind == "api_key" else "oauth2",
+        access_token=secrets.get("access_token"),
+        refresh_token=secrets.get("refresh_token"),
+        api_key=secrets.get("api_key"),
+        expires_at=_utc(row.expires_at),
+        refresh_expires_at=_utc(row.refresh_expires_at),
+        refresh_issued_at=_utc(row.refresh_issued_at),
+        scopes=tuple(row.scopes or ()),
+        tenant_id=row.tenant_id,
+    )
+
+
+def encode_into(row: Connection, creds: Credentials, vault: Vault) -> None:
+    secrets = {"access_token": creds.access_token, "refresh_token": creds.refresh_token, "api_key": creds.api_key}
+    row.secret = vault.encrypt(json.dumps({k: v for k, v in secrets.items() if v}).encode())
+    row.kind = creds.kind
+    row.expires_at = creds.expires_at
+    row.refresh_expires_at = creds.refresh_expires_at
+    row.refresh_issued_at = creds.refresh_issued_at
+    row.scopes = list(creds.scopes)
+    if creds.tenant_id:
+        row.tenant_id = creds.tenant_id
+    row.updated_at = datetime.now(UTC)
+
+
+def get_connection(session: Session, integration: str, side: str, *, for_update: bool = False) -> Connection | None:
+    query = select(Connection).where(Connection.integration == integration, Connection.side == side)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def save_connection(
+    session: Session,
+    vault: Vault,
+    *,
+    integration: str,
+    side: str,
+    system: str,
+    credentials: Credentials,
+    actor: str,
+) -> Connection:
+    """Create or replace a connection's credentials; the connection becomes active again."""
+    row = get_connection(session, integration, side)
+    if row is None:
+        row = Connection(integration=integration, side=side, system=system, scopes=[])
+        session.add(row)
+    row.system = system
+    encode_into(row, credentials, vault)
+    row.state = "active"
+    row.last_error = None
+    session.add(
+        AuditEvent(
+            at=datetime.now(UTC),
+            integration=integration,
+            actor=actor,
+            event="connection.saved",
+            detail={"side": side, "system": system, "kind": credentials.kind},
+        )
+    )
+    return row
+
+
+class DbCredentialStore:
+    """CredentialStore over the ``connections`` table."""
+
+    def __init__(self, sessions: sessionmaker[Session], vault: Vault, integration: str, side: str) -> None:
+        self.key = f"{integration}/{side}"
+        self._sessions = sessions
+        self._vault = vault
+        self._integration = integration
+        self._side = side
+        self._held: threading.local = threading.local()
+
+    def load(self) -> Credentials | None:
+        with self._sessions() as session:
+            row = get_connection(session, self._integration, self._side)
+            return decode(row, self._vault) if row is not None else None
+
+    @contextmanager
+    def locked(self) -> Iterator[Credentials | None]:
+        with _lock_for(self.key), self._sessions.begin() as session:
+            row = get_connection(session, self._integration, self._side, for_update=True)
+            self._held.session = session
+            try:
+                yield decode(row, self._vault) if row is not None else None
+            finally:
+                self._held.session = None
+
+    def save(self, credentials: Credentials) -> None:
+        session: Session | None = getattr(self._held, "session", None)
+        if session is not None:
+            self._save_in(session, credentials)
+            return
+        with self._sessions.begin() as own:
+            self._save_in(own, credentials)
+
+    def _save_in(self, session: Session, credentials: Credentials) -> None:
+        row = get_connection(session, self._integration, self._side)
+        if row is None:
+            raise LookupError(f"no connection {self.key} to save into")
+        encode_into(row, credentials, self._vault)
+        session.add(
+            AuditEvent(at=datetime.now(UTC), integration=self._integration, actor="system", event="token.refreshed",
+                       detail={"side": self._side})
+        )
+
+    def mark_requires_reauth(self, reason: str) -> None:
+        # Inside locked() the row is already locked by our own transaction: a second one would
+        # wait on it forever (PostgreSQL), so write through the held session.
+        session: Session | None = getattr(self._held, "session", None)
+        if session is not None:
+            self._mark_in(session, reason)
+        else:
+            with self._sessions.begin() as own:
+                self._mark_in(own, reason)
+        logger.warning("connection %s now requires re-authorisation", self.key)
+
+    def _mark_in(self, session: Session, reason: str) -> None:
+        row = get_connection(session, self._integration, self._side)
+        if row is None:
+            return
+        row.state = "requires_reauth"
+        row.last_error = reason[:500]
+        row.updated_at = datetime.now(UTC)
+        session.add(
+            AuditEvent(at=datetime.now(UTC), integration=self._integration, actor="system",
+                       event="connection.requires_reauth", detail={"side": self._side, "reason": reason[:500]})
+        )

@@ -1,0 +1,140 @@
+"""Database models (SQLAlchemy 2 declarative). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Connection(Base):
+    """Credentials and state of one side of one integration. ``secret`` is encrypted."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("integration", "side", name="uq_connection_side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    side: Mapped[str] = mapped_column(String(20))  # source | destination
+    system: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # oauth2 | api_key
+    secret: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet token of the JSON secrets
+    tenant_id: Mapped[str | None] = mapped_column(String(200))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(30), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_integration_started", "integration", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(30))  # cli | slack | schedule | demo
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[float] = mapped_column(Float)
+    fail_count: Mapped[int] = mapped_column(Integer, default=0)
+    warn_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_invoices: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_amounts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    api_calls: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    timings: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    resolved: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[code, subject], ...]
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    findings: Mapped[list[FindingRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="FindingRow.position"
+    )
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(500))
+    system: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    impact: Mapped[dict[str, Any]] = mapped_column(JSON)
+    action: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    run: Mapped[Run] = relationship(back_populates="findings")
+
+
+class Action(Base):
+    """A change to the outside world requested from a finding; approved before it runs."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))  # requested|approved|denied|running|succeeded|failed
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_integration_at", "integration", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    integration: Mapped[str | None] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(100))  # slack user id, "cli", "scheduler", "system"
+    event: Mapped[str] = mapped_column(String(60))  # e.g. connection.saved, token.refreshed, run.finished
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Alert(Base):
+    """An alert posted for a failing code; edited when the code clears."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "integration", "code", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,124 @@
+"""Small query functions over the models. Each takes a Session; the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from store.models import Alert, AuditEvent, Connection, FindingRow, Run
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def add_run(
+    session: Session,
+    *,
+    integration: str,
+    trigger: str,
+    started_at: datetime,
+    duration_s: float,
+    counts: dict[str, int],
+    blocked_invoices: int,
+    blocked_amounts: dict[str, str],
+    api_calls: dict[str, int],
+    timings: dict[str, float],
+    resolved: Sequence[tuple[str, str]],
+    last_synced_at: datetime | None,
+    findings: Sequence[dict[str, Any]],
+) -> Run:
+    run = Run(
+        integration=integration,
+        trigger=trigger,
+        started_at=started_at,
+        duration_s=duration_s,
+        fail_count=counts.get("fail", 0),
+        warn_count=counts.get("warn", 0),
+        error_count=counts.get("error", 0),
+        blocked_invoices=blocked_invoices,
+        blocked_amounts=blocked_amounts,
+        api_calls=api_calls,
+        timings=timings,
+        resolved=[list(k) for k in resolved],
+        last_synced_at=last_synced_at,
+    )
+    run.findings = [FindingRow(position=i, **row) for i, row in enumerate(findings)]
+    session.add(run)
+    session.add(
+        AuditEvent(
+            at=datetime.now(UTC),
+            integration=integration,
+            actor=trigger,
+            event="run.finished",
+            detail={"fail": run.fail_count, "warn": run.warn_count, "error": run.error_count},
+        )
+    )
+    session.flush()
+    return run
+
+
+def latest_run(session: Session, integration: str, *, with_findings: bool = True) -> Run | None:
+    query = select(Run).where(Run.integration == integration).order_by(Run.started_at.desc(), Run.id.desc()).limit(1)
+    if with_findings:
+        query = query.options(selectinload(Run.findings))
+    return session.scalars(query).first()
+
+
+def latest_runs(session: Session, integrations: Sequence[str]) -> dict[str, Run]:
+    """The newest run of each integration, in one query."""
+    if not integrations:
+        return {}
+    newest = (
+        select(Run.integration, func.max(Run.id).label("id"))
+        .where(Run.integration.in_(list(integrations)))
+        .group_by(Run.integration)
+        .subquery()
+    )
+    rows = session.scalars(select(Run).join(newest, Run.id == newest.c.id).options(selectinload(Run.findings)))
+    return {run.integration: run for run in rows}
+
+
+def run_count(session: Session, integration: str | None = None) -> int:
+    query = select(func.count(Run.id))
+    if integration:
+        query = query.where(Run.integration == integration)
+    return int(session.scalar(query) or 0)
+
+
+def connections_for(session: Session, integration: str) -> dict[str, Connection]:
+    rows = session.scalars(select(Connection).where(Connection.integration == integration))
+    return {row.side: row for row in rows}
+
+
+def open_alerts(session: Session, integration: str) -> dict[str, Alert]:
+    rows = session.scalars(
+        select(Alert).where(Alert.integration == integration, Alert.resolved_at.is_(None)).order_by(Alert.id)
+    )
+    return {row.code: row for row in rows}
+
+
+def add_alert(
+    session: Session, *, integration: str, code: str, channel: str | None, run_id: int | None, detail: dict[str, Any]
+) -> Alert:
+    alert = Alert(
+        integration=integration,
+        code=code,
+        channel=channel,
+        opened_at=datetime.now(UTC),
+        opened_run_id=run_id,
+        detail=detail,
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def audit(session: Session, *, event: str, actor: str, integration: str | None = None, **detail: Any) -> None:
+    session.add(AuditEvent(at=datetime.now(UTC), integration=integration, actor=actor, event=event, detail=detail))

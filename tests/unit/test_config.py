@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from config.env import load_settings
+from config.integrations import ConfigError, load_config, parse_config
+
+VALID = {
+    "slack": {"admins": ["U0ADMIN1", "S0FINADM"], "digest_channel": "C0MANAGERS"},
+    "integrations": {
+        "acme": {
+            "source": {"system": "hubspot", "tenant": "4411"},
+            "destination": {"system": "xero", "tenant": "t-1", "base_url": "http://127.0.0.1:9001/"},
+            "settings": {"enabled": True, "direction": "source_to_destination", "statuses": ["open", "paid"],
+                         "since": "2026-01-01", "skip_sources": [], "auto_sync": {"sales": True, "purchases": True}},
+            "mappings": {"accounts": {"4000": "200"}, "tax": {"GST": "OUTPUT2"}, "tracking": {"Region": "Region"},
+                         "default_account": "200"},
+            "requires": ["multicurrency"],
+            "slack": {"channel": "C0ACME"},
+        }
+    },
+}
+
+
+def test_parses_the_documented_shape() -> None:
+    config = parse_config(VALID, source="sync-doctor.yml")
+    acme = config.get("ACME ")
+    assert acme is not None
+    assert acme.destination.urls == {"base_url": "http://127.0.0.1:9001"}
+    assert acme.settings.since == date(2026, 1, 1)
+    assert acme.mappings.accounts == {"4000": "200"}
+    assert acme.requires == ("multicurrency",)
+    assert config.slack.admins == ("U0ADMIN1", "S0FINADM")
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        ({"destination": {"system": "xeroo"}}, "integrations.acme.destination.system: unknown system 'xeroo'"),
+        ({"settings": {"statuses": ["opne"]}}, "integrations.acme.settings.statuses[0]: must be one of"),
+        ({"settings": {"since": "01/02/2026"}}, "integrations.acme.settings.since: must be a date YYYY-MM-DD"),
+        ({"settings": {"enabeld": True}}, "integrations.acme.settings: unknown key(s) enabeld"),
+        ({"destination": {"system": "xero", "base_url": "ftp://x"}}, "integrations.acme.destination.base_url: must be an http(s) URL"),
+        ({"settings": {"since": "2026-02-01", "until": "2026-01-01"}}, "integrations.acme.settings.until: 2026-01-01 is before since"),
+    ],
+)
+def test_errors_name_file_key_and_problem(patch: dict, expected: str) -> None:
+    data = {"integrations": {"acme": {**VALID["integrations"]["acme"], **patch}}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, source="sync-doctor.yml")
+    assert str(err.value).startswith("sync-doctor.yml: ")
+    assert expected in str(err.value)
+
+
+def test_bad_admin_id_and_missing_destination() -> None:
+    with pytest.raises(ConfigError, match=r"slack.admins\[0\]: 'bob' is neither"):
+        parse_config({"slack": {"admins": ["bob"]}})
+    with pytest.raises(ConfigError, match="integrations.x.destination: is required"):
+        parse_config({"integrations": {"x": {"source": {"system": "stripe"}}}})
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("integrations:\n  acme: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad.yml: line \d+ not valid YAML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "missing.yml")
+
+
+def test_settings_from_a_mapping(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-file\n", encoding="utf-8")
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgres://u@h/db",
+            "SLACK_SIGNING_SECRET_FILE": str(secret_file),
+            "XERO_CLIENT_ID": "cid",
+            "XERO_CLIENT_SECRET": "csecret",
+            "PORT": "8080",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u@h/db"
+    assert settings.slack_signing_secret == "from-file"
+    assert settings.port == 8080
+    assert settings.oauth_client("xero") is not None
+    assert "csecret" not in repr(settings) and "from-file" not in repr(settings)
+    defaults = load_settings({})
+    assert defaults.database_url == "sqlite:///sync-doctor.db" and defaults.config_path == "sync-doctor.yml"
+
+
+@pytest.mark.parametrize(("env", "message"), [({"PORT": "eighty"}, "PORT: must be a whole number"),
+                                              ({"SLACK_API_URL": "slack.com"}, r"SLACK_API_URL: must be an http\(s\) URL"),
+                                              ({"LOG_LEVEL": "loud"}, "LOG_LEVEL")])
+def test_bad_environment_values(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
