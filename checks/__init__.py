@@ -1,0 +1,27 @@
+"""Diagnostics. ``CHECKS`` is the explicit, ordered table the runner runs (all at once, the
+``final`` ones after the rest)."""
+
+from __future__ import annotations
+
+from checks.base import Check
+from checks.connection import CONNECTION
+from checks.contacts import CONTACTS
+from checks.mappings import MAPPINGS
+from checks.plan import PLAN
+from checks.platform import RATE
+from checks.settings import SETTINGS
+from checks.skus import SKUS
+from checks.tokens import TOKENS
+
+CHECKS: tuple[Check, ...] = (
+    CONNECTION,
+    TOKENS,
+    PLAN,
+    SETTINGS,
+    MAPPINGS,
+    CONTACTS,
+    SKUS,
+    RATE,
+)
+
+__all__ = ["CHECKS", "Check"]

@@ -20,6 +20,7 @@ class Check:
     family: str  # catalog family it reports under
     run: Callable[[RunContext], Iterable[Finding]]
     cheap: bool = False  # part of the 15-minute monitoring sweep (few API calls)
+    final: bool = False  # runs after every other check: it reads what the run did (API calls, 429s)
 
     def __call__(self, ctx: RunContext) -> list[Finding]:
         return list(self.run(ctx))
