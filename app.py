@@ -54,6 +54,8 @@ def provider_factory(
     transport: httpx.BaseTransport | None = None,
 ) -> Callable[[IntegrationConfig], ProviderFactory]:
     """For one integration: side -> a provider reading credentials from the database."""
+    db_file = settings.sqlite_path()
+    lock_file = db_file.with_name(db_file.name + ".locks") if db_file is not None else None
 
     def for_integration(integration: IntegrationConfig) -> ProviderFactory:
         def make(side: str, cfg: SideConfig, stats: CallStats) -> Provider:
@@ -61,7 +63,7 @@ def provider_factory(
                 cls = provider_class(cfg.system)
             except UnknownSystem as e:
                 raise Unsupported(f"Sync Doctor cannot talk to {cfg.system} yet ({e})", system=cfg.system) from None
-            store = DbCredentialStore(sessions, vault, integration.name, side)
+            store = DbCredentialStore(sessions, vault, integration.name, side, lock_file=lock_file)
             if store.load() is None:
                 how = "--api-key KEY" if cls.auth_kind == "api_key" else "--oauth"
                 raise CredentialsMissing(

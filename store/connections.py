@@ -1,19 +1,24 @@
 """Connections in the database: the CredentialStore providers refresh tokens through.
 
 ``locked()`` is single-flight across threads (a process-wide lock per connection) and across
-processes on PostgreSQL (``SELECT ... FOR UPDATE`` on the connection row, held while the token
-endpoint is called and the rotated token saved). SQLite deployments are one process, so the
-thread lock is the whole story there.
+processes: on PostgreSQL ``SELECT ... FOR UPDATE`` on the connection row, held while the token
+endpoint is called and the rotated token saved; on SQLite, where FOR UPDATE does nothing, a
+byte-range lock on a file beside the database (a CLI run next to ``serve`` must not refresh a
+rotating token twice: the loser's refresh token would already be dead).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +36,21 @@ _locks_guard = threading.Lock()
 def _lock_for(key: str) -> threading.RLock:
     with _locks_guard:
         return _locks.setdefault(key, threading.RLock())
+
+
+@contextmanager
+def _file_lock(path: Path, key: str) -> Iterator[None]:
+    """An exclusive lock on one byte of ``path`` chosen by ``key``: cross-process, per connection."""
+    offset = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+        try:
+            yield
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+    finally:
+        os.close(fd)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -109,8 +129,17 @@ def save_connection(
 class DbCredentialStore:
     """CredentialStore over the ``connections`` table."""
 
-    def __init__(self, sessions: sessionmaker[Session], vault: Vault, integration: str, side: str) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        vault: Vault,
+        integration: str,
+        side: str,
+        *,
+        lock_file: Path | None = None,
+    ) -> None:
         self.key = f"{integration}/{side}"
+        self._lock_file = lock_file
         self._sessions = sessions
         self._vault = vault
         self._integration = integration
@@ -124,13 +153,16 @@ class DbCredentialStore:
 
     @contextmanager
     def locked(self) -> Iterator[Credentials | None]:
-        with _lock_for(self.key), self._sessions.begin() as session:
+        with _lock_for(self.key), self._process_lock(), self._sessions.begin() as session:
             row = get_connection(session, self._integration, self._side, for_update=True)
             self._held.session = session
             try:
                 yield decode(row, self._vault) if row is not None else None
             finally:
                 self._held.session = None
+
+    def _process_lock(self) -> AbstractContextManager[None]:
+        return _file_lock(self._lock_file, self.key) if self._lock_file is not None else nullcontext()
 
     def save(self, credentials: Credentials) -> None:
         session: Session | None = getattr(self._held, "session", None)

@@ -1,0 +1,69 @@
+"""Two processes, ten threads each, one expired access token with a rotating refresh token:
+the token endpoint is called once, and the rotated refresh token is what the database keeps.
+(PostgreSQL: a row lock; SQLite: a byte-range file lock beside the database.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from starlette.routing import BaseRoute
+
+from providers.credentials import Credentials
+from providers.sandbox.base import Emulator
+from providers.sandbox.server import LoopbackServer
+from store import migrate
+from store.connections import DbCredentialStore, save_connection
+from store.crypto import Vault
+from store.db import make_engine, make_session_factory
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class TokenOnly(Emulator):
+    """Only the OAuth token endpoint, with Xero's rotation rules (no grace for old tokens)."""
+
+    system = "token-only"
+    token_path = "/connect/token"
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+
+def test_two_processes_refresh_once(database_url: str, tmp_path: Path) -> None:
+    emulator = TokenOnly({"grants": [{"access_token": "at-old", "refresh_token": "rt-old", "expires_in": -60}],
+                          "access_token_ttl": 1800, "rotate_refresh_tokens": True, "refresh_grace_seconds": 0})
+    server = LoopbackServer(emulator.app).start()
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    vault = Vault("test-secret-key")
+    with sessions.begin() as s:
+        save_connection(s, vault, integration="acme", side="destination", system="xero", actor="test",
+                        credentials=Credentials(kind="oauth2", access_token="at-old", refresh_token="rt-old",
+                                                expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    lock_file = str(tmp_path / "db.locks") if database_url.startswith("sqlite") else "-"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.e2e.refresh_worker", database_url, server.url + "/connect/token", lock_file],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [w.communicate(timeout=60) for w in workers]
+    finally:
+        server.stop()
+    for worker, (out, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+    tokens = {t for out, _ in outputs for t in out.strip().split(",")}
+    assert emulator.tokens.refresh_calls == 1
+    assert len(tokens) == 1 and tokens != {"at-old"}
+    stored = DbCredentialStore(sessions, vault, "acme", "destination").load()
+    assert stored is not None and stored.access_token in tokens
+    assert stored.refresh_token not in (None, "rt-old")  # the rotated one was kept
+    engine.dispose()
