@@ -1,0 +1,138 @@
+"""Provider errors -> findings. Checks never catch ``ProviderError``; the runner calls
+:func:`finding_for_error` with the error and the side it came from.
+
+    TokenExpired         -> token.expired
+    TokenRevoked         -> token.revoked           (apikey.invalid for an API key)
+    RefreshFailed        -> token.refresh_failed
+    ScopeMissing         -> token.scope_missing     (apikey.permissions for an API key)
+    WrongEnvironment     -> apikey.environment
+    CredentialsMissing   -> connection.disconnected
+    TenantError          -> connection.wrong_tenant (connection.disconnected when the tenant is gone)
+    RateLimited          -> rate.limited            (severity ERROR: the check could not finish)
+    anything else        -> connection.unreachable  (severity ERROR)
+
+Every finding's subject is the side's system, so the runner keeps one finding per system and
+code (``Finding.key``) however many checks met the same error; :func:`same_error` and
+:func:`dedupe` say which to keep. The evidence carries the provider's own message and code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from checks.catalog import entry
+from checks.connection import reauthorise, side_evidence, uses_api_key
+from checks.context import SideData
+from checks.findings import Finding, ProposedAction, Severity
+from providers.errors import (
+    CredentialsMissing,
+    ProviderError,
+    RateLimited,
+    RefreshFailed,
+    ScopeMissing,
+    TenantError,
+    TokenExpired,
+    TokenRevoked,
+    WrongEnvironment,
+)
+
+logger = logging.getLogger(__name__)
+
+# Signs that a TenantError means the organisation is no longer connected at all (rather than
+# "a different one"): Xero answers 403 {"Detail": "AuthenticationUnsuccessful"} for a tenant
+# disconnected from its side (PROVIDERS.md §1 Tenancy, observed); providers may also say so
+# in words.
+_TENANT_GONE_CODES = frozenset({"authenticationunsuccessful", "disconnected", "tenant_disconnected", "not_connected"})
+_TENANT_GONE_WORDS = ("disconnected", "no longer connected", "not connected", "not granted", "was removed")
+
+
+def _tenant_gone(error: TenantError) -> bool:
+    if (error.code or "").casefold() in _TENANT_GONE_CODES:
+        return True
+    text = error.message.casefold()
+    return any(word in text for word in _TENANT_GONE_WORDS)
+
+
+def _code_for(error: ProviderError, side: SideData) -> str:
+    api_key = uses_api_key(side)
+    if isinstance(error, TokenExpired):
+        return "token.expired"
+    if isinstance(error, TokenRevoked):
+        return "apikey.invalid" if api_key else "token.revoked"
+    if isinstance(error, RefreshFailed):
+        return "token.refresh_failed"
+    if isinstance(error, ScopeMissing):
+        return "apikey.permissions" if api_key else "token.scope_missing"
+    if isinstance(error, WrongEnvironment):
+        return "apikey.environment"
+    if isinstance(error, CredentialsMissing):
+        return "connection.disconnected"
+    if isinstance(error, TenantError):
+        return "connection.disconnected" if _tenant_gone(error) else "connection.wrong_tenant"
+    if isinstance(error, RateLimited):
+        return "rate.limited"
+    return "connection.unreachable"
+
+
+# Codes where a fresh OAuth consent is the fix (an API key must be replaced by a person).
+_REAUTHORISE_FIXES = frozenset(
+    {"token.expired", "token.revoked", "token.refresh_failed", "token.scope_missing", "connection.disconnected",
+     "connection.wrong_tenant"}
+)
+
+
+def finding_for_error(error: ProviderError, side: SideData) -> Finding:
+    """The finding for a ``ProviderError`` met while reading ``side``."""
+    code = _code_for(error, side)
+    evidence: dict[str, Any] = {
+        **side_evidence(side),
+        "error": type(error).__name__,
+        "message": error.message,
+        "provider_code": error.code,
+        "status": error.status,
+        "from_error": True,
+    }
+    if isinstance(error, ScopeMissing):
+        evidence["missing"] = list(error.needed)
+    if isinstance(error, WrongEnvironment):
+        evidence["actual"] = error.actual
+        evidence["configured"] = error.expected
+    if isinstance(error, RateLimited):
+        evidence["retry_after"] = error.retry_after
+        evidence["limit"] = error.limit
+    if isinstance(error, TenantError):
+        evidence["configured_tenant"] = side.config.tenant
+        evidence["configured_name"] = side.config.name
+    if code == "connection.disconnected":
+        evidence["reason"] = "no_credentials" if isinstance(error, CredentialsMissing) else "tenant_disconnected"
+        evidence["state"] = side.connection.state
+
+    if code in ("connection.unreachable", "rate.limited"):
+        # Either way the check could not finish: ERROR, the severity that says "this report is
+        # incomplete for this system", rather than rate.limited's catalog WARN (which the
+        # platform check uses for headroom running low while everything still worked).
+        severity = Severity.ERROR
+    else:
+        severity = entry(code).severity
+    action: ProposedAction | None = None
+    if code in _REAUTHORISE_FIXES and not uses_api_key(side):
+        action = reauthorise(side)
+    logger.info("%s on %s mapped to %s", type(error).__name__, side.system, code)
+    return Finding(code=code, severity=severity, subject=side.system, evidence=evidence, system=side.system, action=action)
+
+
+def same_error(a: Finding, b: Finding) -> bool:
+    """Two error findings are the same problem when code and subject (the system) agree."""
+    return a.key == b.key
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per key, keeping the worst (then the first seen), in first-seen order."""
+    kept: dict[tuple[str, str], Finding] = {}
+    for finding in findings:
+        current = kept.get(finding.key)
+        if current is None or finding.severity > current.severity:
+            kept[finding.key] = finding
+    return list(kept.values())
