@@ -83,6 +83,7 @@ def provider_factory(
                 client_id=client.client_id if client else None,
                 client_secret=client.client_secret if client else None,
                 transport=transport,
+                extra=cfg.options,
             )
 
         return make

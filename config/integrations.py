@@ -34,6 +34,7 @@ class SideConfig:
     urls: Mapping[str, str] = field(default_factory=dict)  # base_url / token_url / authorize_url / identity_url
     limits: Mapping[str, int] = field(default_factory=dict)  # concurrent / per_minute / app_per_minute
     name: str | None = None  # the expected organisation name, when configured
+    options: Mapping[str, str] = field(default_factory=dict)  # system-specific (e.g. Stripe sku_metadata_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +236,7 @@ def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
 
 
 def _side(r: _Reader, value: Any, path: str) -> SideConfig:
-    m = r.mapping(value, path, {"system", "tenant", "environment", "name", "limits", *URL_KEYS})
+    m = r.mapping(value, path, {"system", "tenant", "environment", "name", "limits", "options", *URL_KEYS})
     if not m:
         r.fail(path, "is required (system, tenant, ...)")
     system = r.string(m.get("system"), f"{path}.system", required=True) or ""
@@ -257,6 +258,7 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
         urls=urls,
         limits=limits,
         name=r.string(m.get("name"), f"{path}.name"),
+        options=r.string_map(m.get("options"), f"{path}.options"),
     )
 
 

@@ -70,6 +70,7 @@ def get_provider(
     transport: httpx.BaseTransport | None = None,
     retry: RetryPolicy | None = None,
     page_size: int | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> Provider:
     """Build a ready-to-call provider for one side of one integration."""
     cls = provider_class(system)
@@ -85,6 +86,7 @@ def get_provider(
         retry=retry or RetryPolicy(),
         transport=transport,
         page_size=page_size,
+        extra=dict(extra or {}),
     )
     return cls(options, TokenManager(credentials, token_endpoint), stats)
 

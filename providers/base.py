@@ -89,6 +89,7 @@ class ProviderOptions:
     retry: RetryPolicy = RetryPolicy()
     transport: httpx.BaseTransport | None = None
     page_size: int | None = None  # override the API's maximum page size (tests, benchmarks)
+    extra: Mapping[str, str] = field(default_factory=dict)  # system-specific options (YAML `options:`)
 
 
 class Provider:

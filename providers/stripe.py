@@ -160,8 +160,10 @@ class Stripe(Provider):
     sku_key: str = "sku"  # product.metadata key holding the SKU (a sync product's choice)
 
     def __init__(self, *args: Any, sku_key: str | None = None, **kw: Any) -> None:
-        if sku_key:
-            self.sku_key = sku_key
+        options = args[0] if args else kw.get("options")
+        configured = options.extra.get("sku_metadata_key") if options is not None else None
+        if sku_key or configured:
+            self.sku_key = sku_key or configured or self.sku_key
         self._account_cache: dict[str, Any] | None = None
         self._products_cache: list[dict[str, Any]] | None = None
         super().__init__(*args, **kw)

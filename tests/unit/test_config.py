@@ -98,3 +98,21 @@ def test_settings_from_a_mapping(tmp_path: Path) -> None:
 def test_bad_environment_values(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(env)
+
+
+def test_side_options_reach_the_provider() -> None:
+    from providers import get_provider
+    from providers.credentials import MemoryCredentialStore
+    from providers.http import CallStats
+
+    config = parse_config({"integrations": {"shop": {
+        "source": {"system": "stripe", "options": {"sku_metadata_key": "item_code"}},
+        "destination": {"system": "xero"}}}})
+    side = config.integrations["shop"].source
+    assert side.options == {"sku_metadata_key": "item_code"}
+    stripe = get_provider("stripe", tenant=None, credentials=MemoryCredentialStore("k"), stats=CallStats(),
+                          extra=side.options)
+    assert stripe.sku_key == "item_code"
+    with pytest.raises(ConfigError, match="integrations.shop.source.options.sku_metadata_key: must be a string"):
+        parse_config({"integrations": {"shop": {"source": {"system": "stripe", "options": {"sku_metadata_key": []}},
+                                                "destination": {"system": "xero"}}}})
