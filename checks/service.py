@@ -242,8 +242,8 @@ def _oldest_unsynced(run: Run | None) -> int | None:
         return None
     for row in run.findings:
         if row.code == "sync.unsynced":
-            ages = [i.get("age_days") for i in (row.evidence or {}).get("invoices", []) if isinstance(i, dict)]
-            ages = [a for a in ages if isinstance(a, int)]
+            rows = (row.evidence or {}).get("invoices", [])
+            ages = [i["age_days"] for i in rows if isinstance(i, dict) and isinstance(i.get("age_days"), int)]
             if ages:
                 return max(ages)
     return None

@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from datetime import UTC, datetime, timedelta
+
 from config.env import load_settings
 from config.integrations import parse_config
+from providers.credentials import Credentials
 from providers.sandbox.server import Sandbox, load_world
 
 DEMO_WORLD = Path(__file__).parent / "world.yml"
@@ -78,16 +81,21 @@ class DemoEnvironment:
                 if "api_key" in cred:
                     connect.save_api_key(name, side, cred["api_key"], actor="demo")
                 else:
-                    connect.save_tokens(
-                        name,
-                        side,
+                    now = datetime.now(UTC)
+                    # refresh_issued_days_ago lets the world tell a token-age story (Xero's
+                    # refresh tokens die after 60 days unused).
+                    issued = now - timedelta(days=int(cred.get("refresh_issued_days_ago", 0)))
+                    expires_in = cred.get("expires_in")
+                    credentials = Credentials(
+                        kind="oauth2",
                         access_token=cred["access_token"],
                         refresh_token=cred.get("refresh_token"),
-                        expires_in=cred.get("expires_in"),
-                        tenant=cred.get("tenant"),
+                        expires_at=now + timedelta(seconds=int(expires_in)) if expires_in is not None else None,
+                        refresh_issued_at=issued,
                         scopes=tuple(cred.get("scopes", ())),
-                        actor="demo",
+                        tenant_id=cred.get("tenant"),
                     )
+                    connect.save(name, side, credentials, actor="demo")
 
     def banner(self) -> str:
         assert self.sandbox is not None

@@ -65,16 +65,15 @@ class Endpoints:
     identity_url: str | None = None  # Xero's connections endpoint host, Intuit's entitlements host...
 
     def with_overrides(self, overrides: Mapping[str, str | None]) -> Endpoints:
-        known = {k: v for k, v in overrides.items() if v and k in ("base_url", "token_url", "authorize_url", "identity_url")}
-        return Endpoints(**{**self._asdict(), **known})
+        def pick(key: str, current: str | None) -> str | None:
+            return overrides.get(key) or current
 
-    def _asdict(self) -> dict[str, str | None]:
-        return {
-            "base_url": self.base_url,
-            "token_url": self.token_url,
-            "authorize_url": self.authorize_url,
-            "identity_url": self.identity_url,
-        }
+        return Endpoints(
+            base_url=overrides.get("base_url") or self.base_url,
+            token_url=pick("token_url", self.token_url),
+            authorize_url=pick("authorize_url", self.authorize_url),
+            identity_url=pick("identity_url", self.identity_url),
+        )
 
 
 @dataclass(frozen=True, slots=True)

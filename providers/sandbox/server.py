@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import socket
 import threading
 import time
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +43,24 @@ def emulator_class(system: str) -> type[Emulator]:
     return cls
 
 
+_RELATIVE = re.compile(r"\{(date|datetime):([+-]?\d+)\}")
+
+
+def resolve_relative_dates(text: str, today: date | None = None) -> str:
+    """``{date:-3}`` -> the date three days ago, ``{datetime:-3}`` -> that day 09:00 UTC, so a
+    world keeps its story (an invoice unsynced for 3 days) whenever it is loaded."""
+    base = today or datetime.now(UTC).date()
+
+    def sub(match: re.Match[str]) -> str:
+        day = base + timedelta(days=int(match.group(2)))
+        return day.isoformat() if match.group(1) == "date" else f"{day.isoformat()}T09:00:00Z"
+
+    return _RELATIVE.sub(sub, text)
+
+
 def load_world(path: str | Path) -> dict[str, Any]:
     """A world file is YAML (JSON is YAML too): top-level keys are system names."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = resolve_relative_dates(Path(path).read_text(encoding="utf-8"))
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a world file must be a mapping of system name -> world section")
