@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from checks.base import Check
-from checks.connection import CONNECTION
+from checks.connection import DESTINATION_CONNECTION, SOURCE_CONNECTION
 from checks.contacts import CONTACTS
 from checks.mappings import MAPPINGS
 from checks.plan import PLAN
@@ -14,7 +14,8 @@ from checks.skus import SKUS
 from checks.tokens import TOKENS
 
 CHECKS: tuple[Check, ...] = (
-    CONNECTION,
+    SOURCE_CONNECTION,
+    DESTINATION_CONNECTION,
     TOKENS,
     PLAN,
     SETTINGS,

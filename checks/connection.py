@@ -181,10 +181,16 @@ def connection_findings(side: SideData) -> Iterator[Finding]:
         yield tenant
 
 
-def check_connection(ctx: RunContext) -> Iterator[Finding]:
-    """Stored connection state and tenant identity of both sides."""
-    for side in ctx.sides():
-        yield from connection_findings(side)
+def check_source_connection(ctx: RunContext) -> Iterator[Finding]:
+    """Stored connection state and tenant identity of the source."""
+    yield from connection_findings(ctx.source)
 
 
-CONNECTION = Check("connection", "connection", check_connection, cheap=True)
+def check_destination_connection(ctx: RunContext) -> Iterator[Finding]:
+    """Stored connection state and tenant identity of the destination."""
+    yield from connection_findings(ctx.destination)
+
+
+# One check per side: a probe that raises on one side must not discard the other side's findings.
+SOURCE_CONNECTION = Check("connection.source", "connection", check_source_connection, cheap=True)
+DESTINATION_CONNECTION = Check("connection.destination", "connection", check_destination_connection, cheap=True)

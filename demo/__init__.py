@@ -43,9 +43,15 @@ def _fill(value: Any, sandbox: Sandbox) -> Any:
 
 
 class DemoEnvironment:
-    def __init__(self, environ: Mapping[str, str], world_path: str | Path = DEMO_WORLD) -> None:
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        world_path: str | Path = DEMO_WORLD,
+        *,
+        world: Mapping[str, Any] | None = None,
+    ) -> None:
         self._environ = dict(environ)
-        self.world = load_world(world_path)
+        self.world = dict(world) if world is not None else load_world(world_path)
         self._tmp: str | None = None
         self.sandbox: Sandbox | None = None
         self.services: Any = None

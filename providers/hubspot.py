@@ -200,6 +200,12 @@ class HubSpot(Provider):
 
     # -- hooks ----------------------------------------------------------------------------
 
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self._account: JSON | None = None
+        self._account_lock = threading.Lock()
+        super().__init__(*args, **kw)
+
     def error_for(self, response: httpx.Response) -> ProviderError:
         """HubSpot's envelope ``{status, message, correlationId, category, errors[...]}``."""
         status = response.status_code
@@ -336,10 +342,15 @@ class HubSpot(Provider):
         )
 
     def _account_details(self) -> JSON:
-        details = self._call("GET", "/account-info/v3/details")
-        if not isinstance(details, dict) or "portalId" not in details:
-            raise UnexpectedResponse("account-info details carry no portalId", system=self.system)
-        return details
+        # probe() and org_info() both need these, often at the same moment from two checks:
+        # one call per provider instance (one run), not one per caller.
+        with self._account_lock:
+            if self._account is None:
+                details = self._call("GET", "/account-info/v3/details")
+                if not isinstance(details, dict) or "portalId" not in details:
+                    raise UnexpectedResponse("account-info details carry no portalId", system=self.system)
+                self._account = details
+            return self._account
 
     def _portal_checked(self, details: JSON) -> str:
         portal = str(details["portalId"])

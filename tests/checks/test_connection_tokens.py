@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from checks.connection import check_connection
+from checks.connection import check_destination_connection, check_source_connection
 from checks.findings import Severity
 from checks.tokens import check_tokens, missing_scopes
 from providers.base import Capability
@@ -18,6 +18,10 @@ HUBSPOT_SCOPES = frozenset(
 )
 REALM = "9130350000000001"
 
+
+
+def check_connection(ctx):  # both sides, as the runner runs them
+    return [*check_source_connection(ctx), *check_destination_connection(ctx)]
 
 def integration(**dest):
     return config("hubspot", "quickbooks", source_side={"tenant": "4410021"},
