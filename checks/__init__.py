@@ -11,6 +11,7 @@ from checks.plan import PLAN
 from checks.platform import RATE
 from checks.settings import SETTINGS
 from checks.skus import SKUS
+from checks.sync_state import SYNC_STATE
 from checks.tokens import TOKENS
 
 CHECKS: tuple[Check, ...] = (
@@ -22,6 +23,7 @@ CHECKS: tuple[Check, ...] = (
     MAPPINGS,
     CONTACTS,
     SKUS,
+    SYNC_STATE,
     RATE,
 )
 

@@ -67,4 +67,5 @@ def check_rate(ctx: RunContext) -> Iterator[Finding]:
             yield finding
 
 
-RATE = Check("rate", "rate", check_rate, cheap=True)
+# final: it reads the 429s and quota headers the other checks' calls collected in this run.
+RATE = Check("rate", "rate", check_rate, cheap=True, final=True)

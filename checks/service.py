@@ -10,22 +10,20 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
 from checks.context import ConnectionState, History
 from checks.findings import Finding, Impact, Severity
+from checks.trace import InvoiceTrace, trace_invoice
 from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
 from config.integrations import AppConfig, IntegrationConfig
 from store import repositories as repo
 from store.connections import decode
 from store.crypto import SecretKeyError, Vault
 from store.models import Run
-
-if TYPE_CHECKING:
-    from checks.trace import InvoiceTrace
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +128,6 @@ class CheckService:
     def trace(self, name: str, number: str, *, trigger: str = "cli") -> tuple[RunResult, InvoiceTrace]:
         """Why isn't invoice ``number`` in the destination? Runs the checks, then traces it
         through the data that run already fetched (no extra API calls)."""
-        from checks.trace import trace_invoice
-
         result = self.run(name, trigger=trigger)
         assert result.context is not None
         return result, trace_invoice(result.context, number.strip(), result.findings)

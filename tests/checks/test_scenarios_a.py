@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from checks.connection import check_connection
+from checks.connection import check_destination_connection, check_source_connection
 from checks.context import ConnectionState, RunContext, SideData
 from checks.errors import finding_for_error
 from checks.findings import Severity
@@ -30,6 +30,10 @@ GLOBEX = "6a1c0e4e-0000-4000-8000-000000000002"
 SCOPES = ["accounting.transactions", "accounting.contacts", "accounting.settings", "offline_access"]
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
+
+
+def check_connection(ctx):  # both sides, as the runner runs them
+    return [*check_source_connection(ctx), *check_destination_connection(ctx)]
 
 def tenant(tenant_id: str = ACME, name: str = "Acme Ltd", **extra: Any) -> dict[str, Any]:
     section: dict[str, Any] = {

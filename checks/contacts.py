@@ -1,0 +1,425 @@
+"""Contact checks: would each in-scope invoice's contact match (or be created) cleanly?
+
+Matching follows what real syncs do: the source contact's email, compared exactly, picks the
+destination contact. From there:
+
+* no email in the source                   -> ``contact.missing_email`` (syncs then match by name)
+* the email exists only with other case or spaces -> ``contact.email_mismatch`` (an exact
+  match fails, the sync creates a second contact or, where names are unique, fails)
+* matched, but the names differ            -> ``contact.name_mismatch`` (says how: case,
+  spaces, punctuation, or other)
+* several active destination contacts share the email -> ``contact.duplicate_email``
+* every match is archived                  -> ``contact.archived``
+* the name breaks the destination's rules  -> ``contact.invalid_name`` (QuickBooks: no ``:``
+  in DisplayName, at most 500 characters; Xero: Name at most 255; Zoho Books: 200 —
+  PROVIDERS.md)
+* address incomplete where tax needs it    -> ``contact.incomplete_address``
+
+**A contact missing from the destination is not a finding.** Xero and QuickBooks syncs from
+HubSpot and Stripe create the customer when no match exists (DESIGN.md: the sync creates
+contacts; Sync Doctor's own ``create_contact`` action exists for when it cannot). What *is*
+reported is a creation that will fail: where the destination keeps names unique (Xero: across
+active contacts; QuickBooks: DisplayName across customers, vendors and employees, error 6240)
+a new contact whose name equals, ignoring case and spaces, an existing active contact or
+another source contact with a different email -> ``contact.name_collision``. For a collision
+or an invalid name, when the destination can create contacts, the finding proposes
+``create_contact`` under a name the destination will accept; an admin approves it first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from checks.base import Check
+from checks.catalog import entry
+from checks.context import RunContext
+from checks.findings import Finding, Impact, ProposedAction
+from checks.matching import (
+    Index,
+    Suggester,
+    email_difference,
+    fold,
+    fold_email,
+    name_difference,
+    name_key,
+)
+from checks.scope import in_scope
+from providers.base import Capability
+from providers.records import Address, Contact, Invoice
+
+logger = logging.getLogger(__name__)
+
+# Systems that reject a second active contact with the same name (PROVIDERS.md: Xero "The
+# contact name ... must be unique across all active contacts"; QuickBooks error 6240).
+DEDUPES_BY_NAME = frozenset({"xero", "quickbooks"})
+
+
+@dataclass(frozen=True, slots=True)
+class NameRule:
+    max_length: int
+    forbidden: str = ""  # characters the system rejects in a contact's name
+
+
+NAME_RULES: dict[str, NameRule] = {
+    "xero": NameRule(255),  # Contact.Name <= 255
+    "quickbooks": NameRule(500, ":"),  # DisplayName <= 500, ':' reserved for Parent:Child names
+    "zoho_books": NameRule(200),  # contact_name <= 200
+}
+
+ADDRESS_FIELDS = ("line1", "city", "postcode", "country")
+
+
+def address_required(system: str, country: str | None) -> bool:
+    """Whether the destination needs a full billing address on the customer.
+
+    QuickBooks Online US companies compute sales tax from the customer's address (automated
+    sales tax); PROVIDERS.md marks the exact behaviour UNCONFIRMED, so only that case is
+    flagged, and only as a warning. Xero and Zoho Books accept contacts without addresses.
+    """
+    return system == "quickbooks" and (country or "").upper() in ("US", "USA")
+
+
+@dataclass
+class _SourceContact:
+    contact: Contact
+    invoices: list[Invoice] = field(default_factory=list)  # each invoice once: it has one contact
+    email: str | None = field(init=False)  # None when absent or blank
+
+    def __post_init__(self) -> None:
+        raw = self.contact.email
+        self.email = raw if raw and raw.strip() else None
+
+
+def _brief(contact: Contact) -> dict[str, object]:
+    return {"id": contact.id, "name": contact.name, "email": contact.email, "archived": contact.archived}
+
+
+def _address(addr: Address | None) -> dict[str, str | None] | None:
+    if addr is None:
+        return None
+    return {f: getattr(addr, f) for f in ("line1", "city", "region", "postcode", "country")}
+
+
+def invalid_name_problems(name: str, system: str) -> list[str]:
+    """Why ``system`` would reject ``name`` as a contact name (empty when it is fine)."""
+    problems: list[str] = []
+    if not name.strip():
+        return ["empty"]
+    rule = NAME_RULES.get(system)
+    if rule is None:
+        return problems
+    for ch in rule.forbidden:
+        if ch in name:
+            problems.append(f"contains '{ch}'")
+    if len(name) > rule.max_length:
+        problems.append(f"longer than {rule.max_length} characters")
+    return problems
+
+
+def acceptable_name(name: str, system: str) -> str:
+    """``name`` changed as little as possible so ``system`` accepts it."""
+    rule = NAME_RULES.get(system)
+    fixed = name.strip() or "Unnamed contact"
+    if rule is None:
+        return fixed
+    for ch in rule.forbidden:
+        fixed = fixed.replace(ch, " -")
+    return " ".join(fixed.split())[: rule.max_length].rstrip()
+
+
+def source_contacts(ctx: RunContext, invoices: Sequence[Invoice]) -> list[_SourceContact]:
+    """Each in-scope invoice's contact, once: the source's contact record when it has one,
+    else what the invoice itself says (Stripe freezes ``customer_name``/``customer_email``)."""
+    known: dict[str, Contact] = {}
+    if ctx.source.supports(Capability.CONTACTS):
+        known = {c.id: c for c in ctx.source.contacts()}
+    groups: dict[str, _SourceContact] = {}
+    for inv in invoices:
+        contact = known.get(inv.contact_id) if inv.contact_id else None
+        if contact is None:
+            if not (inv.contact_id or inv.contact_name or inv.contact_email):
+                continue
+            contact = Contact(id=inv.contact_id or f"invoice:{inv.number or inv.id}", name=inv.contact_name or "", email=inv.contact_email)
+        elif not (contact.email and contact.email.strip()) and inv.contact_email:
+            contact = dataclasses.replace(contact, email=inv.contact_email)
+        group = groups.get(contact.id)
+        if group is None:
+            group = groups[contact.id] = _SourceContact(contact)
+        group.invoices.append(inv)
+    return sorted(groups.values(), key=lambda g: (g.contact.name, g.contact.id))
+
+
+class _Findings:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.items: list[Finding] = []
+
+    def add(
+        self,
+        code: str,
+        subject: str,
+        evidence: dict[str, object],
+        invoices: Sequence[Invoice],
+        *,
+        system: str | None = None,
+        action: ProposedAction | None = None,
+    ) -> None:
+        self.items.append(
+            Finding(
+                code=code,
+                severity=entry(code).severity,
+                subject=subject,
+                evidence=evidence,
+                impact=Impact.of(invoices),
+                system=system or self.ctx.destination.system,
+                action=action,
+            )
+        )
+
+
+def _create_action(ctx: RunContext, contact: Contact, name: str) -> ProposedAction | None:
+    if not ctx.destination.supports(Capability.CREATE_CONTACT):
+        return None
+    params = {"name": name, "email": contact.email or "", "source_id": contact.id}
+    return ProposedAction("create_contact", f"Create contact {name} in {ctx.destination.display_name}", params)
+
+
+def check_contacts(ctx: RunContext) -> list[Finding]:
+    invoices = in_scope(ctx)
+    if not invoices:
+        return []
+    out = _Findings(ctx)
+    sources = source_contacts(ctx, invoices)
+    dest_system = ctx.destination.system
+    if not ctx.destination.supports(Capability.CONTACTS):
+        logger.debug("%s exposes no contacts; only source-side contact checks run", ctx.destination.display_name)
+        for src in sources:
+            if src.email is None:
+                _missing_email(ctx, out, src, None, None)
+        return out.items
+
+    dest = ctx.destination.contacts()
+    by_email = Index(dest, lambda c: c.email)
+    by_folded_email = Index(dest, lambda c: fold_email(c.email))
+    names: list[Index[Contact]] = []  # built on first use: only no-email and new contacts need it
+
+    def by_name() -> Index[Contact]:
+        if not names:
+            names.append(Index(dest, lambda c: name_key(c.name)))
+        return names[0]
+
+    need_address = False
+    if ctx.destination.supports(Capability.ORG) and dest_system == "quickbooks":
+        need_address = address_required(dest_system, ctx.destination.org().country)
+    name_suggester: Suggester | None = None
+    creating: dict[str, list[_SourceContact]] = {}  # name key -> contacts the sync will create
+
+    for src in sources:
+        contact = src.contact
+        blocked = src.invoices
+        if src.email is None:
+            existing = [c for c in by_name().get(name_key(contact.name)) if not c.archived]
+            if not existing and name_suggester is None:
+                name_suggester = Suggester((c.name for c in dest if not c.archived), key=fold)
+            _missing_email(ctx, out, src, existing, name_suggester)
+            if not existing:
+                creating.setdefault(name_key(contact.name), []).append(src)
+                _check_new_contact(ctx, out, src, need_address)
+            continue
+        email = src.email
+        exact = by_email.get(email)
+        if not exact:
+            folded = by_folded_email.get(fold_email(email))
+            if folded:
+                shown = sorted(folded, key=lambda c: (c.archived, c.id))
+                out.add(
+                    "contact.email_mismatch",
+                    contact.name or email,
+                    {
+                        "contact": contact.name,
+                        "contact_id": contact.id,
+                        "source_email": email,
+                        "destination_email": shown[0].email,
+                        "destination_contacts": [_brief(c) for c in shown],
+                        "difference": email_difference(email, shown[0].email or ""),
+                    },
+                    blocked,
+                )
+                continue
+            creating.setdefault(name_key(contact.name), []).append(src)
+            _check_new_contact(ctx, out, src, need_address)
+            continue
+
+        same_email = [c for c in by_folded_email.get(fold_email(email)) if not c.archived]
+        if len(same_email) > 1:
+            out.add(
+                "contact.duplicate_email",
+                email,
+                {
+                    "email": email,
+                    "contact": contact.name,
+                    "contact_id": contact.id,
+                    "destination_contacts": [_brief(c) for c in sorted(same_email, key=lambda c: c.id)],
+                },
+                blocked,
+            )
+        active = [c for c in exact if not c.archived]
+        if not active:
+            match = min(exact, key=lambda c: c.id)
+            out.add(
+                "contact.archived",
+                contact.name or email,
+                {
+                    "contact": contact.name,
+                    "contact_id": contact.id,
+                    "email": email,
+                    "destination_contact": _brief(match),
+                },
+                blocked,
+            )
+            continue
+        match = active[0] if len(active) == 1 else min(active, key=lambda c: c.id)
+        difference = name_difference(contact.name, match.name)
+        if difference:
+            out.add(
+                "contact.name_mismatch",
+                contact.name or email,
+                {
+                    "contact_id": contact.id,
+                    "email": email,
+                    "source_name": contact.name,
+                    "destination_name": match.name,
+                    "destination_id": match.id,
+                    "difference": difference,
+                },
+                blocked,
+            )
+        if need_address:
+            _check_address(ctx, out, src, match, "destination")
+
+    if creating and dest_system in DEDUPES_BY_NAME:
+        # only names of contacts to be created can collide: group just those
+        source_by_name: dict[str, list[_SourceContact]] = {}
+        for src in sources:
+            key = name_key(src.contact.name)
+            if key in creating:
+                source_by_name.setdefault(key, []).append(src)
+        _collisions(ctx, out, creating, source_by_name, by_name())
+    return out.items
+
+
+def _missing_email(
+    ctx: RunContext, out: _Findings, src: _SourceContact, existing: list[Contact] | None, suggester: Suggester | None
+) -> None:
+    contact = src.contact
+    evidence: dict[str, object] = {"contact": contact.name, "contact_id": contact.id}
+    if existing is not None:
+        evidence["destination_matches_by_name"] = [_brief(c) for c in existing]
+        evidence["similar_names"] = [] if existing or suggester is None else suggester.suggest(contact.name)
+    out.add("contact.missing_email", contact.name or contact.id, evidence, src.invoices, system=ctx.source.system)
+
+
+def _check_new_contact(ctx: RunContext, out: _Findings, src: _SourceContact, need_address: bool) -> None:
+    """Checks for a contact the sync will have to create in the destination."""
+    contact = src.contact
+    system = ctx.destination.system
+    problems = invalid_name_problems(contact.name, system)
+    if problems:
+        fixed = acceptable_name(contact.name, system)
+        rule = NAME_RULES.get(system)
+        out.add(
+            "contact.invalid_name",
+            contact.name or contact.id,
+            {
+                "contact": contact.name,
+                "contact_id": contact.id,
+                "email": contact.email,
+                "problems": problems,
+                "max_length": rule.max_length if rule else None,
+                "length": len(contact.name),
+                "suggested_name": fixed,
+            },
+            src.invoices,
+            action=_create_action(ctx, contact, fixed),
+        )
+    if need_address:
+        _check_address(ctx, out, src, contact, "source")
+
+
+def _check_address(ctx: RunContext, out: _Findings, src: _SourceContact, contact: Contact, side: str) -> None:
+    addr = contact.address
+    missing = [f for f in ADDRESS_FIELDS if not (addr and getattr(addr, f))]
+    if not missing:
+        return
+    out.add(
+        "contact.incomplete_address",
+        src.contact.name or src.contact.id,
+        {
+            "contact": src.contact.name,
+            "contact_id": contact.id,
+            "side": side,  # whose record needs the address: the match in the destination, or the source's
+            "missing": missing,
+            "address": _address(addr),
+        },
+        src.invoices,
+        system=ctx.destination.system if side == "destination" else ctx.source.system,
+    )
+
+
+def _identity(contact: Contact) -> str:
+    return fold_email(contact.email) or f"id:{contact.id}"
+
+
+def _collisions(
+    ctx: RunContext,
+    out: _Findings,
+    creating: dict[str, list[_SourceContact]],
+    source_by_name: dict[str, list[_SourceContact]],
+    by_name: Index[Contact],
+) -> None:
+    if ctx.destination.system not in DEDUPES_BY_NAME:
+        return
+    for key, new in sorted(creating.items()):
+        if not key:
+            continue  # an empty name is an invalid_name finding already
+        others = source_by_name.get(key, [])
+        existing = [c for c in by_name.get(key) if not c.archived]
+        identities = {_identity(s.contact) for s in others} | {_identity(c) for c in existing}
+        if len(identities) < 2:
+            continue
+        blocked = [inv for s in new for inv in s.invoices]
+        name = new[0].contact.name
+        action = None
+        if len(new) == 1 and new[0].contact.email:
+            distinct = acceptable_name(f"{name} ({new[0].contact.email})", ctx.destination.system)
+            action = _create_action(ctx, new[0].contact, distinct)
+        out.add(
+            "contact.name_collision",
+            name,
+            {
+                "name": name,
+                "reason": "destination_has_name" if existing else "source_contacts_share_name",
+                "source_contacts": [_brief(s.contact) for s in sorted(others, key=lambda s: s.contact.id)],
+                "destination_contacts": [_brief(c) for c in sorted(existing, key=lambda c: c.id)],
+                "to_create": sorted(s.contact.id for s in new),
+            },
+            blocked,
+            action=action,
+        )
+
+
+CONTACTS = Check("contacts", "contact", check_contacts)
+
+__all__ = [
+    "CONTACTS",
+    "DEDUPES_BY_NAME",
+    "NAME_RULES",
+    "acceptable_name",
+    "address_required",
+    "check_contacts",
+    "invalid_name_problems",
+    "source_contacts",
+]
