@@ -76,3 +76,16 @@ def test_runs_are_compared_new_ongoing_resolved(world: dict[str, Any], env: dict
         assert all(f.status == "ongoing" for f in third.findings)
         overview = {h.name: h for h in checks.overview()}
         assert overview["acme"].status == "failing" and overview["initech"].status == "unchecked"
+
+
+def test_trace_explains_a_blocked_and_a_synced_invoice(world: dict[str, Any], env: dict[str, str]) -> None:
+    with environment(world, env) as demo:
+        _, blocked = demo.services.checks.trace("acme", "INV-1004")
+        _, synced = demo.services.checks.trace("acme", "INV-1001")
+        _, draft = demo.services.checks.trace("acme", "INV-1006")
+    assert not blocked.synced and "prod-003" in blocked.verdict
+    blocking_codes = {f["code"] for f in blocked.blocking}
+    assert {"sku.case_mismatch", "sku.missing"} <= blocking_codes
+    assert synced.synced and "INV-1001 is in QuickBooks Online" in synced.verdict
+    assert "draft is excluded by the status filter" in draft.verdict
+    assert draft.to_json()["number"] == "INV-1006"
