@@ -177,6 +177,16 @@ class SideData:
     def payments(self) -> list[Payment]:
         return self._get("payments", lambda p: p.payments(since=self.since))
 
+    def warm(self, name: str) -> None:
+        """Fetch one resource ahead of the checks that will ask for it; an error is memoised
+        for them to report."""
+        if name not in _RESOURCES or not self.supports(_RESOURCES[name]):
+            return
+        try:
+            getattr(self, name)()
+        except ProviderError:
+            pass
+
     def rate_status(self) -> RateStatus:
         if "rate" in self._preloaded:
             status: RateStatus = self._preloaded["rate"]

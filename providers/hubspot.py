@@ -556,21 +556,30 @@ class HubSpot(Provider):
                 _bind(lambda chunk: self._associations("invoices", "contacts", chunk), ids),
             ]
         )
-        lines = self._batch_read(
-            "line_items", LINE_PROPERTIES, (i for links in line_links.values() for i in links)
-        )
-        skuless = {
-            str(_props(obj)["hs_product_id"])
-            for obj in lines.values()
-            if not _props(obj).get("hs_sku") and _props(obj).get("hs_product_id")
-        }
-        products = self._batch_read("products", PRODUCT_PROPERTIES, skuless) if skuless else {}
         first_contacts = {inv: links[0] for inv, links in contact_links.items() if links}
-        contacts = (
-            self._batch_read("contacts", CONTACT_PROPERTIES, first_contacts.values())
-            if first_contacts
-            else {}
-        )
+
+        def lines_and_products() -> tuple[dict[str, JSON], dict[str, JSON]]:
+            lines = self._batch_read(
+                "line_items", LINE_PROPERTIES, (i for links in line_links.values() for i in links)
+            )
+            skuless = {
+                str(_props(obj)["hs_product_id"])
+                for obj in lines.values()
+                if not _props(obj).get("hs_sku") and _props(obj).get("hs_product_id")
+            }
+            products = self._batch_read("products", PRODUCT_PROPERTIES, skuless) if skuless else {}
+            return lines, products
+
+        def invoice_contacts() -> dict[str, JSON]:
+            if not first_contacts:
+                return {}
+            return self._batch_read("contacts", CONTACT_PROPERTIES, first_contacts.values())
+
+        # Contacts depend only on the associations: read them while lines and products load.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubspot-contacts") as pool:
+            pending_contacts = pool.submit(invoice_contacts)
+            lines, products = lines_and_products()
+            contacts = pending_contacts.result()
         fallback_currency: list[str | None] = []
 
         def company_currency() -> str | None:

@@ -23,6 +23,7 @@ Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import threading
 import uuid
 import xml.etree.ElementTree as ET
@@ -262,8 +263,13 @@ class QuickBooks(Provider):
 
     def org_info(self) -> OrgInfo:
         """CompanyInfo + Preferences + entitlements (+ CompanyCurrency when multicurrency)."""
-        info = self._company_info()
-        prefs = self._preferences()
+        # Three independent reads: in parallel, so the run waits for one round trip, not three.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="quickbooks-org") as pool:
+            pending_prefs = pool.submit(self._preferences)
+            pending_entitlements = pool.submit(self._entitlements)
+            info = self._company_info()
+            prefs = pending_prefs.result()
+            entitlements = pending_entitlements.result()
         name_values = {
             str(nv.get("Name")): str(nv.get("Value"))
             for nv in info.get("NameValue") or []
@@ -285,7 +291,6 @@ class QuickBooks(Provider):
             or accounting.get("TrackDepartments")
         ):
             features.add(Feature.TRACKING)  # switched on, so the plan must include it
-        entitlements = self._entitlements()
         if entitlements is not None:
             for name, on in entitlements["entitlements"].items():
                 feature = ENTITLEMENT_FEATURES.get(name.lower())
@@ -325,12 +330,13 @@ class QuickBooks(Provider):
         else:
             # The query language has no OR [QR data-queries]: "dated or modified on/after since"
             # takes two statements, merged by Id.
-            merged: dict[str, JSON] = {}
-            for where in (
+            wheres = (
                 f"WHERE TxnDate >= '{since.isoformat()}'",
                 f"WHERE MetaData.LastUpdatedTime >= '{since.isoformat()}'",
-            ):
-                merged.update((str(r.get("Id")), r) for r in self._query_all("Invoice", where))
+            )
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="quickbooks-invoices") as pool:
+                pages = list(pool.map(lambda where: self._query_all("Invoice", where), wheres))
+            merged: dict[str, JSON] = {str(r.get("Id")): r for rows_ in pages for r in rows_}
             rows = list(merged.values())
         return [self._invoice(row) for row in rows]
 

@@ -28,6 +28,8 @@ Facts this client relies on (``specs/PROVIDERS.md`` section 3, ``specs/stripe/sp
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
+import threading
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -166,6 +168,9 @@ class Stripe(Provider):
             self.sku_key = sku_key or configured or self.sku_key
         self._account_cache: dict[str, Any] | None = None
         self._products_cache: list[dict[str, Any]] | None = None
+        # Checks read in parallel: the first caller fetches, the others wait for its answer.
+        self._account_lock = threading.Lock()
+        self._products_lock = threading.Lock()
         super().__init__(*args, **kw)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -268,18 +273,20 @@ class Stripe(Provider):
         return body, response.headers.get("Idempotent-Replayed", "").lower() == "true"
 
     def _account(self) -> dict[str, Any]:
-        if self._account_cache is None:
-            account = self.api.get_json("/v1/account")
-            if not isinstance(account, dict) or not account.get("id"):
-                raise UnexpectedResponse("GET /v1/account answered without an account id", system=self.system)
-            self._account_cache = account
-        return self._account_cache
+        with self._account_lock:
+            if self._account_cache is None:
+                account = self.api.get_json("/v1/account")
+                if not isinstance(account, dict) or not account.get("id"):
+                    raise UnexpectedResponse("GET /v1/account answered without an account id", system=self.system)
+                self._account_cache = account
+            return self._account_cache
 
     def _products(self) -> list[dict[str, Any]]:
         # Memoised per instance: items() and invoices() (line SKUs) share one listing per run.
-        if self._products_cache is None:
-            self._products_cache = list(self._list("/v1/products"))
-        return self._products_cache
+        with self._products_lock:
+            if self._products_cache is None:
+                self._products_cache = list(self._list("/v1/products"))
+            return self._products_cache
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -321,14 +328,16 @@ class Stripe(Provider):
         """Which read permissions a restricted key holds. Stripe has no endpoint listing a
         restricted key's permissions, so one ``limit=1`` read per resource finds out; writes
         are not probed (that would need a write) and surface as ScopeMissing when attempted."""
-        granted: set[str] = set()
-        for path, permission in READ_PERMISSIONS.items():
+        def holds(path: str) -> bool:
             try:
                 self.api.get_json(path, params={"limit": 1})
             except ScopeMissing:
-                continue
-            granted.add(permission)
-        return frozenset(granted)
+                return False
+            return True
+
+        with ThreadPoolExecutor(max_workers=len(READ_PERMISSIONS), thread_name_prefix="stripe-perms") as pool:
+            held = dict(zip(READ_PERMISSIONS.values(), pool.map(holds, READ_PERMISSIONS), strict=True))
+        return frozenset(permission for permission, ok in held.items() if ok)
 
     def org_info(self) -> OrgInfo:
         """The account. Stripe has no plan tier (PROVIDERS.md) and charges in any supported
@@ -368,13 +377,17 @@ class Stripe(Provider):
         """Products (active and inactive) with the unit price of their default (or only active) price."""
         prices_by_product: dict[str, list[dict[str, Any]]] = {}
         by_id: dict[str, dict[str, Any]] = {}
-        for price in self._list("/v1/prices"):
+        # Prices and products are independent listings: read both at once.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-products") as pool:
+            products = pool.submit(self._products)
+            prices = list(self._list("/v1/prices"))
+        for price in prices:
             by_id[price["id"]] = price
             product = price.get("product")
             product_id = product.get("id") if isinstance(product, dict) else product
             prices_by_product.setdefault(str(product_id), []).append(price)
         found: list[Item] = []
-        for product in self._products():
+        for product in products.result():
             default = product.get("default_price")
             default_id = default.get("id") if isinstance(default, dict) else default
             price = by_id.get(str(default_id)) if default_id else None
@@ -402,8 +415,12 @@ class Stripe(Provider):
         params: dict[str, Any] = {}
         if since is not None:
             params["created[gte]"] = _timestamp(since)
-        skus = {p["id"]: (p.get("metadata") or {}).get(self.sku_key) or None for p in self._products()}
-        return [self._invoice(raw, skus) for raw in self._list("/v1/invoices", params)]
+        # The product listing (for line SKUs) and the invoice listing don't depend on each other.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-products") as pool:
+            products = pool.submit(self._products)
+            raw_invoices = list(self._list("/v1/invoices", params))
+        skus = {p["id"]: (p.get("metadata") or {}).get(self.sku_key) or None for p in products.result()}
+        return [self._invoice(raw, skus) for raw in raw_invoices]
 
     def tax_rates(self) -> list[TaxRate]:
         found: list[TaxRate] = []

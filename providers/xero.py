@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -346,14 +347,18 @@ class Xero(Provider):
 
     def org_info(self) -> OrgInfo:
         """Organisation + Organisation/Actions (plan-gated features) + Currencies."""
-        orgs = self._rows(self._get("Organisation"), "Organisations")
+        # Three independent reads, sent together (the tenant's 5-concurrent limit still applies).
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="xero-org") as pool:
+            pending_actions = pool.submit(lambda: self._rows(self._get("Organisation/Actions"), "Actions"))
+            pending_currencies = pool.submit(lambda: self._rows(self._get("Currencies"), "Currencies"))
+            orgs = self._rows(self._get("Organisation"), "Organisations")
+            actions = pending_actions.result()
+            currencies = pending_currencies.result()
         if not orgs:
             raise UnexpectedResponse(
                 "GET Organisation answered no organisation", system=self.system
             )
         org = orgs[0]
-        actions = self._rows(self._get("Organisation/Actions"), "Actions")
-        currencies = self._rows(self._get("Currencies"), "Currencies")
         allowed = {str(a.get("Name")) for a in actions if a.get("Status") == "ALLOWED"}
         # Tracking categories exist on every Xero plan; the others are runtime-checked actions.
         features = {Feature.TRACKING} | {
