@@ -80,9 +80,9 @@ class DemoEnvironment:
             raise
         return self
 
-    def _connect(self, credentials: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+    def _connect(self, world_credentials: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
         connect = self.services.connect
-        for name, sides in credentials.items():
+        for name, sides in world_credentials.items():
             for side, cred in sides.items():
                 if "api_key" in cred:
                     connect.save_api_key(name, side, cred["api_key"], actor="demo")
