@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.connect import ConnectService
+from bot.publish import install_alerts
 from checks import CHECKS
 from checks.runner import ProviderFactory
 from checks.service import CheckService
@@ -106,6 +107,9 @@ def build(
     vault = Vault(key)
     checks = CheckService(config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS)
     connect = ConnectService(config, settings, sessions, vault, transport=transport)
+    # Alerts follow every run, whoever started it (CLI, Slack, schedule); without
+    # SLACK_BOT_TOKEN this installs nothing.
+    install_alerts(checks, settings, config)
     return Services(settings, config, engine, sessions, vault, checks, connect)
 
 

@@ -1,0 +1,199 @@
+"""The HTTP server: Slack's requests, the health check, the OAuth consent round trip.
+
+    POST /slack/events                 slash commands, interactivity, events (Bolt)
+    GET  /healthz                      database reachable + configuration loaded, as JSON
+    GET  /oauth/<provider>/start       ?integration=NAME&side=source|destination -> consent screen
+    GET  /oauth/<provider>/callback    the provider's redirect: store the tokens, say so in HTML
+
+A Starlette app served by uvicorn. Bolt's Starlette adapter converts requests both ways; the
+sync ``App.dispatch`` runs in a worker thread (the adapter would call it on the event loop,
+where a slow middleware would stall every other request, /healthz included). With
+``SLACK_APP_TOKEN`` set, Slack's requests come over Socket Mode instead, and this server still
+answers /healthz and the OAuth routes.
+
+Shutdown: uvicorn stops accepting on SIGTERM / SIGINT and lets requests in flight finish
+(``timeout_graceful_shutdown``); then commands still running get up to ``DRAIN_SECONDS`` to post
+their answers before the process exits.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from actions.connect import ConnectError
+from bot import create_app, runtime
+from bot.blocks.results import display
+from bot.errors import new_ref
+from bot.ports import BotServices
+from config.logging import redact
+
+logger = logging.getLogger(__name__)
+
+GRACEFUL_SECONDS = 20  # uvicorn: requests in flight get this long after SIGTERM
+DRAIN_SECONDS = 25  # then commands still running get this long to answer
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sync Doctor: {title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;line-height:1.5}}</style>
+</head><body><h1>{title}</h1><p>{body}</p></body></html>"""
+
+
+def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A plain page; both texts are escaped here (and never carry a token)."""
+    return HTMLResponse(PAGE.format(title=html.escape(title), body=html.escape(redact(body))), status_code=status)
+
+
+def make_asgi_app(services: BotServices, *, client: WebClient | None = None, bolt_app: App | None = None) -> Starlette:
+    bolt = bolt_app or create_app(services, client)
+    started = time.time()
+
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    def _health() -> tuple[int, dict[str, Any]]:
+        report: dict[str, Any] = {
+            "status": "ok",
+            "integrations": len(services.config.integrations),
+            "config": services.config.path,
+            "mode": "socket" if services.settings.slack_app_token else "http",
+            "demo": services.demo,
+            "uptime_s": round(time.time() - started, 1),
+        }
+        try:
+            with services.checks.sessions() as session:
+                session.execute(text("SELECT 1"))
+            report["database"] = "ok"
+        except SQLAlchemyError as e:
+            logger.warning("healthz: database unreachable: %s", type(e).__name__)
+            report["database"] = f"unreachable ({type(e).__name__})"
+            report["status"] = "unhealthy"
+        bot = runtime(services)
+        if bot is not None:
+            report["commands_running"] = bot.pool.active
+        return (200 if report["status"] == "ok" else 503), report
+
+    async def healthz(request: Request) -> Response:
+        status, report = await run_in_threadpool(_health)
+        return JSONResponse(report, status_code=status)
+
+    async def oauth_start(request: Request) -> Response:
+        provider = request.path_params["provider"]
+        name = request.query_params.get("integration", "")
+        side = request.query_params.get("side", "")
+        integration = services.config.get(name) if name else None
+        if integration is None:
+            return page("Unknown integration", f"No integration named {name!r} is configured.", 404)
+        if side not in ("source", "destination"):
+            return page("Which side?", "Add side=source or side=destination to the link.", 400)
+        if integration.side(side).system != provider:
+            expected = integration.side(side).system
+            return page("Wrong system", f"The {side} of {integration.name} is {display(expected)}, not {display(provider)}.", 400)
+        try:
+            url = services.connect.start_oauth(integration.name, side)
+        except ConnectError as e:
+            return page("Cannot connect yet", str(e), 400)
+        return RedirectResponse(url, status_code=302)
+
+    async def oauth_callback(request: Request) -> Response:
+        provider = request.path_params["provider"]
+        try:
+            connected = await run_in_threadpool(
+                services.connect.finish_oauth, provider, str(request.url), actor="oauth-callback"
+            )
+        except ConnectError as e:
+            return page("Not connected", str(e), 400)
+        except Exception as e:
+            ref = new_ref()
+            logger.error("ref %s: OAuth callback for %s failed: %s", ref, provider, type(e).__name__, exc_info=e)
+            return page("Not connected", f"Something went wrong finishing the connection (ref {ref}). Start again.", 500)
+        tenant = f" (organisation {connected.tenant})" if connected.tenant else ""
+        body = (
+            f"{display(connected.system)}{tenant} is now connected as the {connected.side} of "
+            f"{connected.integration}. You can close this tab and run /sync-check {connected.integration} in Slack."
+        )
+        return page("Connected", body)
+
+    routes = [Route("/slack/events", slack_events, methods=["POST"])] if services.settings.slack_signing_secret else []
+    return Starlette(
+        routes=[
+            *routes,
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/oauth/{provider}/start", oauth_start, methods=["GET"]),
+            Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
+        ]
+    )
+
+
+def _absorb_reraised_signals() -> Callable[[], None]:
+    """Let ``serve`` return normally after a graceful stop.
+
+    uvicorn handles SIGTERM / SIGINT itself while it runs, then, once shut down, restores the
+    previous handlers and raises the signal again "to trigger the expected behaviour"
+    (uvicorn/server.py ``capture_signals``). With the default handlers that kills the process
+    before the commands still running have answered. These handlers, the ones uvicorn
+    restores, only note it; the caller drains, and the process exits 0."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.signal(sig, lambda signum, frame: logger.info("signal %s: stopping", signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def serve(services: BotServices, *, host: str = "0.0.0.0", port: int | None = None) -> None:
+    """Serve until SIGTERM / SIGINT, then finish what is in flight and return."""
+    settings = services.settings
+    asgi = make_asgi_app(services)
+    bot = runtime(services)
+    assert bot is not None
+    socket_handler = None
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_handler = SocketModeHandler(bot.app, settings.slack_app_token)
+        socket_handler.connect()  # returns at once; the socket client runs its own threads
+        logger.info("Slack: Socket Mode connected (SLACK_APP_TOKEN set); HTTP serves /healthz and OAuth")
+    config = uvicorn.Config(
+        asgi,
+        host=host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # request lines would carry OAuth codes in query strings
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
+    server = uvicorn.Server(config)
+    logger.info("Sync Doctor listening on %s:%s (%d integrations)", host, config.port, len(services.config.integrations))
+    restore = _absorb_reraised_signals()
+    try:
+        server.run()
+    finally:
+        restore()
+        if socket_handler is not None:
+            socket_handler.close()
+        bot.shutdown(DRAIN_SECONDS)
+        logger.info("Sync Doctor stopped")

@@ -1,0 +1,360 @@
+"""A fake Slack Web API over real HTTP on loopback, for end-to-end tests of the running bot.
+
+Like bolt-python's own ``tests/mock_web_api_server`` (SLACK.md section 10), a stdlib HTTP server
+in a thread, but fuller: it records every call, keeps the messages it was sent (per channel,
+with threads, edits and deletes), serves ``response_url``s, and refuses what Slack refuses:
+
+- a missing or unknown bot token: ``{"ok": false, "error": "invalid_auth"}``;
+- Block Kit limit violations (SLACK.md section 5): ``chat.*`` answer ``invalid_blocks`` with
+  the json-pointer message, ``views.*`` ``invalid_arguments``; a ``response_url`` answers
+  HTTP 400 ``invalid_blocks``. The limits are written out here independently of
+  ``bot/blocks/common.py``, so a builder bug is caught rather than shared;
+- a message with neither ``text`` nor ``blocks``: ``no_text``;
+- a sixth post to one ``response_url``: HTTP 404 ``used_url`` (Slack documents the limit, not
+  the error body: the body here is an assumption);
+- channels listed in ``not_in_channel``: ``not_in_channel``;
+- ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs
+
+MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+KNOWN_BLOCKS = {"section", "header", "context", "divider", "actions", "image", "rich_text", "input", "file", "video"}
+
+
+@dataclass
+class Call:
+    method: str  # "chat.postMessage" or "response_url"
+    params: dict[str, Any]
+    token: str | None = None
+    url_id: str | None = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (benchmarks read it)
+
+
+@dataclass
+class Posted:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    edits: int = 0
+    deleted: bool = False
+
+
+@dataclass
+class ResponseUrl:
+    id: str
+    posts: list[dict[str, Any]] = field(default_factory=list)  # every accepted payload
+    current: dict[str, Any] | None = None  # what the user sees now (after replace / delete)
+    deleted: bool = False
+
+
+def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
+    """Slack-style error strings (``[ERROR] ... [json-pointer:/blocks/i/...]``)."""
+    errors: list[str] = []
+
+    def err(message: str, pointer: str) -> None:
+        errors.append(f"[ERROR] {message} [json-pointer:{pointer}]")
+
+    def text_obj(obj: Any, pointer: str, limit: int, *, plain_only: bool = False) -> None:
+        if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+            err("must provide a text object", pointer)
+            return
+        if plain_only and obj["type"] != "plain_text":
+            err("must be plain_text", pointer + "/type")
+        text = obj.get("text")
+        if not isinstance(text, str) or len(text) == 0:
+            err("must be more than 0 characters", pointer + "/text")
+        elif len(text) > limit:
+            err(f"must be less than {limit + 1} characters", pointer + "/text")
+
+    if not isinstance(blocks, list):
+        return ["[ERROR] must be an array [json-pointer:/blocks]"]
+    if len(blocks) > max_blocks:
+        err(f"no more than {max_blocks} items allowed", "/blocks")
+    ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        p = f"/blocks/{i}"
+        if not isinstance(block, dict) or block.get("type") not in KNOWN_BLOCKS:
+            err("unsupported type", p + "/type")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if len(str(block_id)) > 255:
+                err("must be less than 256 characters", p + "/block_id")
+            if block_id in ids:
+                err("duplicate block_id", p + "/block_id")
+            ids.add(block_id)
+        kind = block["type"]
+        if kind == "section":
+            if "text" not in block and "fields" not in block:
+                err("must provide either text or fields", p)
+            if "text" in block:
+                text_obj(block["text"], p + "/text", 3000)
+            if "fields" in block:
+                fields = block["fields"]
+                if not isinstance(fields, list) or len(fields) > 10:
+                    err("no more than 10 items allowed", p + "/fields")
+                else:
+                    for j, f in enumerate(fields):
+                        text_obj(f, f"{p}/fields/{j}", 2000)
+        elif kind == "header":
+            text_obj(block.get("text"), p + "/text", 150, plain_only=True)
+        elif kind == "context":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+                err("must provide between 1 and 10 elements", p + "/elements")
+            else:
+                for j, e in enumerate(elements):
+                    if isinstance(e, dict) and e.get("type") == "image":
+                        continue
+                    text_obj(e, f"{p}/elements/{j}", 3000)
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+                err("must provide between 1 and 25 elements", p + "/elements")
+            else:
+                for j, e in enumerate(elements):
+                    q = f"{p}/elements/{j}"
+                    if e.get("type") == "button":
+                        text_obj(e.get("text"), q + "/text", 75, plain_only=True)
+                        if len(str(e.get("action_id", ""))) > 255:
+                            err("must be less than 256 characters", q + "/action_id")
+                        if len(str(e.get("value", ""))) > 2000:
+                            err("must be less than 2001 characters", q + "/value")
+    return errors
+
+
+class FakeSlack:
+    """``FakeSlack().start()``; ``api_url`` for ``SLACK_API_URL``; ``stop()`` when done."""
+
+    def __init__(self, *, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEST", bot_user_id: str = "U0BOT") -> None:
+        self.tokens = set(tokens)
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.calls: list[Call] = []
+        self.messages: list[Posted] = []
+        self.ephemeral: list[dict[str, Any]] = []
+        self.views: dict[str, list[dict[str, Any]]] = {}  # user id -> published views, oldest first
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self.not_in_channel: set[str] = set()
+        self.rate_limit: dict[str, int] = {}
+        self.rejected: list[tuple[str, Any]] = []  # (method, error) of every refused call
+        self._cond = threading.Condition()
+        self._ts = 1700000000_000100
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8") if length else ""
+                status, body, headers = fake._handle(self.path, dict(self.headers.items()), raw)
+                data = body.encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests use -------------------------------------------------------------------
+
+    def new_response_url(self) -> str:
+        rid = uuid.uuid4().hex
+        with self._cond:
+            self.response_urls[rid] = ResponseUrl(rid)
+        return f"{self.url}/respond/{rid}"
+
+    def response(self, url: str) -> ResponseUrl:
+        return self.response_urls[url.rsplit("/", 1)[1]]
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def channel_messages(self, channel: str, *, thread_ts: str | None = None, top_level: bool = False) -> list[Posted]:
+        with self._cond:
+            return [
+                m for m in self.messages
+                if m.channel == channel
+                and (thread_ts is None or m.thread_ts == thread_ts)
+                and (not top_level or m.thread_ts is None)
+            ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+        """Block until ``predicate()`` is truthy (re-checked on every call received)."""
+        with self._cond:
+            ok = self._cond.wait_for(predicate, timeout=timeout)
+        if not ok:
+            raise AssertionError(f"fake Slack: condition not met within {timeout}s; calls: {[c.method for c in self.calls]}")
+        return ok
+
+    # -- serving --------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        self._ts += 100
+        text = str(self._ts)
+        return f"{text[:10]}.{text[10:]}"
+
+    def _handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, str, dict[str, str]]:
+        lower = {k.lower(): v for k, v in headers.items()}
+        if path.startswith("/respond/"):
+            return self._respond(path.rsplit("/", 1)[1], raw)
+        if not path.startswith("/api/"):
+            return 404, "not found", {}
+        method = path[len("/api/"):].split("?", 1)[0]
+        params = _parse(raw, lower.get("content-type", ""))
+        auth = lower.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
+        with self._cond:
+            self.calls.append(Call(method, params, token))
+            try:
+                if self.rate_limit.get(method, 0) > 0:
+                    self.rate_limit[method] -= 1
+                    return 429, json.dumps({"ok": False, "error": "ratelimited"}), {"Retry-After": "0", "Content-Type": "application/json"}
+                result = self._api(method, params, token)
+            finally:
+                self._cond.notify_all()
+        if not result.get("ok"):
+            self.rejected.append((method, result.get("error")))
+        return 200, json.dumps(result), {"Content-Type": "application/json; charset=utf-8"}
+
+    def _api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if token not in self.tokens:
+            return {"ok": False, "error": "invalid_auth" if token else "not_authed"}
+        if method == "auth.test":
+            return {"ok": True, "url": "https://fake.slack.test/", "team": "Test", "user": "syncdoctor",
+                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0BOT", "is_enterprise_install": False}
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+            blocks = _json_field(params.get("blocks"))
+            if blocks is None and not params.get("text"):
+                return {"ok": False, "error": "no_text"}
+            if blocks is not None:
+                errors = validate_blocks(blocks, MESSAGE_BLOCKS)
+                if errors:
+                    return {"ok": False, "error": "invalid_blocks", "errors": errors,
+                            "response_metadata": {"messages": errors}}
+            channel = str(params.get("channel") or "")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            channel_id = "C" + channel.lstrip("#").upper()[:10] if channel.startswith("#") else channel
+            if channel in self.not_in_channel or channel_id in self.not_in_channel:
+                return {"ok": False, "error": "not_in_channel"}
+            if method == "chat.postEphemeral":
+                self.ephemeral.append(params)
+                return {"ok": True, "message_ts": self._next_ts()}
+            if method == "chat.update":
+                for m in self.messages:
+                    if m.channel == channel_id and m.ts == params.get("ts"):
+                        m.text, m.blocks, m.edits = str(params.get("text") or ""), blocks or [], m.edits + 1
+                        return {"ok": True, "channel": channel_id, "ts": m.ts, "text": m.text}
+                return {"ok": False, "error": "message_not_found"}
+            thread_ts = params.get("thread_ts")
+            if thread_ts and not any(m.channel == channel_id and m.ts == thread_ts for m in self.messages):
+                return {"ok": False, "error": "thread_not_found"}  # a thread must start at a message
+            posted = Posted(channel_id, self._next_ts(), str(params.get("text") or ""), blocks or [], thread_ts)
+            self.messages.append(posted)
+            return {"ok": True, "channel": channel_id, "ts": posted.ts, "message": {"text": posted.text}}
+        if method == "chat.delete":
+            for m in self.messages:
+                if m.channel == params.get("channel") and m.ts == params.get("ts"):
+                    m.deleted = True
+                    return {"ok": True}
+            return {"ok": False, "error": "message_not_found"}
+        if method == "views.publish":
+            view = _json_field(params.get("view"))
+            if not isinstance(view, dict) or view.get("type") != "home" or not params.get("user_id"):
+                return {"ok": False, "error": "invalid_arguments"}
+            errors = validate_blocks(view.get("blocks", []), VIEW_BLOCKS)
+            if errors:
+                return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
+            self.views.setdefault(str(params["user_id"]), []).append(view)
+            return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:8].upper(), **view}}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _respond(self, rid: str, raw: str) -> tuple[int, str, dict[str, str]]:
+        with self._cond:
+            try:
+                payload = json.loads(raw or "{}")
+                self.calls.append(Call("response_url", payload, url_id=rid))
+                entry = self.response_urls.get(rid)
+                if entry is None:
+                    return 404, "no_such_url", {}
+                if len(entry.posts) >= 5:
+                    return 404, "used_url", {}
+                if payload.get("delete_original"):
+                    entry.posts.append(payload)
+                    entry.deleted, entry.current = True, None
+                    return 200, "ok", {}
+                blocks = payload.get("blocks")
+                if blocks is None and not payload.get("text"):
+                    return 400, "no_text", {}
+                if blocks is not None and validate_blocks(blocks, MESSAGE_BLOCKS):
+                    self.rejected.append(("response_url", validate_blocks(blocks, MESSAGE_BLOCKS)))
+                    return 400, "invalid_blocks", {}
+                entry.posts.append(payload)
+                if payload.get("replace_original") or entry.current is None:
+                    entry.current = payload
+                return 200, "ok", {}
+            finally:
+                self._cond.notify_all()
+
+
+def _parse(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {}
+    return {k: v[0] for k, v in parse_qs(raw).items()}
+
+
+def _json_field(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
