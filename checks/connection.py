@@ -26,6 +26,7 @@ from checks.findings import Finding, ProposedAction, Severity
 from providers import UnknownSystem, provider_class
 from providers.base import Capability, Provider
 from providers.credentials import Credentials
+from providers.oauth import DEAD_REFRESH_ERRORS
 from providers.records import ConnectionInfo
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,21 @@ def _stored_state(side: SideData) -> Finding | None:
             system=side.system,
             action=reauthorise(side) if oauth else None,
         )
+    refresh_failure = _stored_refresh_failure(conn.last_error) if conn.state == "requires_reauth" else None
+    if refresh_failure is not None:
+        # The run that met the dead refresh token reported token.refresh_failed; later runs see
+        # only the stored state. Keep the cause's code so the finding (and its alert) stays one
+        # ongoing problem instead of "resolved" plus a new connection.state.
+        provider_code, message = refresh_failure
+        return Finding(
+            code="token.refresh_failed",
+            severity=entry("token.refresh_failed").severity,
+            subject=side.system,
+            evidence={**side_evidence(side), "error": "RefreshFailed", "message": message,
+                      "provider_code": provider_code, "status": None, "from_error": True, "state": conn.state},
+            system=side.system,
+            action=reauthorise(side) if oauth else None,
+        )
     severity = STATE_SEVERITY.get(conn.state)
     if severity is None:
         if conn.state != "active":
@@ -115,6 +131,17 @@ def _stored_state(side: SideData) -> Finding | None:
         system=side.system,
         action=reauthorise(side) if conn.state == "requires_reauth" and oauth else None,
     )
+
+
+def _stored_refresh_failure(last_error: str | None) -> tuple[str, str] | None:
+    """(code, message) when the stored error is a dead refresh token, as TokenManager records it
+    ("invalid_grant: <the system's message>")."""
+    if not last_error:
+        return None
+    code, _, message = last_error.partition(": ")
+    if code in DEAD_REFRESH_ERRORS or code == "refresh failed":
+        return code, message or last_error
+    return None
 
 
 def _tenant_finding(side: SideData, info: ConnectionInfo) -> Finding | None:

@@ -89,3 +89,24 @@ def test_trace_explains_a_blocked_and_a_synced_invoice(world: dict[str, Any], en
     assert synced.synced and "INV-1001 is in QuickBooks Online" in synced.verdict
     assert "draft is excluded by the status filter" in draft.verdict
     assert draft.to_json()["number"] == "INV-1006"
+
+
+def test_runs_started_outside_slack_alert_once_per_newly_failing_code(world: dict[str, Any], env: dict[str, str]) -> None:
+    from tests.fakes.slack_api import FakeSlack
+
+    world["demo"]["slack"] = {"alert_channel": "C0ALERTS"}
+    with FakeSlack() as slack:
+        environ = {"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k",
+                   "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack.api_url}
+        with DemoEnvironment(environ, world=world) as demo:
+            first = demo.services.checks.run("umbrella", trigger="cli")
+            failing = {f.code for f in first.findings if f.severity.label == "fail"}
+            alerts = slack.channel_messages("C0ALERTS", top_level=True)
+            assert len(alerts) == len(failing) > 0
+            alerts = slack.channel_messages("C0ALERTS", top_level=True)
+            assert len(alerts) == len(failing) == 2
+            second = demo.services.checks.run("umbrella", trigger="cli")
+            # The dead refresh token is now stored as requires_reauth; it is still the same problem.
+            assert {f.code for f in second.findings if f.severity.label == "fail"} == failing
+            assert all(f.status == "ongoing" for f in second.findings) and second.resolved == ()
+            assert len(slack.channel_messages("C0ALERTS", top_level=True)) == len(failing)  # unchanged: silent
