@@ -4,7 +4,7 @@ HubSpot's OpenAPI files are proprietary ("not licensed for external use", see
 ``specs/hubspot/README.md``), so the contract is the facts PROVIDERS.md section 4 states, encoded
 below as a table. Each row cites its line in PROVIDERS.md and a phrase on that line;
 ``test_citations_match_providers_md`` checks the phrase is still there when the file is present
-(``SYNC_DOCTOR_SPECS`` or ``/work/shared/specs``).
+(``SYNC_DOCTOR_SPECS`` or ``../shared/specs`` beside the repository).
 
 Every exchange of a scripted session (OAuth and private-app reads, a write, faults) is recorded at
 the transport, over real HTTP to the emulator on loopback, and must match a row: path and method,
@@ -25,6 +25,8 @@ What is UNCONFIRMED (and configurable) rather than stated:
 """
 
 from __future__ import annotations
+
+from tests.contract.specs import SPECS as SPECS_ROOT
 
 import json
 import os
@@ -538,21 +540,13 @@ def test_declared_constants_follow_providers_md() -> None:
 
 
 def _providers_md() -> Path | None:
-    candidates = [
-        os.environ.get("SYNC_DOCTOR_SPECS", ""),
-        str(Path(__file__).resolve().parents[2] / "specs"),
-        "/work/shared/specs",
-    ]
-    for folder in candidates:
-        if folder and (Path(folder) / "PROVIDERS.md").is_file():
-            return Path(folder) / "PROVIDERS.md"
-    return None
+    found = SPECS_ROOT / "PROVIDERS.md"
+    return found if found.is_file() else None
 
 
 def test_citations_match_providers_md() -> None:
     path = _providers_md()
-    if path is None:
-        pytest.skip("PROVIDERS.md not found (set SYNC_DOCTOR_SPECS)")
+    assert path is not None, "PROVIDERS.md not found beside the repository (set SYNC_DOCTOR_SPECS)"
     lines = path.read_text(encoding="utf-8").splitlines()
     for number, phrase in ALL_CITES:
         assert phrase in lines[number - 1], f"PROVIDERS.md line {number} no longer says {phrase!r}"

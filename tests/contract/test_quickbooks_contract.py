@@ -21,6 +21,8 @@ What the XSD cannot check, and where it is covered instead:
 
 from __future__ import annotations
 
+from tests.contract.specs import SPECS as SPECS_ROOT
+
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -37,7 +39,7 @@ from providers.records import Contact, Invoice, InvoiceLine, InvoiceStatus, Item
 from providers.sandbox.quickbooks import ENTITIES, generated_realm
 from tests.providers.test_quickbooks import ACME, Running, world
 
-SPECS = Path("/work/shared/specs/quickbooks")
+SPECS = SPECS_ROOT / "quickbooks"
 NS = "http://schema.intuit.com/finance/v3"
 
 

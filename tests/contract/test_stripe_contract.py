@@ -29,6 +29,8 @@ What cannot be validated here, and why:
 
 from __future__ import annotations
 
+from tests.contract.specs import SPECS as SPECS_ROOT
+
 import copy
 import json
 import re
@@ -52,7 +54,7 @@ from providers.sandbox.server import LoopbackServer
 from providers.sandbox.stripe import StripeEmulator, parse_form
 from tests.providers.test_stripe import WORLD, client
 
-SPECS = Path("/work/shared/specs/stripe")
+SPECS = SPECS_ROOT / "stripe"
 if not SPECS.exists():  # the repository's own copy, when the shared folder is not mounted
     SPECS = Path(__file__).resolve().parents[2] / "specs" / "stripe"
 URI = "urn:stripe-spec3"

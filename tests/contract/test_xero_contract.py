@@ -34,6 +34,8 @@ What the specs cannot validate, and why:
 
 from __future__ import annotations
 
+from tests.contract.specs import SPECS as SPECS_ROOT
+
 import json
 import re
 import threading
@@ -69,7 +71,7 @@ from providers.sandbox.server import Sandbox
 from providers.xero import Xero
 from tests.providers.test_xero import ACME, credentials, tenant, world
 
-SPECS = Path("/work/shared/specs/xero")
+SPECS = SPECS_ROOT / "xero"
 HOST = "https://api.xero.com"
 API = "/api.xro/2.0"
 
