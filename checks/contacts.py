@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
 
 from checks.base import Check
 from checks.catalog import entry
@@ -82,15 +83,36 @@ def address_required(system: str, country: str | None) -> bool:
     return system == "quickbooks" and (country or "").upper() in ("US", "USA")
 
 
-@dataclass
-class _SourceContact:
-    contact: Contact
-    invoices: list[Invoice] = field(default_factory=list)  # each invoice once: it has one contact
-    email: str | None = field(init=False)  # None when absent or blank
+@dataclass(frozen=True, slots=True)
+class SourceContacts:
+    """The in-scope invoices' contacts, each once, sorted by name then id, and their invoices.
 
-    def __post_init__(self) -> None:
-        raw = self.contact.email
-        self.email = raw if raw and raw.strip() else None
+    Contacts are the source's own records (no wrapper per contact) and invoices are grouped in
+    an :class:`Index`: at 100,000 contacts, 200,000 small objects fewer to build, and fewer
+    for the cyclic garbage collector to scan over and over.
+    """
+
+    contacts: list[Contact]
+    by_contact: Index[Invoice]  # keyed by contact id; each invoice once: it has one contact
+
+    def invoices(self, contact: Contact) -> list[Invoice]:
+        """The in-scope invoices billed to ``contact``."""
+        return self.by_contact.get(contact.id)
+
+
+def _email(contact: Contact) -> str | None:
+    """The contact's email, or ``None`` when absent or blank."""
+    raw = contact.email
+    return raw if raw and raw.strip() else None
+
+
+def _contact_key(inv: Invoice) -> str:
+    # the id of the contact source_contacts() gives the invoice; "" (skipped) when it names none
+    if inv.contact_id:
+        return inv.contact_id
+    if inv.contact_name or inv.contact_email:
+        return f"invoice:{inv.number or inv.id}"
+    return ""
 
 
 def _brief(contact: Contact) -> dict[str, object]:
@@ -130,26 +152,26 @@ def acceptable_name(name: str, system: str) -> str:
     return " ".join(fixed.split())[: rule.max_length].rstrip()
 
 
-def source_contacts(ctx: RunContext, invoices: Sequence[Invoice]) -> list[_SourceContact]:
+def source_contacts(ctx: RunContext, invoices: Sequence[Invoice]) -> SourceContacts:
     """Each in-scope invoice's contact, once: the source's contact record when it has one,
-    else what the invoice itself says (Stripe freezes ``customer_name``/``customer_email``)."""
+    else what the invoice itself says (Stripe freezes ``customer_name``/``customer_email``).
+    A contact's first invoice decides what it says when the source has no record (or no email)."""
     known: dict[str, Contact] = {}
     if ctx.source.supports(Capability.CONTACTS):
         known = {c.id: c for c in ctx.source.contacts()}
-    groups: dict[str, _SourceContact] = {}
-    for inv in invoices:
+    by_contact = Index(invoices, _contact_key)
+    contacts: list[Contact] = []
+    for inv in by_contact.firsts():
         contact = known.get(inv.contact_id) if inv.contact_id else None
         if contact is None:
-            if not (inv.contact_id or inv.contact_name or inv.contact_email):
-                continue
-            contact = Contact(id=inv.contact_id or f"invoice:{inv.number or inv.id}", name=inv.contact_name or "", email=inv.contact_email)
+            contact = Contact(id=_contact_key(inv), name=inv.contact_name or "", email=inv.contact_email)
         elif not (contact.email and contact.email.strip()) and inv.contact_email:
             contact = dataclasses.replace(contact, email=inv.contact_email)
-        group = groups.get(contact.id)
-        if group is None:
-            group = groups[contact.id] = _SourceContact(contact)
-        group.invoices.append(inv)
-    return sorted(groups.values(), key=lambda g: (g.contact.name, g.contact.id))
+        contacts.append(contact)
+    # by name, then id: two stable sorts instead of a (name, id) tuple per contact
+    contacts.sort(key=attrgetter("id"))
+    contacts.sort(key=attrgetter("name"))
+    return SourceContacts(contacts, by_contact)
 
 
 class _Findings:
@@ -193,16 +215,18 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
         return []
     out = _Findings(ctx)
     sources = source_contacts(ctx, invoices)
+    invoices_of = sources.invoices  # looked up only for the contacts that get a finding
     dest_system = ctx.destination.system
     if not ctx.destination.supports(Capability.CONTACTS):
         logger.debug("%s exposes no contacts; only source-side contact checks run", ctx.destination.display_name)
-        for src in sources:
-            if src.email is None:
-                _missing_email(ctx, out, src, None, None)
+        for contact in sources.contacts:
+            if _email(contact) is None:
+                _missing_email(ctx, out, contact, invoices_of(contact), None, None)
         return out.items
 
     dest = ctx.destination.contacts()
-    by_email = Index(dest, lambda c: c.email)
+    # One index by folded email serves both look-ups: the exact matches of an email are the
+    # members of its folded group whose email is that very string (same fold, same group).
     by_folded_email = Index(dest, lambda c: fold_email(c.email))
     names: list[Index[Contact]] = []  # built on first use: only no-email and new contacts need it
 
@@ -215,26 +239,24 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
     if ctx.destination.supports(Capability.ORG) and dest_system == "quickbooks":
         need_address = address_required(dest_system, ctx.destination.org().country)
     name_suggester: Suggester | None = None
-    creating: dict[str, list[_SourceContact]] = {}  # name key -> contacts the sync will create
+    creating: dict[str, list[Contact]] = {}  # name key -> contacts the sync will create
 
-    for src in sources:
-        contact = src.contact
-        blocked = src.invoices
-        if src.email is None:
+    for contact in sources.contacts:
+        email = _email(contact)
+        if email is None:
             existing = [c for c in by_name().get(name_key(contact.name)) if not c.archived]
             if not existing and name_suggester is None:
                 name_suggester = Suggester((c.name for c in dest if not c.archived), key=fold)
-            _missing_email(ctx, out, src, existing, name_suggester)
+            _missing_email(ctx, out, contact, invoices_of(contact), existing, name_suggester)
             if not existing:
-                creating.setdefault(name_key(contact.name), []).append(src)
-                _check_new_contact(ctx, out, src, need_address)
+                creating.setdefault(name_key(contact.name), []).append(contact)
+                _check_new_contact(ctx, out, contact, invoices_of(contact), need_address)
             continue
-        email = src.email
-        exact = by_email.get(email)
+        same_fold = by_folded_email.get(fold_email(email))
+        exact = [c for c in same_fold if c.email == email]
         if not exact:
-            folded = by_folded_email.get(fold_email(email))
-            if folded:
-                shown = sorted(folded, key=lambda c: (c.archived, c.id))
+            if same_fold:
+                shown = sorted(same_fold, key=lambda c: (c.archived, c.id))
                 out.add(
                     "contact.email_mismatch",
                     contact.name or email,
@@ -246,14 +268,14 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
                         "destination_contacts": [_brief(c) for c in shown],
                         "difference": email_difference(email, shown[0].email or ""),
                     },
-                    blocked,
+                    invoices_of(contact),
                 )
                 continue
-            creating.setdefault(name_key(contact.name), []).append(src)
-            _check_new_contact(ctx, out, src, need_address)
+            creating.setdefault(name_key(contact.name), []).append(contact)
+            _check_new_contact(ctx, out, contact, invoices_of(contact), need_address)
             continue
 
-        same_email = [c for c in by_folded_email.get(fold_email(email)) if not c.archived]
+        same_email = [c for c in same_fold if not c.archived]
         if len(same_email) > 1:
             out.add(
                 "contact.duplicate_email",
@@ -264,7 +286,7 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
                     "contact_id": contact.id,
                     "destination_contacts": [_brief(c) for c in sorted(same_email, key=lambda c: c.id)],
                 },
-                blocked,
+                invoices_of(contact),
             )
         active = [c for c in exact if not c.archived]
         if not active:
@@ -278,7 +300,7 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
                     "email": email,
                     "destination_contact": _brief(match),
                 },
-                blocked,
+                invoices_of(contact),
             )
             continue
         match = active[0] if len(active) == 1 else min(active, key=lambda c: c.id)
@@ -295,36 +317,39 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
                     "destination_id": match.id,
                     "difference": difference,
                 },
-                blocked,
+                invoices_of(contact),
             )
         if need_address:
-            _check_address(ctx, out, src, match, "destination")
+            _check_address(ctx, out, contact, invoices_of(contact), match, "destination")
 
     if creating and dest_system in DEDUPES_BY_NAME:
         # only names of contacts to be created can collide: group just those
-        source_by_name: dict[str, list[_SourceContact]] = {}
-        for src in sources:
-            key = name_key(src.contact.name)
+        source_by_name: dict[str, list[Contact]] = {}
+        for contact in sources.contacts:
+            key = name_key(contact.name)
             if key in creating:
-                source_by_name.setdefault(key, []).append(src)
-        _collisions(ctx, out, creating, source_by_name, by_name())
+                source_by_name.setdefault(key, []).append(contact)
+        _collisions(ctx, out, creating, source_by_name, by_name(), invoices_of)
     return out.items
 
 
 def _missing_email(
-    ctx: RunContext, out: _Findings, src: _SourceContact, existing: list[Contact] | None, suggester: Suggester | None
+    ctx: RunContext,
+    out: _Findings,
+    contact: Contact,
+    invoices: list[Invoice],
+    existing: list[Contact] | None,
+    suggester: Suggester | None,
 ) -> None:
-    contact = src.contact
     evidence: dict[str, object] = {"contact": contact.name, "contact_id": contact.id}
     if existing is not None:
         evidence["destination_matches_by_name"] = [_brief(c) for c in existing]
         evidence["similar_names"] = [] if existing or suggester is None else suggester.suggest(contact.name)
-    out.add("contact.missing_email", contact.name or contact.id, evidence, src.invoices, system=ctx.source.system)
+    out.add("contact.missing_email", contact.name or contact.id, evidence, invoices, system=ctx.source.system)
 
 
-def _check_new_contact(ctx: RunContext, out: _Findings, src: _SourceContact, need_address: bool) -> None:
+def _check_new_contact(ctx: RunContext, out: _Findings, contact: Contact, invoices: list[Invoice], need_address: bool) -> None:
     """Checks for a contact the sync will have to create in the destination."""
-    contact = src.contact
     system = ctx.destination.system
     problems = invalid_name_problems(contact.name, system)
     if problems:
@@ -342,29 +367,31 @@ def _check_new_contact(ctx: RunContext, out: _Findings, src: _SourceContact, nee
                 "length": len(contact.name),
                 "suggested_name": fixed,
             },
-            src.invoices,
+            invoices,
             action=_create_action(ctx, contact, fixed),
         )
     if need_address:
-        _check_address(ctx, out, src, contact, "source")
+        _check_address(ctx, out, contact, invoices, contact, "source")
 
 
-def _check_address(ctx: RunContext, out: _Findings, src: _SourceContact, contact: Contact, side: str) -> None:
+def _check_address(
+    ctx: RunContext, out: _Findings, src: Contact, invoices: list[Invoice], contact: Contact, side: str
+) -> None:
     addr = contact.address
     missing = [f for f in ADDRESS_FIELDS if not (addr and getattr(addr, f))]
     if not missing:
         return
     out.add(
         "contact.incomplete_address",
-        src.contact.name or src.contact.id,
+        src.name or src.id,
         {
-            "contact": src.contact.name,
+            "contact": src.name,
             "contact_id": contact.id,
             "side": side,  # whose record needs the address: the match in the destination, or the source's
             "missing": missing,
             "address": _address(addr),
         },
-        src.invoices,
+        invoices,
         system=ctx.destination.system if side == "destination" else ctx.source.system,
     )
 
@@ -376,9 +403,10 @@ def _identity(contact: Contact) -> str:
 def _collisions(
     ctx: RunContext,
     out: _Findings,
-    creating: dict[str, list[_SourceContact]],
-    source_by_name: dict[str, list[_SourceContact]],
+    creating: dict[str, list[Contact]],
+    source_by_name: dict[str, list[Contact]],
     by_name: Index[Contact],
+    invoices_of: Callable[[Contact], list[Invoice]],
 ) -> None:
     if ctx.destination.system not in DEDUPES_BY_NAME:
         return
@@ -387,24 +415,24 @@ def _collisions(
             continue  # an empty name is an invalid_name finding already
         others = source_by_name.get(key, [])
         existing = [c for c in by_name.get(key) if not c.archived]
-        identities = {_identity(s.contact) for s in others} | {_identity(c) for c in existing}
+        identities = {_identity(s) for s in others} | {_identity(c) for c in existing}
         if len(identities) < 2:
             continue
-        blocked = [inv for s in new for inv in s.invoices]
-        name = new[0].contact.name
+        blocked = [inv for s in new for inv in invoices_of(s)]
+        name = new[0].name
         action = None
-        if len(new) == 1 and new[0].contact.email:
-            distinct = acceptable_name(f"{name} ({new[0].contact.email})", ctx.destination.system)
-            action = _create_action(ctx, new[0].contact, distinct)
+        if len(new) == 1 and new[0].email:
+            distinct = acceptable_name(f"{name} ({new[0].email})", ctx.destination.system)
+            action = _create_action(ctx, new[0], distinct)
         out.add(
             "contact.name_collision",
             name,
             {
                 "name": name,
                 "reason": "destination_has_name" if existing else "source_contacts_share_name",
-                "source_contacts": [_brief(s.contact) for s in sorted(others, key=lambda s: s.contact.id)],
+                "source_contacts": [_brief(s) for s in sorted(others, key=lambda s: s.id)],
                 "destination_contacts": [_brief(c) for c in sorted(existing, key=lambda c: c.id)],
-                "to_create": sorted(s.contact.id for s in new),
+                "to_create": sorted(s.id for s in new),
             },
             blocked,
             action=action,
@@ -417,6 +445,7 @@ __all__ = [
     "CONTACTS",
     "DEDUPES_BY_NAME",
     "NAME_RULES",
+    "SourceContacts",
     "acceptable_name",
     "address_required",
     "check_contacts",

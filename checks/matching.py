@@ -26,7 +26,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,10 @@ _ASCII_NON_ALNUM = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
 _DROP_ASCII = str.maketrans("", "", _ASCII_NON_ALNUM)
 # Look-alike characters people (and OCR) swap in codes; folded after casefolding.
 _CONFUSABLES = str.maketrans({"o": "0", "i": "1", "l": "1", "|": "1", "s": "5", "z": "2", "b": "8"})
+# ASCII fast path for skeleton(): fold() and the look-alike folding above in one translate
+_SKELETON_ASCII = str.maketrans(
+    {chr(c): (None if not chr(c).isalnum() else chr(c).lower().translate(_CONFUSABLES)) for c in range(128)}
+)
 
 
 def _is_punct(ch: str) -> bool:
@@ -98,6 +102,8 @@ def fold_code(code: str | None) -> str:
 
 def skeleton(text: str) -> str:
     """Case, punctuation, spaces and look-alike characters folded: ``PROD-0O1`` -> ``pr0d001``."""
+    if text and text.isascii():
+        return text.translate(_SKELETON_ASCII)
     return fold(text).translate(_CONFUSABLES)
 
 
@@ -163,6 +169,16 @@ class Index(Generic[T]):
             return [self._one[key]]
         return list(self._many.get(key, ()))
 
+    def only(self, key: str | None) -> T | None:
+        """The record under ``key`` when there is exactly one, else ``None``."""
+        return self._one.get(key) if key else None
+
+    def firsts(self) -> Iterator[T]:
+        """The first record indexed under each key (in no particular order of keys)."""
+        yield from self._one.values()
+        for records in self._many.values():
+            yield records[0]
+
     def __contains__(self, key: object) -> bool:
         return key in self._one or key in self._many
 
@@ -175,16 +191,22 @@ class Suggester:
 
     def __init__(self, values: Iterable[str | None], *, key: Callable[[str], str] = fold_code) -> None:
         self._key = key
-        self._by_key: dict[str, list[str]] = {}
+        # Buckets are tuples, not lists: nearly every one holds a single value, and the cyclic
+        # garbage collector stops tracking a tuple of strings once it has survived a collection,
+        # so 50,000 of them add nothing to later full collections (50,000 lists would).
+        by_key: dict[str, tuple[str, ...]] = {}
         for value in values:
             if value:
                 k = key(value)
                 if k:
-                    bucket = self._by_key.setdefault(k, [])
-                    if value not in bucket:
-                        bucket.append(value)
+                    bucket = by_key.get(k)
+                    if bucket is None:
+                        by_key[k] = (value,)
+                    elif value not in bucket:
+                        by_key[k] = (*bucket, value)
+        self._by_key = by_key
         self._alphabet: str | None = None
-        self._by_skeleton: dict[str, list[str]] | None = None
+        self._by_skeleton: dict[str, tuple[str, ...]] | None = None
         self._keys: list[str] | None = None
         self._grams: dict[str, list[int]] | None = None
         self.fallbacks_left = FALLBACK_BUDGET
@@ -215,13 +237,16 @@ class Suggester:
 
     # -- the three steps ----------------------------------------------------------------
 
-    def _skeleton_hits(self, query: str) -> list[str]:
+    def _skeleton_hits(self, query: str) -> tuple[str, ...]:
         if self._by_skeleton is None:
-            self._by_skeleton = {}
+            by_skeleton: dict[str, tuple[str, ...]] = {}  # tuples, as in __init__
             for bucket in self._by_key.values():
                 for value in bucket:
-                    self._by_skeleton.setdefault(skeleton(value), []).append(value)
-        return self._by_skeleton.get(skeleton(query), [])
+                    sk = skeleton(value)
+                    found = by_skeleton.get(sk)
+                    by_skeleton[sk] = (value,) if found is None else (*found, value)
+            self._by_skeleton = by_skeleton
+        return self._by_skeleton.get(skeleton(query), ())
 
     def _edits1(self, word: str) -> set[str]:
         if self._alphabet is None:
@@ -252,10 +277,15 @@ class Suggester:
             logger.info("fuzzy suggestion budget spent after %d look-ups; further misses get none", FALLBACK_BUDGET)
         if self._grams is None:
             self._keys = list(self._by_key)
-            self._grams = {}
+            grams: dict[str, list[int]] = {}
             for i, k in enumerate(self._keys):
                 for gram in set(_trigrams(k)):
-                    self._grams.setdefault(gram, []).append(i)
+                    posting = grams.get(gram)
+                    if posting is None:  # not setdefault(gram, []): that builds a list per call
+                        grams[gram] = [i]
+                    else:
+                        posting.append(i)
+            self._grams = grams
         assert self._keys is not None
         postings = sorted((self._grams.get(g, []) for g in set(_trigrams(qkey))), key=len)
         counts: Counter[int] = Counter()

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from checks.base import Check
@@ -41,14 +41,19 @@ CODE_LIMITS: dict[str, int] = {"xero": 30, "quickbooks": 100}
 NAME_LIMITS: dict[str, int] = {"xero": 50, "quickbooks": 100}
 
 
-@dataclass
+@dataclass(slots=True)
 class _SkuUse:
     sku: str
-    invoices: list[Invoice] = field(default_factory=list)
-    lines: int = 0
-    source_item: Item | None = None
-    description: str | None = None
-    unit_amount: Decimal | None = None
+    source_item: Item | None
+    description: str | None  # of the first line using the SKU, a name for a new item
+    unit_amount: Decimal | None  # likewise, its price
+    # the invoice of each line using the SKU, repeats included: one append per line keeps the
+    # loop over every line cheap, and Impact.of() counts each invoice once
+    invoices: list[Invoice]
+
+    @property
+    def lines(self) -> int:
+        return len(self.invoices)
 
 
 def _brief(item: Item) -> dict[str, object]:
@@ -72,11 +77,9 @@ def sku_uses(ctx: RunContext, invoices: Sequence[Invoice]) -> dict[str, _SkuUse]
                 sku = item.code
             use = uses.get(sku)
             if use is None:
-                use = uses[sku] = _SkuUse(sku, source_item=item or by_code.get(sku))
-                use.description, use.unit_amount = line.description, line.unit_amount
-            if not use.invoices or use.invoices[-1] is not inv:  # Impact.of dedupes the rest
+                uses[sku] = _SkuUse(sku, item or by_code.get(sku), line.description, line.unit_amount, [inv])
+            else:
                 use.invoices.append(inv)
-            use.lines += 1
     return uses
 
 
@@ -135,7 +138,11 @@ def check_skus(ctx: RunContext) -> list[Finding]:
             )
         )
 
-    for sku, use in sorted(uses.items()):
+    for sku in sorted(uses):  # sorted keys, not items: no tuple per SKU
+        use = uses[sku]
+        only = exact.only(sku)
+        if only is not None and only.active:
+            continue  # the common case, without building lists
         matches = exact.get(sku)
         active = [i for i in matches if i.active]
         if len(active) == 1:

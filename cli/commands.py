@@ -167,6 +167,8 @@ def cmd_connect(args: argparse.Namespace, environ: dict[str, str]) -> int:
 def cmd_demo(args: argparse.Namespace, environ: dict[str, str]) -> int:
     from demo import DemoEnvironment
 
+    if not environ.get("LOG_LEVEL"):
+        setup_logging("WARNING")  # the report is the output; per-call INFO lines would bury it
     with DemoEnvironment(environ) as demo:
         results = [demo.services.checks.run(i.name, trigger="demo") for i in demo.services.checks.integrations()]
         if args.json:
