@@ -238,6 +238,9 @@ class TokenManager:
         self.endpoint = endpoint
         self._clock = clock
         self._margin = margin
+        # (refresh token, its failure): threads that queued behind a failed refresh must not
+        # spend another token-endpoint call on a refresh token the system already refused.
+        self._dead: tuple[str | None, RefreshFailed] | None = None
 
     @property
     def system(self) -> str:
@@ -285,10 +288,13 @@ class TokenManager:
             # Someone else refreshed while we waited for the lock: use theirs.
             if fresh.access_token and fresh.access_token != stale_token and not self._stale(fresh):
                 return fresh.access_token
+            if self._dead is not None and self._dead[0] == fresh.refresh_token:
+                raise self._dead[1]
             try:
                 renewed = self.endpoint.refresh(fresh)
             except RefreshFailed as e:
                 failure = e
+                self._dead = (fresh.refresh_token, e)
             else:
                 renewed = renewed.with_tokens(tenant_id=fresh.tenant_id)
                 self.store.save(renewed)

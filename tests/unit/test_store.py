@@ -132,3 +132,46 @@ def test_runs_are_stored_with_findings_and_the_latest_is_found(sessions) -> None
         both = repo.latest_runs(s, ["acme", "globex", "nobody"])
         assert set(both) == {"acme", "globex"} and both["globex"].fail_count == 2
         assert repo.run_count(s) == 3
+
+
+def test_a_dead_refresh_token_is_tried_once_however_many_callers(sessions) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from providers.errors import RefreshFailed
+    from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
+    from providers.sandbox.base import Emulator
+    from providers.sandbox.server import LoopbackServer
+
+    class TokenOnly(Emulator):
+        system = "token-only"
+        token_path = "/token"
+
+        def routes(self):  # type: ignore[no-untyped-def]
+            return []
+
+    emulator = TokenOnly({"grants": [{"access_token": "a", "refresh_token": "r-dead", "expires_in": -5,
+                                      "revoked": True}]})
+    server = LoopbackServer(emulator.app).start()
+    vault = Vault("k")
+    with sessions.begin() as s:
+        save_connection(s, vault, integration="acme", side="destination", system="xero", actor="test",
+                        credentials=Credentials(kind="oauth2", access_token="a", refresh_token="r-dead",
+                                                expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    store = DbCredentialStore(sessions, vault, "acme", "destination")
+    manager = TokenManager(store, TokenEndpoint(OAuthApp("xero", "c", "s", token_url=server.url + "/token")))
+
+    def attempt(_: int) -> str:
+        try:
+            return manager.access_token()
+        except RefreshFailed as e:
+            return f"failed: {e.code}"
+
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            outcomes = set(pool.map(attempt, range(10)))
+    finally:
+        server.stop()
+    assert outcomes == {"failed: invalid_grant"}
+    assert emulator.tokens.refresh_calls == 1
+    with sessions() as s:
+        assert s.scalars(select(Connection.state)).one() == "requires_reauth"
