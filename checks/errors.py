@@ -12,14 +12,13 @@
     anything else        -> connection.unreachable  (severity ERROR)
 
 Every finding's subject is the side's system, so the runner keeps one finding per system and
-code (``Finding.key``) however many checks met the same error; :func:`same_error` and
-:func:`dedupe` say which to keep. The evidence carries the provider's own message and code.
+code (``Finding.key``) however many checks met the same error (``checks.findings.dedupe``).
+The evidence carries the provider's own message and code.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from checks.catalog import entry
@@ -122,17 +121,3 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
     logger.info("%s on %s mapped to %s", type(error).__name__, side.system, code)
     return Finding(code=code, severity=severity, subject=side.system, evidence=evidence, system=side.system, action=action)
 
-
-def same_error(a: Finding, b: Finding) -> bool:
-    """Two error findings are the same problem when code and subject (the system) agree."""
-    return a.key == b.key
-
-
-def dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    """One finding per key, keeping the worst (then the first seen), in first-seen order."""
-    kept: dict[tuple[str, str], Finding] = {}
-    for finding in findings:
-        current = kept.get(finding.key)
-        if current is None or finding.severity > current.severity:
-            kept[finding.key] = finding
-    return list(kept.values())

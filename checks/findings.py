@@ -112,6 +112,17 @@ class Finding:
         return (-int(self.severity), -self.impact.money_weight, -len(self.impact.invoices), self.code, self.subject)
 
 
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (code, subject) — the same error met by several checks is one problem —
+    keeping the worst, in first-seen order."""
+    kept: dict[tuple[str, str], Finding] = {}
+    for finding in findings:
+        current = kept.get(finding.key)
+        if current is None or finding.severity > current.severity:
+            kept[finding.key] = finding
+    return list(kept.values())
+
+
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=Finding.sort_key)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -23,7 +23,7 @@ from checks.base import Check
 from checks.catalog import entry
 from checks.context import ConnectionState, History, RunContext, SideData
 from checks.errors import finding_for_error
-from checks.findings import Finding, Impact, Severity, blocked_invoices, worst_first
+from checks.findings import Finding, Impact, Severity, blocked_invoices, dedupe, worst_first
 from checks.remediation import render
 from config.integrations import IntegrationConfig, SideConfig
 from providers.base import Provider
@@ -186,7 +186,7 @@ def run_integration(
     for side in ctx.sides():
         if side.provider is not None:
             side.provider.close()
-    merged = _dedupe(findings)
+    merged = dedupe(findings)
     marked, resolved = compare(merged, previous, completed)
     ordered = worst_first(marked)
     remediation = {f.key: _render_safely(f, integration, ref) for f in ordered}
@@ -269,16 +269,6 @@ def _side_of(ctx: RunContext, system: str) -> SideData:
         if side.system == system:
             return side
     return ctx.destination
-
-
-def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
-    """One finding per (code, subject); when two checks report it, keep the worse."""
-    kept: dict[tuple[str, str], Finding] = {}
-    for finding in findings:
-        current = kept.get(finding.key)
-        if current is None or finding.severity > current.severity:
-            kept[finding.key] = finding
-    return list(kept.values())
 
 
 def compare(
