@@ -151,14 +151,15 @@ def run_integration(
     setup_errors: list[Finding] = []
     for name in ("source", "destination"):
         config = integration.side(name)
-        provider: Provider | None
+        provider: Provider | None = None
+        failure: ProviderError | None = None
         try:
             provider = make_provider(name, config, stats)
         except ProviderError as e:
-            provider = None
-            placeholder = SideData(name, config, None, since=since, connection=connections.get(name))
-            setup_errors.append(finding_for_error(e, placeholder))
+            failure = e
         sides[name] = SideData(name, config, provider, since=since, connection=connections.get(name))
+        if failure is not None:
+            setup_errors.append(finding_for_error(failure, sides[name]))
     ctx = RunContext(
         integration=integration,
         source=sides["source"],
