@@ -24,11 +24,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from providers import get_provider  # noqa: E402
-from providers.credentials import Credentials, MemoryCredentialStore  # noqa: E402
-from providers.http import CallStats, reset_limiters  # noqa: E402
-from providers.sandbox.server import LoopbackServer  # noqa: E402
-from providers.sandbox.stripe import StripeEmulator  # noqa: E402
+from providers import get_provider
+from providers.credentials import Credentials, MemoryCredentialStore
+from providers.http import CallStats, reset_limiters
+from providers.sandbox.server import LoopbackServer
+from providers.sandbox.stripe import StripeEmulator
 
 logger = logging.getLogger(__name__)
 

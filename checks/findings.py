@@ -55,13 +55,13 @@ class Impact:
     def amounts(self) -> dict[str, Decimal]:
         totals: dict[str, Decimal] = {}
         for row in self.blocked:
-            totals[row.currency] = totals.get(row.currency, Decimal("0")) + row.total
+            totals[row.currency] = totals.get(row.currency, Decimal(0)) + row.total
         return totals
 
     @property
     def money_weight(self) -> Decimal:
         """A currency-blind magnitude, only for ordering findings of equal severity."""
-        return sum((row.total for row in self.blocked), Decimal("0"))
+        return sum((row.total for row in self.blocked), Decimal(0))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.base import Check
 from checks.context import ConnectionState, History
 from checks.findings import Finding, Impact, Severity
-from checks.trace import InvoiceTrace, trace_invoice
 from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
+from checks.trace import InvoiceTrace, trace_invoice
 from config.integrations import AppConfig, IntegrationConfig
 from store import repositories as repo
 from store.connections import decode

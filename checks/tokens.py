@@ -23,7 +23,13 @@ from typing import Any
 
 from checks.base import Check
 from checks.catalog import entry
-from checks.connection import provider_traits, reauthorise, side_credentials, side_evidence, uses_api_key
+from checks.connection import (
+    provider_traits,
+    reauthorise,
+    side_credentials,
+    side_evidence,
+    uses_api_key,
+)
 from checks.context import RunContext, SideData
 from checks.findings import Finding, Severity
 from providers.base import Capability

@@ -13,10 +13,9 @@ import copy
 import shutil
 import tempfile
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from datetime import UTC, datetime, timedelta
 
 from config.env import load_settings
 from config.integrations import parse_config

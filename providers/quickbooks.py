@@ -23,11 +23,11 @@ Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar

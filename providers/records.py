@@ -114,9 +114,9 @@ class InvoiceLine:
     description: str | None = None
     sku: str | None = None
     item_id: str | None = None
-    quantity: Decimal = Decimal("1")
-    unit_amount: Decimal = Decimal("0")
-    amount: Decimal = Decimal("0")  # line total before tax
+    quantity: Decimal = Decimal(1)
+    unit_amount: Decimal = Decimal(0)
+    amount: Decimal = Decimal(0)  # line total before tax
     account_code: str | None = None
     tax_code: str | None = None
     tracking: tuple[TrackingRef, ...] = ()

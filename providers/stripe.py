@@ -28,10 +28,10 @@ Facts this client relies on (``specs/PROVIDERS.md`` section 3, ``specs/stripe/sp
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-import threading
 import re
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -113,7 +113,7 @@ REFERENCE_KEY = "reference"
 def minor_to_major(amount: int | str | None, currency: str) -> Decimal:
     """Stripe's integer minor units -> Decimal major units, honouring zero/three-decimal currencies."""
     if amount is None or amount == "":
-        return Decimal("0")
+        return Decimal(0)
     return Decimal(str(amount)).scaleb(-_exponent(currency))
 
 
@@ -390,13 +390,13 @@ class Stripe(Provider):
         for product in products.result():
             default = product.get("default_price")
             default_id = default.get("id") if isinstance(default, dict) else default
-            price = by_id.get(str(default_id)) if default_id else None
-            if price is None:
+            chosen = by_id.get(str(default_id)) if default_id else None
+            if chosen is None:
                 active = [p for p in prices_by_product.get(product["id"], []) if p.get("active")]
-                price = active[0] if len(active) == 1 else None  # several prices: no single unit price
+                chosen = active[0] if len(active) == 1 else None  # several prices: no single unit price
             unit = None
-            if price is not None and price.get("unit_amount") is not None:
-                unit = minor_to_major(price["unit_amount"], str(price.get("currency", "")))
+            if chosen is not None and chosen.get("unit_amount") is not None:
+                unit = minor_to_major(chosen["unit_amount"], str(chosen.get("currency", "")))
             tax_code = product.get("tax_code")
             found.append(
                 Item(
@@ -476,6 +476,7 @@ class Stripe(Provider):
             due_date=_date(raw.get("due_date")),
             lines=tuple(_line(line, currency, skus) for line in raw_lines),
             reference=metadata.get(REFERENCE_KEY) if isinstance(metadata, dict) else None,
+            source=_application_id(raw.get("application")),
         )
 
     # -- writes ---------------------------------------------------------------------------
@@ -555,6 +556,14 @@ class Stripe(Provider):
         return WriteResult(id=str(created["id"]), created=not replayed, number=created.get("number"))
 
 
+def _application_id(application: Any) -> str | None:
+    """The Connect application that created an invoice (``application``: "ID of the Connect
+    Application that created the invoice", an id or, expanded, an object), for skip-source lists."""
+    if isinstance(application, dict):
+        application = application.get("id")
+    return str(application) if application else None
+
+
 def _account_name(account: Mapping[str, Any]) -> str | None:
     profile = account.get("business_profile") or {}
     dashboard = (account.get("settings") or {}).get("dashboard") or {}
@@ -591,7 +600,7 @@ def _invoice_tax(raw: Mapping[str, Any], currency: str) -> Decimal | None:
     for key in ("total_taxes", "total_tax_amounts"):
         entries = raw.get(key)
         if isinstance(entries, list):
-            return sum((minor_to_major(e.get("amount"), currency) for e in entries), Decimal("0"))
+            return sum((minor_to_major(e.get("amount"), currency) for e in entries), Decimal(0))
     return None
 
 

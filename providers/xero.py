@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -459,7 +459,7 @@ class Xero(Provider):
         """Payments on sales invoices (deleted ones left out), every page."""
         found = []
         for row in self._paged("Payments", {}, since):
-            invoice = row.get("Invoice") if isinstance(row.get("Invoice"), dict) else {}
+            invoice = _object(row.get("Invoice"))
             kind = row.get("PaymentType") or (
                 "ACCRECPAYMENT" if invoice.get("Type") == "ACCREC" else None
             )
@@ -634,6 +634,11 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A nested JSON object, or an empty one where Xero sent none (or something else)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(row: Mapping[str, Any], key: str) -> str | None:
     value = row.get(key)
     return str(value) if value not in (None, "") else None
@@ -674,7 +679,7 @@ def _has_address(a: Mapping[str, Any]) -> bool:
 
 
 def _item(row: Mapping[str, Any]) -> Item:
-    sales = row.get("SalesDetails") if isinstance(row.get("SalesDetails"), dict) else {}
+    sales = _object(row.get("SalesDetails"))
     return Item(
         id=str(row.get("ItemID")),
         code=_text(row, "Code"),
@@ -686,13 +691,13 @@ def _item(row: Mapping[str, Any]) -> Item:
 
 
 def _invoice(row: Mapping[str, Any]) -> Invoice:
-    contact = row.get("Contact") if isinstance(row.get("Contact"), dict) else {}
+    contact = _object(row.get("Contact"))
     raw_status = str(row.get("Status") or "")
     lines = []
     for line in row.get("LineItems") or []:
         if not isinstance(line, dict):
             continue
-        item = line.get("Item") if isinstance(line.get("Item"), dict) else {}
+        item = _object(line.get("Item"))
         lines.append(
             InvoiceLine(
                 description=_text(line, "Description"),

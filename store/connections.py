@@ -12,8 +12,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext

@@ -34,7 +34,8 @@ World section (``stripe:`` in a world file), on top of ``faults`` from ``sandbox
         prices:    [{id, product, unit_amount, currency, active, type, created}]
         tax_rates: [{id, display_name, percentage, inclusive, active, jurisdiction, country, tax_type}]
         invoices:  [{id, number, customer, status, currency, created, due_date, amount_paid,
-                     metadata, lines: [{price | product + unit_amount | amount, quantity,
+                     metadata, application,   # application: the Connect app (ca_...) that created it
+                     lines: [{price | product + unit_amount | amount, quantity,
                                         description, tax_rates: [txr_...]}]}]
 
 ``created`` / ``due_date`` take a unix time or an ISO date. ``invoice_line_shape`` is
@@ -422,6 +423,8 @@ class StripeEmulator(Emulator):
             self._add_line(account, invoice, line, created)
         if "amount_paid" in raw:
             invoice["_amount_paid"] = int(raw["amount_paid"])
+        # Set by Stripe for invoices a Connect application created; not a create parameter.
+        invoice["application"] = raw.get("application")
 
     def _new_invoice(self, account: AccountData, customer: Mapping[str, Any], raw: Mapping[str, Any], created: int) -> dict[str, Any]:
         currency = str(raw.get("currency") or customer.get("currency") or account.raw.get("default_currency", "usd")).lower()
@@ -905,7 +908,7 @@ class StripeEmulator(Emulator):
             "amount_paid": t["paid"],
             "amount_remaining": max(t["total"] - t["paid"], 0) if status not in ("void",) else 0,
             "amount_shipping": 0,
-            "application": None,
+            "application": invoice.get("application"),
             "application_fee_amount": None,
             "attempt_count": 0,
             "attempted": status == "paid",

@@ -6,8 +6,7 @@ import pytest
 
 from checks.catalog import CATALOG
 from checks.errors import finding_for_error
-from checks.findings import dedupe
-from checks.findings import Severity
+from checks.findings import Severity, dedupe
 from providers.errors import (
     CredentialsMissing,
     NotFound,

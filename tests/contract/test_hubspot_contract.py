@@ -26,10 +26,7 @@ What is UNCONFIRMED (and configurable) rather than stated:
 
 from __future__ import annotations
 
-from tests.contract.specs import SPECS as SPECS_ROOT
-
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +44,7 @@ from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.hubspot import TEST_ACCOUNT_TYPES, HubSpot, reset_windows
 from providers.records import Contact
 from providers.sandbox.server import Sandbox
+from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_hubspot import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -21,14 +21,11 @@ What the XSD cannot check, and where it is covered instead:
 
 from __future__ import annotations
 
-from tests.contract.specs import SPECS as SPECS_ROOT
-
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +34,7 @@ import xmlschema
 from providers.http import make_httpx_client, reset_limiters
 from providers.records import Contact, Invoice, InvoiceLine, InvoiceStatus, Item, TrackingRef
 from providers.sandbox.quickbooks import ENTITIES, generated_realm
+from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_quickbooks import ACME, Running, world
 
 SPECS = SPECS_ROOT / "quickbooks"

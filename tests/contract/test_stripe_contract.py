@@ -29,8 +29,6 @@ What cannot be validated here, and why:
 
 from __future__ import annotations
 
-from tests.contract.specs import SPECS as SPECS_ROOT
-
 import copy
 import json
 import re
@@ -52,6 +50,7 @@ from providers.http import reset_limiters
 from providers.records import Address, Contact, Invoice, InvoiceLine, InvoiceStatus, Item
 from providers.sandbox.server import LoopbackServer
 from providers.sandbox.stripe import StripeEmulator, parse_form
+from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_stripe import WORLD, client
 
 SPECS = SPECS_ROOT / "stripe"
@@ -159,12 +158,12 @@ def _session(shape: str) -> tuple[StripeEmulator, Recorder]:
                                         address=Address("1 Rd", "Perth", "WA", "6000", "AU")), idempotency_key="c-1")
         provider.create_item(Item(id="", code="PROD-009", name="Bolt", unit_price=Decimal("3.30")), idempotency_key="i-1")
         provider.push_invoice(
-            Invoice(id="s", number="HS-1", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal("25"),
+            Invoice(id="s", number="HS-1", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal(25),
                     contact_id="cus_2", due_date=date(2024, 1, 31),
-                    lines=(InvoiceLine(description="Widget", quantity=Decimal("2"), unit_amount=Decimal("12.50"),
-                                       amount=Decimal("25"), tax_code="txr_gst"),
-                           InvoiceLine(description="Hours", quantity=Decimal("1.5"), unit_amount=Decimal("10"),
-                                       amount=Decimal("15")))),
+                    lines=(InvoiceLine(description="Widget", quantity=Decimal(2), unit_amount=Decimal("12.50"),
+                                       amount=Decimal(25), tax_code="txr_gst"),
+                           InvoiceLine(description="Hours", quantity=Decimal("1.5"), unit_amount=Decimal(10),
+                                       amount=Decimal(15)))),
             idempotency_key="p-1",
         )
         failures = [

@@ -34,8 +34,6 @@ What the specs cannot validate, and why:
 
 from __future__ import annotations
 
-from tests.contract.specs import SPECS as SPECS_ROOT
-
 import json
 import re
 import threading
@@ -44,7 +42,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -69,6 +66,7 @@ from providers.records import (
 )
 from providers.sandbox.server import Sandbox
 from providers.xero import Xero
+from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_xero import ACME, credentials, tenant, world
 
 SPECS = SPECS_ROOT / "xero"

@@ -172,7 +172,7 @@ def test_items_read_sku_from_metadata_and_price_in_major_units(stripe: tuple[Str
     assert items["prod_a"] == Item(id="prod_a", code="PROD-001", name="Widget", active=True, unit_price=Decimal("12.50"))
     assert items["prod_b"].active is False and items["prod_b"].code == "prod-002"
     assert items["prod_b"].unit_price == Decimal("9.99")  # only active price: used
-    assert items["prod_c"].code is None and items["prod_c"].unit_price == Decimal("5000")  # JPY: not divided
+    assert items["prod_c"].code is None and items["prod_c"].unit_price == Decimal(5000)  # JPY: not divided
 
 
 def test_sku_metadata_key_is_configurable(stripe: tuple[StripeEmulator, str]) -> None:
@@ -210,10 +210,10 @@ def test_invoices_in_both_line_shapes(shape: str) -> None:
     # 5 lines, 2 inline: the rest came from /lines with limit=2 -> 2 more pages
     assert emulator.requests["GET /v1/invoices/in_1/lines"] == 2
     jpy = invoices["in_3"]
-    assert jpy.currency == "JPY" and jpy.total == Decimal("15000") and jpy.lines[0].unit_amount == Decimal("5000")
+    assert jpy.currency == "JPY" and jpy.total == Decimal(15000) and jpy.lines[0].unit_amount == Decimal(5000)
     assert jpy.status is InvoiceStatus.VOID and jpy.raw_status == "uncollectible"
     assert invoices["in_4"].status is InvoiceStatus.DRAFT and invoices["in_4"].number is None
-    assert invoices["in_2"].lines == () and invoices["in_2"].total == Decimal("0")
+    assert invoices["in_2"].lines == () and invoices["in_2"].total == Decimal(0)
 
 
 def test_invoices_since_sends_created_gte(stripe: tuple[StripeEmulator, str]) -> None:
@@ -235,10 +235,10 @@ def test_tax_rates(stripe: tuple[StripeEmulator, str]) -> None:
 
 def test_minor_units() -> None:
     assert minor_to_major(1234, "aud") == Decimal("12.34")
-    assert minor_to_major(1234, "JPY") == Decimal("1234")
+    assert minor_to_major(1234, "JPY") == Decimal(1234)
     assert minor_to_major(1500, "kwd") == Decimal("1.500")
     assert minor_to_major("1234.5", "usd") == Decimal("12.345")
-    assert major_to_minor(Decimal("12.34"), "AUD") == 1234 and major_to_minor(Decimal("300"), "jpy") == 300
+    assert major_to_minor(Decimal("12.34"), "AUD") == 1234 and major_to_minor(Decimal(300), "jpy") == 300
 
 
 def test_bracket_form_parsing() -> None:
@@ -283,7 +283,7 @@ def test_push_invoice_resumes_without_duplicates(stripe: tuple[StripeEmulator, s
     invoice = Invoice(
         id="src-1", number="HS-1042", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal("27.50"),
         contact_id="cus_2",
-        lines=(InvoiceLine(description="Widget", quantity=Decimal("2"), unit_amount=Decimal("12.50"),
+        lines=(InvoiceLine(description="Widget", quantity=Decimal(2), unit_amount=Decimal("12.50"),
                            amount=Decimal("25.00"), tax_code="txr_gst"),),
     )
     first = provider.push_invoice(invoice, idempotency_key="push-1")

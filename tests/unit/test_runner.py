@@ -159,4 +159,4 @@ def test_worst_first_then_money() -> None:
     result = run_integration(ACME, [Check("many", "sku", many)], make_provider)
     assert [f.subject for f in result.findings] == ["big", "small", "Bob"]
     assert result.blocked.invoices == ("INV-1", "INV-2")  # INV-1 blocked twice, counted once
-    assert result.blocked.amounts == {"NZD": Decimal("1000")}
+    assert result.blocked.amounts == {"NZD": Decimal(1000)}
