@@ -26,6 +26,15 @@ class Severity(IntEnum):
         return cls[label.upper()]
 
 
+CENTS = Decimal("0.01")
+
+
+def money_text(amount: Decimal) -> str:
+    """At least two decimals ("90.0" from a JSON float reads "90.00"); more are kept as given."""
+    exponent = amount.as_tuple().exponent
+    return str(amount.quantize(CENTS) if isinstance(exponent, int) and exponent > -2 else amount)
+
+
 @dataclass(frozen=True, slots=True)
 class BlockedInvoice:
     number: str
@@ -67,7 +76,7 @@ class Impact:
         return {
             "invoices": list(self.invoices),
             "count": len(self.blocked),
-            "amounts": {cur: str(amount) for cur, amount in sorted(self.amounts.items())},
+            "amounts": {cur: money_text(amount) for cur, amount in sorted(self.amounts.items())},
         }
 
     @classmethod

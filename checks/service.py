@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
 from checks.context import ConnectionState, History
-from checks.findings import Finding, Impact, Severity
+from checks.findings import Finding, Impact, Severity, money_text
 from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
 from config.integrations import AppConfig, IntegrationConfig
@@ -167,7 +167,7 @@ class CheckService:
                 "error": result.count(Severity.ERROR),
             },
             blocked_invoices=len(blocked.blocked),
-            blocked_amounts={cur: str(v) for cur, v in blocked.amounts.items()},
+            blocked_amounts={cur: money_text(v) for cur, v in blocked.amounts.items()},
             api_calls=result.api_calls,
             timings=result.timings,
             resolved=result.resolved,
