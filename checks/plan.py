@@ -29,6 +29,7 @@ from checks.context import RunContext, SideData
 from checks.findings import Finding, Impact, Severity
 from checks.scope import in_scope
 from checks.settings import not_in_destination
+from providers import provider_class
 from providers.base import Capability
 from providers.records import Feature, Invoice, InvoiceStatus, OrgInfo
 
@@ -100,9 +101,10 @@ def _needs(ctx: RunContext, org: OrgInfo, invoices: Sequence[Invoice]) -> dict[F
 def feature_findings(ctx: RunContext, side: SideData, org: OrgInfo, pending: Sequence[Invoice]) -> Iterator[Finding]:
     """Features (and add-ons) needed but not on the plan; ``pending`` are the in-scope source
     invoices not yet in the destination, the only ones a missing feature can block."""
+    reportable = provider_class(side.system).plan_features
     for feature, need in _needs(ctx, org, pending).items():
-        if feature in org.features:
-            continue
+        if feature in org.features or feature not in reportable:
+            continue  # on the plan, or the system does not say: never reported as missing
         code = "plan.addon_missing" if feature in ADDONS else "plan.feature_missing"
         blocked: list[Invoice] = need["invoices"]
         evidence: dict[str, Any] = {

@@ -175,14 +175,17 @@ def run_integration(
         for side_name, names in PREFETCH.items():
             for name in names:
                 prefetch.submit(sides[side_name].warm, name)
-    findings, timings, completed = _run_checks(ctx, [c for c in runnable if not c.final], time_limit, ref)
+    findings, errors, timings, completed = _run_checks(ctx, [c for c in runnable if not c.final], time_limit, ref)
     finals = [c for c in runnable if c.final]
     if finals:
-        more, more_timings, more_completed = _run_checks(ctx, finals, time_limit, ref)
+        more, more_errors, more_timings, more_completed = _run_checks(ctx, finals, time_limit, ref)
         findings += more
+        errors += more_errors
         timings.update(more_timings)
         completed |= more_completed
-    findings = setup_errors + findings
+    # A check's own finding carries richer evidence than the same code derived from an error
+    # (token.expired from the token check vs from a 401): dedupe keeps the first, so checks first.
+    findings = setup_errors + findings + errors
     prefetch.shutdown(wait=False, cancel_futures=True)
     for side in ctx.sides():
         if side.provider is not None:
@@ -211,8 +214,9 @@ def run_integration(
 
 def _run_checks(
     ctx: RunContext, checks: Sequence[Check], time_limit: float, ref: str
-) -> tuple[list[Finding], dict[str, float], set[str]]:
+) -> tuple[list[Finding], list[Finding], dict[str, float], set[str]]:
     findings: list[Finding] = []
+    errors: list[Finding] = []  # findings derived from provider errors
     timings: dict[str, float] = {}
     completed: set[str] = set()
     pool = ThreadPoolExecutor(max_workers=max(len(checks), 1), thread_name_prefix=f"check-{ctx.integration.name}")
@@ -238,7 +242,7 @@ def _run_checks(
             produced, elapsed = future.result()
         except ProviderError as e:
             timings[check.name] = 0.0
-            findings.append(finding_for_error(e, _side_of(ctx, e.system)))
+            errors.append(finding_for_error(e, _side_of(ctx, e.system)))
             logger.info("run %s: check %s stopped on %s", ref, check.name, e)
         except Exception as e:  # the runner contains every failure; the log has the traceback
             logger.exception("run %s: check %s crashed", ref, check.name)
@@ -256,7 +260,7 @@ def _run_checks(
             completed.add(check.family)
     # Don't wait for a timed-out check: its thread ends when its HTTP timeout fires.
     pool.shutdown(wait=False, cancel_futures=True)
-    return findings, timings, completed
+    return findings, errors, timings, completed
 
 
 def _timed(check: Check, ctx: RunContext) -> tuple[list[Finding], float]:

@@ -23,6 +23,7 @@ from providers.http import ApiClient, CallStats, Limits, RetryPolicy
 from providers.oauth import OAuthApp, TokenManager
 from providers.records import (
     Account,
+    Feature,
     ConnectionInfo,
     Contact,
     Invoice,
@@ -102,6 +103,9 @@ class Provider:
     auth_kind: ClassVar[Literal["oauth2", "api_key", "either"]] = "oauth2"
     scopes_needed: ClassVar[tuple[str, ...]] = ()  # scopes a full check + actions require
     refresh_token_lifetime: ClassVar[timedelta | None] = None  # e.g. Xero: 60 days unused
+    # Plan features whose presence OrgInfo.features reports reliably; absence of any other
+    # feature means "cannot tell", never "missing".
+    plan_features: ClassVar[frozenset[Feature]] = frozenset()
     client_auth: ClassVar[Literal["basic", "post"]] = "basic"
     supports_pkce: ClassVar[bool] = True
 

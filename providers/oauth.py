@@ -36,6 +36,7 @@ from providers.errors import (
     CredentialsMissing,
     ProviderError,
     RefreshFailed,
+    TokenExpired,
     Unavailable,
     UnexpectedResponse,
 )
@@ -290,6 +291,13 @@ class TokenManager:
                 return fresh.access_token
             if self._dead is not None and self._dead[0] == fresh.refresh_token:
                 raise self._dead[1]
+            if not fresh.refresh_token:
+                # Nothing to refresh with: the token has simply expired (one finding, token.expired,
+                # not a refresh failure on top of it).
+                raise TokenExpired(
+                    "the access token has expired and no refresh token is stored: re-authorise",
+                    system=self.system,
+                )
             try:
                 renewed = self.endpoint.refresh(fresh)
             except RefreshFailed as e:

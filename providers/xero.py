@@ -133,6 +133,8 @@ class Xero(Provider):
         "accounting.settings",
         "offline_access",
     )
+    # Organisation/Actions says ALLOWED / NOT-ALLOWED for these (PROVIDERS.md: Plan tier).
+    plan_features = frozenset({Feature.MULTICURRENCY, Feature.APPROVE_INVOICES, Feature.TRACKING})
     refresh_token_lifetime: ClassVar[timedelta | None] = timedelta(
         days=60
     )  # expires if unused [XO]

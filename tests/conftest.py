@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from providers.hubspot import reset_windows
 from providers.http import reset_limiters
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +46,9 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_limiters() -> Iterator[None]:
+    """Client-side limiters are process-wide by design; tests must not inherit each other's."""
     reset_limiters()
+    reset_windows()
     yield
     reset_limiters()
+    reset_windows()

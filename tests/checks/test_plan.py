@@ -81,12 +81,12 @@ def test_required_addons_and_features():
     invs = [invoice("INV-1"), invoice("INV-2", status=InvoiceStatus.PAID)]
     dest = org(features=frozenset())
     findings = {f.subject: f for f in run(cfg, invs, dest)}
-    assert set(findings) == {"sync_addon", "approve_invoices", "inventory"}
-    assert findings["sync_addon"].code == "plan.addon_missing"
-    assert findings["sync_addon"].evidence["invoices"] == ["INV-1", "INV-2"]
+    # Xero's Organisation/Actions reports approve_invoices; it says nothing about a sync add-on
+    # or inventory, so their absence is "cannot tell", never "missing".
+    assert set(findings) == {"approve_invoices"}
     assert findings["approve_invoices"].code == "plan.addon_missing"
-    assert findings["inventory"].code == "plan.feature_missing"
-    assert findings["inventory"].evidence["reasons"] == ["required"]
+    assert findings["approve_invoices"].evidence["reasons"] == ["required"]
+    assert findings["approve_invoices"].evidence["invoices"] == ["INV-1", "INV-2"]
 
 
 def test_drafts_do_not_need_approval():

@@ -211,6 +211,7 @@ def test_token_expired_access_without_refresh_and_refresh_unused_too_long(
     assert finding.severity is Severity.FAIL
     assert finding.evidence == {**XERO, "token": "access", "expired_at": access_expired_at.isoformat(),
                                 "refreshable": False}
+    assert not [f for f in no_refresh.findings if f.code == "token.refresh_failed"]  # one problem, one finding
     assert finding.action is not None and finding.action.kind == "reauthorise"
 
     finding = only(unused, "token.expired", "xero")
