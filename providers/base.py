@@ -23,9 +23,9 @@ from providers.http import ApiClient, CallStats, Limits, RetryPolicy
 from providers.oauth import OAuthApp, TokenManager
 from providers.records import (
     Account,
-    Feature,
     ConnectionInfo,
     Contact,
+    Feature,
     Invoice,
     Item,
     OrgInfo,

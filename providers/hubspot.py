@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -58,6 +58,7 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.http import Limits, parse_retry_after
+from providers.parsing import to_decimal
 from providers.records import (
     Address,
     ConnectionInfo,
@@ -627,7 +628,7 @@ class HubSpot(Provider):
                 f"invoice {obj['id']} has no currency and the portal none", system=self.system
             )
         subtotal = sum((line.amount for line in lines), Decimal(0))
-        total = _decimal(props.get(names["total"]))
+        total = to_decimal(props.get(names["total"]))
         contact = _contact(contact_obj, archived=False) if contact_obj else None
         number = props.get(names["number"])
         return Invoice(
@@ -752,7 +753,7 @@ def _item(obj: Mapping[str, Any], *, active: bool) -> Item:
         code=_text(p.get("hs_sku")),
         name=_text(p.get("name")) or "",
         active=active and not obj.get("archived"),
-        unit_price=_decimal(p.get("price")),
+        unit_price=to_decimal(p.get("price")),
     )
 
 
@@ -762,11 +763,11 @@ def _line(obj: Mapping[str, Any], products: Mapping[str, JSON]) -> InvoiceLine:
     sku = _text(p.get("hs_sku"))
     if sku is None and product_id and product_id in products:
         sku = _text(_props(products[product_id]).get("hs_sku"))
-    quantity = _decimal(p.get("quantity"))
+    quantity = to_decimal(p.get("quantity"))
     quantity = Decimal(1) if quantity is None else quantity
-    price = _decimal(p.get("price"))
+    price = to_decimal(p.get("price"))
     price = Decimal(0) if price is None else price
-    amount = _decimal(p.get("amount"))
+    amount = to_decimal(p.get("amount"))
     return InvoiceLine(
         description=_text(p.get("name")),
         sku=sku,
@@ -790,14 +791,6 @@ def _int(value: str | None) -> int | None:
     except ValueError:
         return None
 
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _datetime(value: Any) -> datetime | None:

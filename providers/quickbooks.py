@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
@@ -48,6 +48,7 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.http import Limits, parse_retry_after
+from providers.parsing import to_decimal, to_money
 from providers.records import (
     Account,
     Address,
@@ -352,7 +353,7 @@ class QuickBooks(Provider):
     def tax_rates(self) -> list[TaxRate]:
         codes = self._query_all("TaxCode", ALL_ACTIVE_STATES)
         rates = {
-            str(r.get("Id")): _decimal(r.get("RateValue"))
+            str(r.get("Id")): to_decimal(r.get("RateValue"))
             for r in self._query_all("TaxRate", ALL_ACTIVE_STATES)
         }
         found = []
@@ -397,14 +398,14 @@ class QuickBooks(Provider):
                     Payment(
                         str(row.get("Id")),
                         str(txn.get("TxnId")),
-                        _money(line.get("Amount")),
+                        to_money(line.get("Amount")),
                         when,
                         currency,
                     )
                 )
             if not linked:  # unapplied: money received against no invoice yet
                 found.append(
-                    Payment(str(row.get("Id")), None, _money(row.get("TotalAmt")), when, currency)
+                    Payment(str(row.get("Id")), None, to_money(row.get("TotalAmt")), when, currency)
                 )
         return found
 
@@ -580,7 +581,7 @@ class QuickBooks(Provider):
                     code=row.get("Sku") or None,
                     name=str(row.get("Name") or ""),
                     active=bool(row.get("Active", True)),
-                    unit_price=_decimal(row.get("UnitPrice")),
+                    unit_price=to_decimal(row.get("UnitPrice")),
                     account_code=_account_code(account, income),
                     tax_code=_ref(row.get("SalesTaxCodeRef")),
                 )
@@ -618,13 +619,13 @@ class QuickBooks(Provider):
         lines = tuple(
             self._line(line, items, invoice_class) for line in _item_lines(row.get("Line") or [])
         )
-        total = _money(row.get("TotalAmt"))
-        balance = _money(row.get("Balance", row.get("TotalAmt")))
+        total = to_money(row.get("TotalAmt"))
+        balance = to_money(row.get("Balance", row.get("TotalAmt")))
         status, raw = _status(row, total, balance)
         currency = _ref(row.get("CurrencyRef")) or _ref(
             (self._preferences().get("CurrencyPrefs") or {}).get("HomeCurrency")
         )
-        tax = _decimal((row.get("TxnTaxDetail") or {}).get("TotalTax"))
+        tax = to_decimal((row.get("TxnTaxDetail") or {}).get("TotalTax"))
         customer = row.get("CustomerRef") or {}
         return Invoice(
             id=str(row.get("Id")),
@@ -664,14 +665,14 @@ class QuickBooks(Provider):
             account = next((a for a in self.accounts() if a.id == _ref(account_ref)), None)
             account_code = _account_code(account, account_ref)
         class_name = _ref_name(detail.get("ClassRef"), self._class_names) or invoice_class
-        amount = _money(line.get("Amount"))
-        quantity = _decimal(detail.get("Qty")) or Decimal(1)
+        amount = to_money(line.get("Amount"))
+        quantity = to_decimal(detail.get("Qty")) or Decimal(1)
         return InvoiceLine(
             description=line.get("Description"),
             sku=item.code if item else None,
             item_id=item_id,
             quantity=quantity,
-            unit_amount=_decimal(detail.get("UnitPrice"))
+            unit_amount=to_decimal(detail.get("UnitPrice"))
             or (amount / quantity if quantity else amount),
             amount=amount,
             account_code=account_code,
@@ -860,17 +861,6 @@ def _contact(row: Mapping[str, Any]) -> Contact:
     )
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _money(value: Any) -> Decimal:
-    return _decimal(value) or Decimal(0)
 
 
 def _date(value: Any) -> date | None:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
@@ -41,6 +41,7 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.http import Limits, parse_retry_after
+from providers.parsing import to_decimal, to_money
 from providers.records import (
     Account,
     Address,
@@ -430,7 +431,7 @@ class Xero(Provider):
             TaxRate(
                 code=str(row.get("TaxType")),
                 name=str(row.get("Name") or row.get("TaxType")),
-                rate=_decimal(row.get("EffectiveRate")),
+                rate=to_decimal(row.get("EffectiveRate")),
                 status=str(row.get("Status") or "ACTIVE").lower(),
             )
             for row in self._rows(self._get("TaxRates"), "TaxRates")
@@ -471,7 +472,7 @@ class Xero(Provider):
                 Payment(
                     id=str(row.get("PaymentID")),
                     invoice_id=str(invoice["InvoiceID"]) if invoice.get("InvoiceID") else None,
-                    amount=_money(row.get("Amount")),
+                    amount=to_money(row.get("Amount")),
                     date=_date(row.get("Date")),
                     currency=str(invoice["CurrencyCode"]) if invoice.get("CurrencyCode") else None,
                     invoice_number=str(invoice["InvoiceNumber"])
@@ -605,17 +606,6 @@ def _date(value: Any) -> date | None:
     return moment.date() if moment else None
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _money(value: Any) -> Decimal:
-    return _decimal(value) or Decimal(0)
 
 
 def _int(value: str | None) -> int | None:
@@ -686,7 +676,7 @@ def _item(row: Mapping[str, Any]) -> Item:
         id=str(row.get("ItemID")),
         code=_text(row, "Code"),
         name=str(row.get("Name") or ""),
-        unit_price=_decimal(sales.get("UnitPrice")),
+        unit_price=to_decimal(sales.get("UnitPrice")),
         account_code=_text(sales, "AccountCode"),
         tax_code=_text(sales, "TaxType"),
     )
@@ -705,9 +695,9 @@ def _invoice(row: Mapping[str, Any]) -> Invoice:
                 description=_text(line, "Description"),
                 sku=_text(line, "ItemCode"),
                 item_id=_text(item, "ItemID"),
-                quantity=_decimal(line.get("Quantity")) or Decimal(1),
-                unit_amount=_money(line.get("UnitAmount")),
-                amount=_money(line.get("LineAmount")),
+                quantity=to_decimal(line.get("Quantity")) or Decimal(1),
+                unit_amount=to_money(line.get("UnitAmount")),
+                amount=to_money(line.get("LineAmount")),
                 account_code=_text(line, "AccountCode"),
                 tax_code=_text(line, "TaxType"),
                 tracking=tuple(
@@ -725,17 +715,17 @@ def _invoice(row: Mapping[str, Any]) -> Invoice:
         status=STATUSES.get(raw_status, InvoiceStatus.OPEN),
         raw_status=raw_status or None,
         currency=str(row.get("CurrencyCode") or ""),
-        total=_money(row.get("Total")),
+        total=to_money(row.get("Total")),
         contact_id=_text(contact, "ContactID"),
         contact_name=_text(contact, "Name"),
         contact_email=_text(contact, "EmailAddress"),
         issue_date=_date(row.get("Date")),
         due_date=_date(row.get("DueDate")),
         lines=tuple(lines),
-        subtotal=_decimal(row.get("SubTotal")),
-        tax=_decimal(row.get("TotalTax")),
-        amount_due=_decimal(row.get("AmountDue")),
-        amount_paid=_decimal(row.get("AmountPaid")),
+        subtotal=to_decimal(row.get("SubTotal")),
+        tax=to_decimal(row.get("TotalTax")),
+        amount_due=to_decimal(row.get("AmountDue")),
+        amount_paid=to_decimal(row.get("AmountPaid")),
         updated_at=_when(row.get("UpdatedDateUTC")),
         reference=_text(row, "Reference"),
     )
