@@ -46,7 +46,7 @@ DISPLAY_NAMES = {
     "workshop_software": "Workshop Software",
 }
 
-_RESOURCES: dict[str, Capability] = {
+RESOURCE_CAPABILITIES: dict[str, Capability] = {
     "probe": Capability.ORG,
     "org": Capability.ORG,
     "contacts": Capability.CONTACTS,
@@ -111,13 +111,13 @@ class SideData:
         **resources: Any,
     ) -> SideData:
         """A side whose resources are given (``org=OrgInfo(...)``, ``invoices=[...]``)."""
-        unknown = set(resources) - set(_RESOURCES) - {"rate"}
+        unknown = set(resources) - set(RESOURCE_CAPABILITIES) - {"rate"}
         if unknown:
             raise TypeError(f"unknown resources {sorted(unknown)}")
         data = cls(side, config, None, connection=connection)
         data._preloaded = dict(resources)
         data._capabilities = capabilities if capabilities is not None else frozenset(
-            _RESOURCES[name] for name in resources if name in _RESOURCES
+            RESOURCE_CAPABILITIES[name] for name in resources if name in RESOURCE_CAPABILITIES
         )
         return data
 
@@ -180,7 +180,7 @@ class SideData:
     def warm(self, name: str) -> None:
         """Fetch one resource ahead of the checks that will ask for it; an error is memoised
         for them to report."""
-        if name not in _RESOURCES or not self.supports(_RESOURCES[name]):
+        if name not in RESOURCE_CAPABILITIES or not self.supports(RESOURCE_CAPABILITIES[name]):
             return
         try:
             getattr(self, name)()
@@ -232,3 +232,6 @@ class RunContext:
 
     def sides(self) -> tuple[SideData, SideData]:
         return (self.source, self.destination)
+
+    def side(self, name: str) -> SideData:
+        return self.source if name == "source" else self.destination

@@ -21,7 +21,7 @@ from typing import Any
 
 from checks.base import Check
 from checks.catalog import entry
-from checks.context import ConnectionState, History, RunContext, SideData
+from checks.context import RESOURCE_CAPABILITIES, ConnectionState, History, RunContext, SideData
 from checks.errors import finding_for_error
 from checks.findings import Finding, Impact, Severity, blocked_invoices, dedupe, worst_first
 from checks.remediation import render
@@ -62,6 +62,7 @@ class RunResult:
     timings: dict[str, float]
     remediation: dict[tuple[str, str], str]
     ref: str  # short id users quote to operators; logs carry it
+    cannot_tell: tuple[str, ...] = ()  # what a system does not expose, so no check could judge it
     run_id: int | None = None  # database id once stored
     last_synced_at: datetime | None = None
     context: RunContext | None = field(default=None, repr=False, compare=False)
@@ -113,6 +114,7 @@ class RunResult:
                 for f in self.findings
             ],
             "resolved": sorted({code for code, _ in self.resolved}),
+            "cannot_tell": list(self.cannot_tell),
         }
 
 
@@ -207,6 +209,7 @@ def run_integration(
         timings=timings,
         remediation=remediation,
         ref=ref,
+        cannot_tell=_cannot_tell(ctx) if runnable else (),
         last_synced_at=_last_synced(ctx, previous),
         context=ctx,
     )
@@ -297,6 +300,31 @@ def compare(
         )
     )
     return marked, resolved
+
+
+# What each missing capability keeps the checks from judging, in the report's words.
+_BLIND_SPOTS: dict[str, str] = {
+    "contacts": "contacts (contact checks)",
+    "items": "items (SKU checks)",
+    "invoices": "invoices (sync state)",
+    "accounts": "accounts (account-code mapping)",
+    "tax_rates": "tax rates (tax-code mapping)",
+    "tracking": "tracking categories (tracking mapping)",
+}
+
+
+def _cannot_tell(ctx: RunContext) -> tuple[str, ...]:
+    """Derived from declared capabilities: what a side does not expose that a check needs."""
+    notes: list[str] = []
+    for side_name, names in PREFETCH.items():
+        side = ctx.side(side_name)
+        missing = [_BLIND_SPOTS[n] for n in names if n in _BLIND_SPOTS and not side.supports(RESOURCE_CAPABILITIES[n])]
+        if missing:
+            notes.append(f"{side.display_name} ({side_name}) does not expose {', '.join(missing)}")
+    org = ctx.destination.fetched().get("org")
+    if org is not None and not org.features_known:
+        notes.append(f"{ctx.destination.display_name} does not say which features its plan includes")
+    return tuple(notes)
 
 
 def _render_safely(finding: Finding, integration: IntegrationConfig, ref: str) -> str:

@@ -78,6 +78,9 @@ def run_report(result: RunResult) -> str:
     if result.resolved:
         lines.append("")
         lines.append("  Resolved since the last run: " + ", ".join(f"{c} ({s})" for c, s in result.resolved))
+    if result.cannot_tell:
+        lines.append("")
+        lines.append("  Not checked, the systems cannot tell: " + "; ".join(result.cannot_tell) + ".")
     return "\n".join(lines)
 
 

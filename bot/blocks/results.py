@@ -130,6 +130,8 @@ def head_blocks(result: RunResult) -> list[Block]:
     calls = sum(result.api_calls.values())
     meta = f"Run `{escape(result.ref)}` · {result.duration_s:.1f}s · {plural(calls, 'API call')} · {escape(result.trigger)}"
     blocks = [header(title), section(summary_text(result)), context(meta)]
+    if result.cannot_tell:
+        blocks.append(context(truncate("Not checked, the systems cannot tell: " + escape("; ".join(result.cannot_tell)), SECTION_TEXT)))
     return blocks
 
 

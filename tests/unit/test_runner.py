@@ -160,3 +160,16 @@ def test_worst_first_then_money() -> None:
     assert [f.subject for f in result.findings] == ["big", "small", "Bob"]
     assert result.blocked.invoices == ("INV-1", "INV-2")  # INV-1 blocked twice, counted once
     assert result.blocked.amounts == {"NZD": Decimal(1000)}
+
+
+def test_the_report_says_what_the_systems_cannot_tell() -> None:
+    def nothing(ctx: RunContext) -> list[Finding]:
+        return []
+
+    result = run_integration(ACME, [Check("nothing", "sku", nothing)], make_provider)
+    assert result.cannot_tell == (
+        "HubSpot (source) does not expose invoices (sync state), contacts (contact checks), items (SKU checks)",
+        "Xero (destination) does not expose invoices (sync state), contacts (contact checks), items (SKU checks), "
+        "accounts (account-code mapping), tax rates (tax-code mapping), tracking categories (tracking mapping)",
+    )
+    assert result.to_json()["cannot_tell"] == list(result.cannot_tell)
