@@ -89,6 +89,11 @@ def test_trace_explains_a_blocked_and_a_synced_invoice(world: dict[str, Any], en
     assert synced.synced and "INV-1001 is in QuickBooks Online" in synced.verdict
     assert "draft is excluded by the status filter" in draft.verdict
     assert draft.to_json()["number"] == "INV-1006"
+    from cli.render import trace_report  # what `check acme --invoice INV-1004` prints
+
+    printed = trace_report(blocked)
+    assert printed.startswith("Invoice INV-1004 in acme:") and printed.endswith(f"=> {blocked.verdict}")
+    assert "NO  In QuickBooks Online: not found by number or reference" in printed
 
 
 def test_runs_started_outside_slack_alert_once_per_newly_failing_code(world: dict[str, Any], env: dict[str, str]) -> None:
