@@ -458,8 +458,10 @@ class StripeEmulator(Emulator):
         quantity = int(raw.get("quantity") or 1)
         if price is not None:
             unit = price["unit_amount"] or 0
-        elif raw.get("unit_amount") is not None or price_data.get("unit_amount") is not None:
-            unit = int(raw.get("unit_amount") if raw.get("unit_amount") is not None else price_data["unit_amount"])
+        elif raw.get("unit_amount") is not None:
+            unit = int(raw["unit_amount"])
+        elif price_data.get("unit_amount") is not None:
+            unit = int(price_data["unit_amount"])
         elif raw.get("amount") is not None:
             unit = int(raw["amount"]) // quantity
         else:
@@ -607,7 +609,7 @@ class StripeEmulator(Emulator):
                     )
                 response = Response(body, status_code=status, media_type="application/json")
                 response.headers["Idempotent-Replayed"] = "true"
-                response.headers["Idempotency-Key"] = idem
+                response.headers["Idempotency-Key"] = slot[2]
                 return response
             with self.lock:
                 try:

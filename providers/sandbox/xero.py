@@ -188,6 +188,14 @@ def msdate(moment: datetime | date, *, offset: bool = True) -> str:
 _MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
+def required_when(value: Any) -> datetime:
+    """``parse_when`` for a value the world must have given: a missing one is the world's error."""
+    moment = parse_when(value)
+    if moment is None:
+        raise ValueError(f"expected a date, got {value!r}")
+    return moment
+
+
 def parse_when(value: Any) -> datetime | None:
     """A Xero ``/Date()/`` or an ISO date / date-time (naive = UTC)."""
     if value is None or value == "":
@@ -357,7 +365,7 @@ class XeroEmulator(Emulator):
         }
         for key, value in dict(raw.get("organisation") or {}).items():
             organisation[key] = (
-                msdate(parse_when(value))
+                msdate(required_when(value))
                 if key in ("PeriodLockDate", "EndOfYearLockDate") and value
                 else value
             )
@@ -504,7 +512,7 @@ class XeroEmulator(Emulator):
         }
         record.update({k: v for k, v in data.items() if k not in ("ContactID", "UpdatedDateUTC")})
         record["UpdatedDateUTC"] = (
-            msdate(parse_when(data["UpdatedDateUTC"])) if data.get("UpdatedDateUTC") else stamp
+            msdate(required_when(data["UpdatedDateUTC"])) if data.get("UpdatedDateUTC") else stamp
         )
         return record
 
@@ -518,7 +526,7 @@ class XeroEmulator(Emulator):
         record.update({k: v for k, v in data.items() if k not in ("ItemID", "UpdatedDateUTC")})
         record.setdefault("Name", record.get("Code", ""))
         record["UpdatedDateUTC"] = (
-            msdate(parse_when(data["UpdatedDateUTC"])) if data.get("UpdatedDateUTC") else stamp
+            msdate(required_when(data["UpdatedDateUTC"])) if data.get("UpdatedDateUTC") else stamp
         )
         return record
 
