@@ -109,7 +109,6 @@ _ALL: list[Entry] = [
 ]
 
 CATALOG: dict[str, Entry] = {entry.code: entry for entry in _ALL}
-FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(entry.family for entry in _ALL))
 
 
 class UnknownCode(KeyError):

@@ -79,11 +79,6 @@ class Impact:
             "amounts": {cur: money_text(amount) for cur, amount in sorted(self.amounts.items())},
         }
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Impact:
-        rows = data.get("rows") or []
-        return cls(blocked=tuple(BlockedInvoice(r["number"], r["currency"], Decimal(r["total"])) for r in rows))
-
     def to_storage(self) -> dict[str, Any]:
         return {"rows": [{"number": r.number, "currency": r.currency, "total": str(r.total)} for r in self.blocked]}
 

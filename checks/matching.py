@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,7 +36,6 @@ FALLBACK_BUDGET = 50  # difflib fallbacks per Suggester (see module docstring)
 _FALLBACK_CANDIDATES = 200  # strings difflib compares per fallback
 _COMMON_GRAM = 1_000  # a trigram on more values than this says little about similarity
 
-_WS = re.compile(r"\s+")
 # ASCII fast path for fold(): delete every ASCII character that is not a letter or digit
 _ASCII_NON_ALNUM = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
 _DROP_ASCII = str.maketrans("", "", _ASCII_NON_ALNUM)
@@ -52,11 +50,6 @@ _SKELETON_ASCII = str.maketrans(
 def _is_punct(ch: str) -> bool:
     # Unicode punctuation (P*) and symbols (S*): "-", ".", "&", "'", "’", "/" ...
     return unicodedata.category(ch)[0] in "PS"
-
-
-def collapse_spaces(text: str) -> str:
-    """Trim and collapse runs of whitespace to one space."""
-    return _WS.sub(" ", text).strip()
 
 
 def name_key(text: str | None) -> str:

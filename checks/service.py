@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
 from checks.context import ConnectionState, History
-from checks.findings import Finding, Impact, Severity, money_text
+from checks.findings import Finding, Severity, money_text
 from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
 from config.integrations import AppConfig, IntegrationConfig
@@ -77,7 +77,7 @@ class CheckService:
         self.config = config
         self.sessions = sessions
         self.vault = vault
-        self._provider_factory = provider_factory
+        self.provider_factory = provider_factory
         self.checks = tuple(checks)
         self.time_limit = time_limit
         self.listeners: list[RunListener] = []
@@ -106,7 +106,7 @@ class CheckService:
         result = run_integration(
             integration,
             checks if checks is not None else self.checks,
-            self._provider_factory(integration),
+            self.provider_factory(integration),
             previous=previous,
             connections=connections,
             history=History(last_synced_at=previous.last_synced_at if previous else None),
@@ -215,22 +215,6 @@ def finding_row(finding: Finding) -> dict[str, Any]:
         "impact": finding.impact.to_storage(),
         "action": finding.action.to_json() if finding.action else None,
     }
-
-
-def finding_from_row(row: Any) -> Finding:
-    from checks.findings import ProposedAction
-
-    action = row.action
-    return Finding(
-        code=row.code,
-        severity=Severity(row.severity),
-        subject=row.subject,
-        evidence=row.evidence or {},
-        impact=Impact.from_json(row.impact or {}),
-        system=row.system,
-        action=ProposedAction(action["kind"], action["label"], action.get("params", {})) if action else None,
-        status=row.status,
-    )
 
 
 def _oldest_unsynced(run: Run | None) -> int | None:

@@ -40,10 +40,6 @@ class Settings:
     log_level: str = "INFO"
     oauth_clients: Mapping[str, OAuthClient] = field(default_factory=dict, repr=False)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def sqlite_path(self) -> Path | None:
         """The database file of a file-backed SQLite URL (None for memory or other engines)."""
         prefix = "sqlite:///"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -313,8 +313,3 @@ class TokenManager:
         # so the state change is committed rather than rolled back with the raising block.
         self.store.mark_requires_reauth(f"{failure.code or 'refresh failed'}: {failure.message}")
         raise failure
-
-
-def scopes_missing(granted: Sequence[str], needed: Sequence[str]) -> tuple[str, ...]:
-    have = set(granted)
-    return tuple(s for s in needed if s not in have)

@@ -118,7 +118,3 @@ def add_alert(
     session.add(alert)
     session.flush()
     return alert
-
-
-def audit(session: Session, *, event: str, actor: str, integration: str | None = None, **detail: Any) -> None:
-    session.add(AuditEvent(at=datetime.now(UTC), integration=integration, actor=actor, event=event, detail=detail))

@@ -64,7 +64,7 @@ def test_runs_are_compared_new_ongoing_resolved(world: dict[str, Any], env: dict
         second = checks.run("acme")
         assert all(f.status == "ongoing" for f in second.findings) and second.resolved == ()
         # Fix one cause in QuickBooks itself, through the real API, then check again.
-        factory = checks._provider_factory(checks.get("acme"))
+        factory = checks.provider_factory(checks.get("acme"))
         from providers.http import CallStats
 
         provider = factory("destination", checks.get("acme").destination, CallStats())

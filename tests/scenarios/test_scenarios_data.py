@@ -415,7 +415,7 @@ def test_sku_and_sync_rules_quickbooks_and_xero(world: dict[str, Any], env: dict
             {"number": "INV-1001", "error": "timed out", "attempts": 3, "at": failed_at},  # has landed since
             {"number": "INV-0999", "error": "Invalid Reference Id", "attempts": 2, "at": failed_at.isoformat()},
         ])
-        failed = family(run_integration(integration, CHECKS, checks._provider_factory(integration),
+        failed = family(run_integration(integration, CHECKS, checks.provider_factory(integration),
                                         history=history).findings, "sync.failed")
     acme_found, initech_found = family(acme, ""), family(initech, "")
 
