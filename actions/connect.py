@@ -83,8 +83,13 @@ class ConnectService:
             credentials = credentials.with_tokens(tenant_id=integration.side(side).tenant)
         with self.sessions.begin() as session:
             save_connection(
-                session, self.vault, integration=integration.name, side=side, system=system,
-                credentials=credentials, actor=actor,
+                session,
+                self.vault,
+                integration=integration.name,
+                side=side,
+                system=system,
+                credentials=credentials,
+                actor=actor,
             )
         logger.info("stored %s credentials for %s/%s", credentials.kind, integration.name, side)
         return Connected(integration.name, side, system, credentials.kind, credentials.tenant_id)
@@ -139,8 +144,9 @@ class ConnectService:
             raise ConnectError(f"{provider_class(system).display_name} does not use OAuth here: use --api-key")
         verifier = new_code_verifier() if app.pkce else None
         # The state is our sealed blob: nothing to store server-side, nothing a third party can forge.
-        sealed = self._seal({"i": integration.name, "s": side, "v": verifier,
-                             "x": int(time.time() + CONSENT_TTL.total_seconds())})
+        sealed = self._seal(
+            {"i": integration.name, "s": side, "v": verifier, "x": int(time.time() + CONSENT_TTL.total_seconds())}
+        )
         return start_consent(app, self.redirect_uri(system), state=sealed, code_verifier=verifier).url
 
     def finish_oauth(self, system: str, redirect_url: str, *, actor: str) -> Connected:
@@ -160,7 +166,9 @@ class ConnectService:
         params = code_from_redirect(redirect_url, expected_state=sealed)
         endpoints = self.endpoints(integration, data["s"])
         client = self.settings.oauth_client(system)
-        app = oauth_app_for(system, endpoints, client.client_id if client else "", client.client_secret if client else "")
+        app = oauth_app_for(
+            system, endpoints, client.client_id if client else "", client.client_secret if client else ""
+        )
         if app is None:
             raise ConnectError(f"{system} has no OAuth app configured")
         try:

@@ -51,14 +51,18 @@ def timed_run(world: dict[str, Any], latency_ms: int, name: str) -> tuple[float,
 def main() -> None:
     world = load_world(DEMO_WORLD)
     config = world["demo"]["integrations"]
-    print(f"{'integration':<10} {'wall@0ms':>9} {'wall@100ms':>11} {'round trips':>12} {'min chain':>10} {'ratio':>6}  api calls")
+    print(
+        f"{'integration':<10} {'wall@0ms':>9} {'wall@100ms':>11} {'round trips':>12} {'min chain':>10} {'ratio':>6}  api calls"
+    )
     for name in INTEGRATIONS:
         wall_0 = min(timed_run(world, 0, name)[0] for _ in range(3))
         wall_100, calls = min((timed_run(world, 100, name) for _ in range(3)), key=lambda r: r[0])
         trips = (wall_100 - wall_0) / 0.1
         minimum = max(MIN_CHAIN[config[name][side]["system"]] for side in ("source", "destination"))
-        print(f"{name:<10} {wall_0:>8.2f}s {wall_100:>10.2f}s {trips:>12.1f} {minimum:>10} {trips / minimum:>5.2f}x"
-              f"  {dict(sorted(calls.items()))}")
+        print(
+            f"{name:<10} {wall_0:>8.2f}s {wall_100:>10.2f}s {trips:>12.1f} {minimum:>10} {trips / minimum:>5.2f}x"
+            f"  {dict(sorted(calls.items()))}"
+        )
     print()
     print("round trips = 100 ms latencies on the critical path (best of 3 runs); ratio = round trips /")
     print("the minimum chain the APIs impose (target <= 1.5x). Calls include Stripe's restricted-key")

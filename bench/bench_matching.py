@@ -67,8 +67,15 @@ def world(n: int, seed: int = 7) -> RunContext:
             lines.append(InvoiceLine(sku=code, quantity=Decimal(1), unit_amount=Decimal(10), amount=Decimal(10)))
         invoices.append(
             Invoice(
-                id=f"inv{k}", number=f"INV-{k:06d}", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal(30),
-                contact_id=src.id, contact_name=src.name, contact_email=src.email, issue_date=date(2026, 5, 10),
+                id=f"inv{k}",
+                number=f"INV-{k:06d}",
+                status=InvoiceStatus.OPEN,
+                currency="AUD",
+                total=Decimal(30),
+                contact_id=src.id,
+                contact_name=src.name,
+                contact_email=src.email,
+                issue_date=date(2026, 5, 10),
                 lines=tuple(lines),
             )
         )
@@ -77,7 +84,9 @@ def world(n: int, seed: int = 7) -> RunContext:
     return RunContext(
         integration=config,
         source=SideData.preloaded("source", config.source, invoices=invoices, contacts=src_contacts),
-        destination=SideData.preloaded("destination", config.destination, capabilities=caps, contacts=dest_contacts, items=items),
+        destination=SideData.preloaded(
+            "destination", config.destination, capabilities=caps, contacts=dest_contacts, items=items
+        ),
         now=NOW,
     )
 
@@ -103,7 +112,9 @@ def measure(n: int) -> tuple[float, float, tuple[int, int]]:
 
 def main() -> None:
     results: dict[int, float] = {}
-    print(f"{'source contacts':>16} {'dest contacts':>14} {'dest SKUs':>10} {'time s':>8} {'peak MB':>8}  findings (contact, sku)")
+    print(
+        f"{'source contacts':>16} {'dest contacts':>14} {'dest SKUs':>10} {'time s':>8} {'peak MB':>8}  findings (contact, sku)"
+    )
     for n in (10_000, 100_000):
         elapsed, peak, counts = measure(n)
         results[n] = elapsed

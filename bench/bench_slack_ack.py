@@ -50,8 +50,10 @@ def percentile(values: list[float], p: float) -> float:
 
 def figures(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"{label:<28} p50 {percentile(ms, 50):8.1f} ms   p99 {percentile(ms, 99):8.1f} ms   "
-            f"max {max(ms):8.1f} ms   (n={len(ms)})")
+    return (
+        f"{label:<28} p50 {percentile(ms, 50):8.1f} ms   p99 {percentile(ms, 99):8.1f} ms   "
+        f"max {max(ms):8.1f} ms   (n={len(ms)})"
+    )
 
 
 def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
@@ -63,10 +65,15 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
     world["xero"]["minute_limit"] = 1_000_000
     sandbox = Sandbox(world).start()
     tmp = tempfile.mkdtemp(prefix="bench-slack-")
-    settings = load_settings({
-        "DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SYNC_DOCTOR_SECRET_KEY": "bench",
-        "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-    })
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "SYNC_DOCTOR_SECRET_KEY": "bench",
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+        }
+    )
     # The client-side limiters pace each portal / organisation to the vendors' real limits
     # (HubSpot: 100 requests per 10 s), which 200 runs against two tenants would hit within
     # seconds: lifted here so the figures are the bot's own, not the vendors' quotas.
@@ -90,11 +97,16 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
         url = fake.new_response_url()
         # different integrations: commands for one integration while it runs share that run
         text = ("acme", "globex", "initech")[i % 3]
-        body = (f"token=x&team_id=T0TEST&channel_id=C0BENCH&channel_name=bench&user_id=U{i:05d}"
-                f"&command=%2Fsync-check&text={text}&api_app_id=A0&response_url={url}&trigger_id=1.2.3")
+        body = (
+            f"token=x&team_id=T0TEST&channel_id=C0BENCH&channel_name=bench&user_id=U{i:05d}"
+            f"&command=%2Fsync-check&text={text}&api_app_id=A0&response_url={url}&trigger_id=1.2.3"
+        )
         ts = str(int(time.time()))
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-                   "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body)}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+        }
         t0 = time.monotonic()
         sent[url.rsplit("/", 1)[1]] = t0
         response = client.post(f"{server.url}/slack/events", content=body, headers=headers)
@@ -113,8 +125,10 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
         print(f"\n{name}  ({commands} commands, {clients} concurrent clients, HubSpot latency {slow_ms} ms)")
         print(figures("ack (HTTP 200)", acks))
         print(figures("command -> answer posted", totals))
-        print(f"{'acks over 3 s':<28} {sum(1 for a in acks if a > 3)}   non-200: {failures}   "
-              f"wall {wall:.1f} s   answers {len(totals)}")
+        print(
+            f"{'acks over 3 s':<28} {sum(1 for a in acks if a > 3)}   non-200: {failures}   "
+            f"wall {wall:.1f} s   answers {len(totals)}"
+        )
     finally:
         client.close()
         server.stop()

@@ -127,9 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         provider = get_provider(
             "hubspot",
             tenant=PORTAL,
-            credentials=MemoryCredentialStore(
-                "bench/hubspot", Credentials(kind="api_key", api_key=TOKEN)
-            ),
+            credentials=MemoryCredentialStore("bench/hubspot", Credentials(kind="api_key", api_key=TOKEN)),
             stats=CallStats(),
             overrides=box.overrides("hubspot"),
             limits={"concurrent": 10, "per_minute": None, "app_per_minute": None},
@@ -140,9 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             f"HubSpot read benchmark: {args.invoices} invoices, {args.contacts} contacts, "
             f"{args.products} products, {args.latency_ms} ms latency per call"
         )
-        print(
-            "client-side limits RAISED: concurrency 10, no per-minute / 10-second window, search 1000/s"
-        )
+        print("client-side limits RAISED: concurrency 10, no per-minute / 10-second window, search 1000/s")
         invoice_lines = 2 * args.invoices
         linked_products = min(args.products, args.invoices)
         distinct_contacts = min(args.contacts, args.invoices)
@@ -151,37 +147,23 @@ def main(argv: list[str] | None = None) -> None:
             (
                 "contacts()",
                 provider.contacts,
-                {
-                    "GET /crm/v3/objects/contacts": math.ceil(args.contacts / HubSpot.LIST_PAGE_MAX)
-                    + 1
-                },
+                {"GET /crm/v3/objects/contacts": math.ceil(args.contacts / HubSpot.LIST_PAGE_MAX) + 1},
             ),
             (
                 "items()",
                 provider.items,
-                {
-                    "GET /crm/v3/objects/products": math.ceil(args.products / HubSpot.LIST_PAGE_MAX)
-                    + 1
-                },
+                {"GET /crm/v3/objects/products": math.ceil(args.products / HubSpot.LIST_PAGE_MAX) + 1},
             ),
             (
                 "invoices()",
                 provider.invoices,
                 {
-                    "POST /crm/v3/objects/invoices/search": math.ceil(
-                        args.invoices / HubSpot.SEARCH_PAGE_MAX
-                    ),
-                    "POST /crm/v4/associations/invoices/line_items/batch/read": math.ceil(
-                        args.invoices / batch
-                    ),
-                    "POST /crm/v4/associations/invoices/contacts/batch/read": math.ceil(
-                        args.invoices / batch
-                    ),
+                    "POST /crm/v3/objects/invoices/search": math.ceil(args.invoices / HubSpot.SEARCH_PAGE_MAX),
+                    "POST /crm/v4/associations/invoices/line_items/batch/read": math.ceil(args.invoices / batch),
+                    "POST /crm/v4/associations/invoices/contacts/batch/read": math.ceil(args.invoices / batch),
                     "POST /crm/v3/objects/line_items/batch/read": math.ceil(invoice_lines / batch),
                     "POST /crm/v3/objects/products/batch/read": math.ceil(linked_products / batch),
-                    "POST /crm/v3/objects/contacts/batch/read": math.ceil(
-                        distinct_contacts / batch
-                    ),
+                    "POST /crm/v3/objects/contacts/batch/read": math.ceil(distinct_contacts / batch),
                 },
             ),
         )
@@ -208,9 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"{elapsed / max(calls, 1) * 1000:.0f} ms per call on average"
             )
             for endpoint in sorted(set(made) | set(minimum)):
-                print(
-                    f"  {endpoint:<60} {made.get(endpoint, 0):>6}  (minimum {minimum.get(endpoint, 0)})"
-                )
+                print(f"  {endpoint:<60} {made.get(endpoint, 0):>6}  (minimum {minimum.get(endpoint, 0)})")
         print(
             f"\ntotal: {total_calls} API calls (minimum {total_minimum}), {total_time:.2f} s wall; "
             f"sequential at {args.latency_ms} ms would be >= {total_minimum * args.latency_ms / 1000:.1f} s"

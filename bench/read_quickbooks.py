@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Intuit allows 500 requests/min and 10 concurrent per realm; the bench lifts the client-side
     # limiter so the figures show the read path, not the throttle.
-    print(
-        "client-side limits RAISED for the bench: concurrent=None, per_minute=None (default 10 / 500 per realm)"
-    )
+    print("client-side limits RAISED for the bench: concurrent=None, per_minute=None (default 10 / 500 per realm)")
     try:
         reset_limiters()
         stats = CallStats()

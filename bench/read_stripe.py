@@ -45,16 +45,41 @@ def world(invoices: int, customers: int, products: int, lines: int, latency_ms: 
             "acct_bench": {
                 "business_name": "Bench Co",
                 "default_currency": "usd",
-                "customers": [{"id": f"cus_{i:06d}", "name": f"Customer {i}", "email": f"c{i}@bench.test",
-                               "created": T0 + i} for i in range(customers)],
-                "products": [{"id": f"prod_{i:06d}", "name": f"Product {i}", "metadata": {"sku": f"SKU-{i:05d}"},
-                              "default_price": f"price_{i:06d}", "created": T0 + i} for i in range(products)],
-                "prices": [{"id": f"price_{i:06d}", "product": f"prod_{i:06d}", "unit_amount": 100 + i,
-                            "currency": "usd", "created": T0 + i} for i in range(products)],
+                "customers": [
+                    {"id": f"cus_{i:06d}", "name": f"Customer {i}", "email": f"c{i}@bench.test", "created": T0 + i}
+                    for i in range(customers)
+                ],
+                "products": [
+                    {
+                        "id": f"prod_{i:06d}",
+                        "name": f"Product {i}",
+                        "metadata": {"sku": f"SKU-{i:05d}"},
+                        "default_price": f"price_{i:06d}",
+                        "created": T0 + i,
+                    }
+                    for i in range(products)
+                ],
+                "prices": [
+                    {
+                        "id": f"price_{i:06d}",
+                        "product": f"prod_{i:06d}",
+                        "unit_amount": 100 + i,
+                        "currency": "usd",
+                        "created": T0 + i,
+                    }
+                    for i in range(products)
+                ],
                 "invoices": [
-                    {"id": f"in_{i:06d}", "number": f"BENCH-{i:06d}", "customer": f"cus_{i % customers:06d}",
-                     "status": "paid" if i % 3 else "open", "created": T0 + i,
-                     "lines": [{"price": f"price_{(i + n) % products:06d}", "quantity": 1 + n} for n in range(lines)]}
+                    {
+                        "id": f"in_{i:06d}",
+                        "number": f"BENCH-{i:06d}",
+                        "customer": f"cus_{i % customers:06d}",
+                        "status": "paid" if i % 3 else "open",
+                        "created": T0 + i,
+                        "lines": [
+                            {"price": f"price_{(i + n) % products:06d}", "quantity": 1 + n} for n in range(lines)
+                        ],
+                    }
                     for i in range(invoices)
                 ],
             }
@@ -73,7 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    emulator = StripeEmulator(world(args.invoices, args.customers, args.products, args.lines, args.latency_ms, args.shape))
+    emulator = StripeEmulator(
+        world(args.invoices, args.customers, args.products, args.lines, args.latency_ms, args.shape)
+    )
     server = LoopbackServer(emulator.app).start()
     print(f"world built and served in {time.perf_counter() - started:.1f}s")
     reset_limiters()
@@ -109,8 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     for route, n in emulator.requests.items():
         key = "GET /v1/invoices/{id}/lines" if route.endswith("/lines") else route
         seen[key] = seen.get(key, 0) + n
-    print(f"\n{args.invoices} invoices x {args.lines} lines, {args.customers} customers, {args.products} products; "
-          f"latency {args.latency_ms} ms; line shape {args.shape}")
+    print(
+        f"\n{args.invoices} invoices x {args.lines} lines, {args.customers} customers, {args.products} products; "
+        f"latency {args.latency_ms} ms; line shape {args.shape}"
+    )
     print(f"{'endpoint':32} {'calls':>7} {'minimum':>8}")
     for route in sorted(set(minimum) | set(seen)):
         print(f"{route:32} {seen.get(route, 0):>7} {minimum.get(route, 0):>8}")
@@ -120,8 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:10} {count:>6} records in {seconds:6.2f}s")
     wall = sum(seconds for seconds, _ in timings.values())
     floor = total_min * args.latency_ms / 1000
-    print(f"wall time {wall:.2f}s; latency floor {floor:.2f}s ({total_min} sequential pages x {args.latency_ms} ms); "
-          f"overhead {wall - floor:.2f}s")
+    print(
+        f"wall time {wall:.2f}s; latency floor {floor:.2f}s ({total_min} sequential pages x {args.latency_ms} ms); "
+        f"overhead {wall - floor:.2f}s"
+    )
 
 
 if __name__ == "__main__":

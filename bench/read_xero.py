@@ -83,9 +83,7 @@ def build_world(invoices: int, contacts: int, items: int, latency_ms: int) -> di
     }
     return {
         "xero": {
-            "grants": [
-                {"access_token": "at-bench", "refresh_token": "rt-bench", "principal": [TENANT]}
-            ],
+            "grants": [{"access_token": "at-bench", "refresh_token": "rt-bench", "principal": [TENANT]}],
             "minute_limit": 100_000,  # lifted, like the client-side limits
             "faults": {"latency_ms": latency_ms},
             "tenants": [section],
@@ -139,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             ("contacts", xero.contacts, math.ceil(args.contacts / MAX_PAGE_SIZE)),
             ("items", xero.items, 1),
         ]
-        print(
-            f"\n{'resource':<10} {'records':>8} {'calls':>6} {'minimum':>8} {'wall s':>8} {'s/call':>7}"
-        )
+        print(f"\n{'resource':<10} {'records':>8} {'calls':>6} {'minimum':>8} {'wall s':>8} {'s/call':>7}")
         total_calls = 0
         total_time = 0.0
         for name, read, minimum in reads:
@@ -152,12 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             made = stats.snapshot().get("xero", 0) - before
             total_calls += made
             total_time += elapsed
-            print(
-                f"{name:<10} {len(records):>8} {made:>6} {minimum:>8} {elapsed:>8.2f} {elapsed / max(made, 1):>7.3f}"
-            )
-        print(
-            f"{'total':<10} {'':>8} {total_calls:>6} {sum(m for _, _, m in reads):>8} {total_time:>8.2f}"
-        )
+            print(f"{name:<10} {len(records):>8} {made:>6} {minimum:>8} {elapsed:>8.2f} {elapsed / max(made, 1):>7.3f}")
+        print(f"{'total':<10} {'':>8} {total_calls:>6} {sum(m for _, _, m in reads):>8} {total_time:>8.2f}")
         rate = stats.rate_status("xero")
         print(f"\nX-DayLimit-Remaining after the run: {rate.day_remaining}; 429s: {rate.throttled}")
         at_default = math.ceil(args.invoices / 100) + math.ceil(args.contacts / 100) + 1

@@ -52,7 +52,9 @@ def create_app(services: BotServices, client: WebClient | None = None) -> App:
     settings = services.settings
     if client is None:
         if not settings.slack_bot_token:
-            raise BotConfigError("SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from your Slack app's OAuth page")
+            raise BotConfigError(
+                "SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from your Slack app's OAuth page"
+            )
         client = make_client(settings)
     if not settings.slack_signing_secret and not settings.slack_app_token:
         raise BotConfigError(

@@ -45,7 +45,9 @@ class RunPool:
         self._active = 0
         self._idle = threading.Condition()
 
-    def submit(self, work: Callable[[], None], *, ref: list[str], respond: Any, what: str, response_type: str) -> Future[None]:
+    def submit(
+        self, work: Callable[[], None], *, ref: list[str], respond: Any, what: str, response_type: str
+    ) -> Future[None]:
         with self._idle:
             self._active += 1
 
@@ -162,7 +164,9 @@ class SyncCheckCommand:
                 integration.name, display(integration.source.system), display(integration.destination.system)
             )
         ack(response_type=response_type, **progress.payload())
-        reply = Reply(respond, client, channel_id=command.get("channel_id"), ephemeral=ephemeral, integration=integration.name)
+        reply = Reply(
+            respond, client, channel_id=command.get("channel_id"), ephemeral=ephemeral, integration=integration.name
+        )
         ref = [new_ref()]  # replaced by the run's own ref once it exists
 
         what = f"checking {integration.name}" if isinstance(parsed, grammar.Check) else f"tracing {parsed.number}"

@@ -23,7 +23,9 @@ def new_ref() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def report_crash(error: BaseException, *, ref: str, respond: Any | None, what: str | None = None, response_type: str = "ephemeral") -> None:
+def report_crash(
+    error: BaseException, *, ref: str, respond: Any | None, what: str | None = None, response_type: str = "ephemeral"
+) -> None:
     """Log ``error`` with ``ref`` and tell the user (when there is someone to tell)."""
     logger.error("ref %s: %s failed: %s", ref, what or "request", type(error).__name__, exc_info=error)
     if respond is None:

@@ -91,7 +91,10 @@ TABLE: tuple[Row, ...] = (
 
 def _ordered() -> list[tuple[tuple[str, ...], Row]]:
     pairs = [(pattern, row) for row in TABLE for pattern in row.patterns]
-    literals = lambda p: sum(1 for t in p if not t.startswith("{"))
+
+    def literals(p: tuple[str, ...]) -> int:
+        return sum(1 for t in p if not t.startswith("{"))
+
     return sorted(pairs, key=lambda pr: (-len(pr[0]), -literals(pr[0])))
 
 

@@ -49,6 +49,10 @@ def refusal(config: SlackConfig, who: Requester) -> str | None:
     if not user_allowed(config, who.user_id):
         return USER_REFUSED.format(user=who.user_id)
     if not channel_allowed(config, who.channel_id, who.channel_name):
-        where = f"#{who.channel_name}" if who.channel_name and who.channel_name != "directmessage" else (who.channel_id or "?")
+        where = (
+            f"#{who.channel_name}"
+            if who.channel_name and who.channel_name != "directmessage"
+            else (who.channel_id or "?")
+        )
         return CHANNEL_REFUSED.format(channel=where)
     return None

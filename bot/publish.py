@@ -94,7 +94,11 @@ class Reply:
             except SlackApiError as e:
                 # not_in_channel / channel_not_found: the bot may not post there itself; the
                 # response_url still works (it needs no membership)
-                logger.info("posting to %s failed (%s): answering through response_url", self.channel_id, e.response.get("error"))
+                logger.info(
+                    "posting to %s failed (%s): answering through response_url",
+                    self.channel_id,
+                    e.response.get("error"),
+                )
         self._respond_pages(messages)
 
     def _respond(self, message: Message, *, replace_original: bool) -> None:
@@ -121,7 +125,7 @@ class Reply:
         if len(shown) > RESPONSE_URL_USES:
             left = len(shown) - (RESPONSE_URL_USES - 1)
             note = NOT_SHOWN.format(n=left, name=self.integration or "NAME")
-            shown = shown[: RESPONSE_URL_USES - 1] + [Message(note, [context(note)])]
+            shown = [*shown[: RESPONSE_URL_USES - 1], Message(note, [context(note)])]
         for i, message in enumerate(shown):
             self._respond(message, replace_original=(i == 0))
 
@@ -138,14 +142,22 @@ class SlackAlertPublisher:
         return str(response.get("channel") or notice.channel), str(response["ts"])
 
     def grew(self, notice: AlertNotice, message_ts: str) -> None:
-        self.client.chat_postMessage(channel=notice.channel, thread_ts=message_ts, **alert_blocks.grew_message(notice).payload())
+        self.client.chat_postMessage(
+            channel=notice.channel, thread_ts=message_ts, **alert_blocks.grew_message(notice).payload()
+        )
 
     def resolved(self, notice: AlertNotice, message_ts: str) -> None:
-        self.client.chat_update(channel=notice.channel, ts=message_ts, **alert_blocks.resolved_message(notice).payload())
-        self.client.chat_postMessage(channel=notice.channel, thread_ts=message_ts, **alert_blocks.resolved_reply(notice).payload())
+        self.client.chat_update(
+            channel=notice.channel, ts=message_ts, **alert_blocks.resolved_message(notice).payload()
+        )
+        self.client.chat_postMessage(
+            channel=notice.channel, thread_ts=message_ts, **alert_blocks.resolved_reply(notice).payload()
+        )
 
 
-def install_alerts(checks: CheckService, settings: Settings, config: AppConfig, client: WebClient | None = None) -> AlertService | None:
+def install_alerts(
+    checks: CheckService, settings: Settings, config: AppConfig, client: WebClient | None = None
+) -> AlertService | None:
     """Post alerts for every run of ``checks`` (CLI, schedule, Slack) when Slack is configured.
 
     Idempotent: a second call returns the listener already installed. Without

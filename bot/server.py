@@ -107,7 +107,11 @@ def make_asgi_app(services: BotServices, *, client: WebClient | None = None, bol
             return page("Which side?", "Add side=source or side=destination to the link.", 400)
         if integration.side(side).system != provider:
             expected = integration.side(side).system
-            return page("Wrong system", f"The {side} of {integration.name} is {display(expected)}, not {display(provider)}.", 400)
+            return page(
+                "Wrong system",
+                f"The {side} of {integration.name} is {display(expected)}, not {display(provider)}.",
+                400,
+            )
         try:
             url = services.connect.start_oauth(integration.name, side)
         except ConnectError as e:
@@ -125,7 +129,9 @@ def make_asgi_app(services: BotServices, *, client: WebClient | None = None, bol
         except Exception as e:
             ref = new_ref()
             logger.error("ref %s: OAuth callback for %s failed: %s", ref, provider, type(e).__name__, exc_info=e)
-            return page("Not connected", f"Something went wrong finishing the connection (ref {ref}). Start again.", 500)
+            return page(
+                "Not connected", f"Something went wrong finishing the connection (ref {ref}). Start again.", 500
+            )
         tenant = f" (organisation {connected.tenant})" if connected.tenant else ""
         body = (
             f"{display(connected.system)}{tenant} is now connected as the {connected.side} of "
@@ -154,8 +160,10 @@ def _absorb_reraised_signals() -> Callable[[], None]:
     restores, only note it; the caller drains, and the process exits 0."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = {sig: signal.signal(sig, lambda signum, frame: logger.info("signal %s: stopping", signum))
-                for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: logger.info("signal %s: stopping", signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
 
     def restore() -> None:
         for sig, handler in previous.items():
@@ -187,7 +195,9 @@ def serve(services: BotServices, *, host: str = "0.0.0.0", port: int | None = No
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
     server = uvicorn.Server(config)
-    logger.info("Sync Doctor listening on %s:%s (%d integrations)", host, config.port, len(services.config.integrations))
+    logger.info(
+        "Sync Doctor listening on %s:%s (%d integrations)", host, config.port, len(services.config.integrations)
+    )
     restore = _absorb_reraised_signals()
     try:
         server.run()

@@ -113,8 +113,15 @@ def _stored_state(side: SideData) -> Finding | None:
             code="token.refresh_failed",
             severity=entry("token.refresh_failed").severity,
             subject=side.system,
-            evidence={**side_evidence(side), "error": "RefreshFailed", "message": message,
-                      "provider_code": provider_code, "status": None, "from_error": True, "state": conn.state},
+            evidence={
+                **side_evidence(side),
+                "error": "RefreshFailed",
+                "message": message,
+                "provider_code": provider_code,
+                "status": None,
+                "from_error": True,
+                "state": conn.state,
+            },
             system=side.system,
             action=reauthorise(side) if oauth else None,
         )

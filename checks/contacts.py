@@ -348,7 +348,9 @@ def _missing_email(
     out.add("contact.missing_email", contact.name or contact.id, evidence, invoices, system=ctx.source.system)
 
 
-def _check_new_contact(ctx: RunContext, out: _Findings, contact: Contact, invoices: list[Invoice], need_address: bool) -> None:
+def _check_new_contact(
+    ctx: RunContext, out: _Findings, contact: Contact, invoices: list[Invoice], need_address: bool
+) -> None:
     """Checks for a contact the sync will have to create in the destination."""
     system = ctx.destination.system
     problems = invalid_name_problems(contact.name, system)

@@ -116,8 +116,10 @@ class SideData:
             raise TypeError(f"unknown resources {sorted(unknown)}")
         data = cls(side, config, None, connection=connection)
         data._preloaded = dict(resources)
-        data._capabilities = capabilities if capabilities is not None else frozenset(
-            RESOURCE_CAPABILITIES[name] for name in resources if name in RESOURCE_CAPABILITIES
+        data._capabilities = (
+            capabilities
+            if capabilities is not None
+            else frozenset(RESOURCE_CAPABILITIES[name] for name in resources if name in RESOURCE_CAPABILITIES)
         )
         return data
 

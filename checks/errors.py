@@ -77,8 +77,14 @@ def _code_for(error: ProviderError, side: SideData) -> str:
 
 # Codes where a fresh OAuth consent is the fix (an API key must be replaced by a person).
 _REAUTHORISE_FIXES = frozenset(
-    {"token.expired", "token.revoked", "token.refresh_failed", "token.scope_missing", "connection.disconnected",
-     "connection.wrong_tenant"}
+    {
+        "token.expired",
+        "token.revoked",
+        "token.refresh_failed",
+        "token.scope_missing",
+        "connection.disconnected",
+        "connection.wrong_tenant",
+    }
 )
 
 
@@ -119,5 +125,6 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
     if code in _REAUTHORISE_FIXES and not uses_api_key(side):
         action = reauthorise(side)
     logger.info("%s on %s mapped to %s", type(error).__name__, side.system, code)
-    return Finding(code=code, severity=severity, subject=side.system, evidence=evidence, system=side.system, action=action)
-
+    return Finding(
+        code=code, severity=severity, subject=side.system, evidence=evidence, system=side.system, action=action
+    )

@@ -58,7 +58,9 @@ class _Use:
         self.via.add(via)
 
 
-def _finding(ctx: RunContext, code: str, subject: str, evidence: dict[str, object], invoices: Sequence[Invoice]) -> Finding:
+def _finding(
+    ctx: RunContext, code: str, subject: str, evidence: dict[str, object], invoices: Sequence[Invoice]
+) -> Finding:
     return Finding(
         code=code,
         severity=entry(code).severity,
@@ -236,7 +238,9 @@ def check_tracking(ctx: RunContext, invoices: Sequence[Invoice]) -> Iterator[Fin
             else:
                 mapped = any(u.via != {"as_is"} for u in options_used.values())
                 evidence["reason"] = "unknown_category" if mapped else "unmapped_category"
-                evidence["categories"] = sorted({c.name for group in categories.values() for c in group if c.status == "active"})
+                evidence["categories"] = sorted(
+                    {c.name for group in categories.values() for c in group if c.status == "active"}
+                )
             evidence["options_used"] = sorted(options_used)
             yield _finding(ctx, "mapping.tracking", category, evidence, list(blocked.values()))
             continue
@@ -251,7 +255,9 @@ def check_tracking(ctx: RunContext, invoices: Sequence[Invoice]) -> Iterator[Fin
                 "reason": "archived_option" if opt is not None else "unknown_option",
                 "options": sorted(o.name for o in active[0].options if o.status == "active"),
             }
-            yield _finding(ctx, "mapping.tracking", f"{category}: {option}", option_evidence, list(use.invoices.values()))
+            yield _finding(
+                ctx, "mapping.tracking", f"{category}: {option}", option_evidence, list(use.invoices.values())
+            )
 
 
 # -- currency ---------------------------------------------------------------------------------

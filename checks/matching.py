@@ -48,7 +48,7 @@ _SKELETON_ASCII = str.maketrans(
 
 
 def _is_punct(ch: str) -> bool:
-    # Unicode punctuation (P*) and symbols (S*): "-", ".", "&", "'", "’", "/" ...
+    # Unicode punctuation (P*) and symbols (S*): hyphen, full stop, ampersand, apostrophes (U+2019 too), slash...
     return unicodedata.category(ch)[0] in "PS"
 
 
@@ -225,7 +225,9 @@ class Suggester:
         # a look-alike match (``0``/``O``) is stronger evidence than any other single edit
         if len(found) == 1:
             return list(found)
-        ranked = sorted(found, key=lambda v: (v not in look_alikes, -difflib.SequenceMatcher(None, query, v).ratio(), v))
+        ranked = sorted(
+            found, key=lambda v: (v not in look_alikes, -difflib.SequenceMatcher(None, query, v).ratio(), v)
+        )
         return ranked[:limit]
 
     # -- the three steps ----------------------------------------------------------------

@@ -35,7 +35,13 @@ def escape_mrkdwn(value: Any) -> str:
 
 
 def money(amounts: Mapping[str, Any]) -> str:
-    return ", ".join(f"{cur} {amount:,.2f}" if not isinstance(amount, str) else f"{cur} {amount}" for cur, amount in sorted(amounts.items())) or "nothing"
+    return (
+        ", ".join(
+            f"{cur} {amount:,.2f}" if not isinstance(amount, str) else f"{cur} {amount}"
+            for cur, amount in sorted(amounts.items())
+        )
+        or "nothing"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -226,7 +226,7 @@ def _run_checks(
     started: dict[Future[tuple[list[Finding], float]], Check] = {
         pool.submit(_timed, check, ctx): check for check in checks
     }
-    done, pending = wait(started, timeout=time_limit)
+    _done, pending = wait(started, timeout=time_limit)
     for future, check in started.items():
         if future in pending:
             future.cancel()

@@ -50,9 +50,8 @@ def split(invoices: Iterable[Invoice], settings: SyncSettings) -> Scope:
     for inv in invoices:
         if inv.status in allowed:
             day = inv.issue_date
-            if (
-                (day is None or ((since is None or day >= since) and (until is None or day <= until)))
-                and not (skip and inv.source and inv.source in skip)
+            if (day is None or ((since is None or day >= since) and (until is None or day <= until))) and not (
+                skip and inv.source and inv.source in skip
             ):
                 included.append(inv)
                 continue
@@ -72,7 +71,11 @@ def split(invoices: Iterable[Invoice], settings: SyncSettings) -> Scope:
 
 def source_scope(ctx: RunContext) -> Scope:
     """The source's invoices (void ones never sync) split by the integration's filters."""
-    invoices = [inv for inv in ctx.source.invoices() if inv.status is not InvoiceStatus.VOID or "void" in ctx.integration.settings.statuses]
+    invoices = [
+        inv
+        for inv in ctx.source.invoices()
+        if inv.status is not InvoiceStatus.VOID or "void" in ctx.integration.settings.statuses
+    ]
     return split(invoices, ctx.integration.settings)
 
 

@@ -69,7 +69,9 @@ def switch_findings(ctx: RunContext, pending: Sequence[Invoice]) -> Iterator[Fin
     """Sync switched off, auto-sync of sales off, or a direction that never pushes these."""
     settings = ctx.integration.settings
     if not settings.enabled:
-        yield _settings_finding(ctx, "settings.sync_disabled", "enabled", {"setting": "enabled", "value": False}, pending)
+        yield _settings_finding(
+            ctx, "settings.sync_disabled", "enabled", {"setting": "enabled", "value": False}, pending
+        )
     elif not settings.auto_sync_sales:
         yield _settings_finding(
             ctx, "settings.sync_disabled", "auto_sync.sales", {"setting": "auto_sync.sales", "value": False}, pending

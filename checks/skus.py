@@ -148,7 +148,11 @@ def check_skus(ctx: RunContext) -> list[Finding]:
         if len(active) == 1:
             continue
         if len(active) > 1:
-            add("sku.ambiguous", use, {"reason": "same_code", "items": [_brief(i) for i in sorted(active, key=lambda i: i.id)]})
+            add(
+                "sku.ambiguous",
+                use,
+                {"reason": "same_code", "items": [_brief(i) for i in sorted(active, key=lambda i: i.id)]},
+            )
             continue
         if matches:
             item = min(matches, key=lambda i: i.id)
@@ -160,7 +164,11 @@ def check_skus(ctx: RunContext) -> list[Finding]:
             difference = ["case"] if (item.code or "").strip() != sku.strip() else []
             if (item.code or "") != (item.code or "").strip() or sku != sku.strip():
                 difference.append("spaces")
-            add("sku.case_mismatch", use, {"destination_code": item.code, "item": _brief(item), "difference": difference})
+            add(
+                "sku.case_mismatch",
+                use,
+                {"destination_code": item.code, "item": _brief(item), "difference": difference},
+            )
             continue
         if variants:
             ordered = sorted(variants, key=lambda i: (not i.active, i.code or "", i.id))

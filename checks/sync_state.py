@@ -134,7 +134,14 @@ def _copy(invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def _finding(ctx: RunContext, code: str, subject: str, evidence: dict[str, Any], invoices: Iterable[Invoice], action: ProposedAction | None = None) -> Finding:
+def _finding(
+    ctx: RunContext,
+    code: str,
+    subject: str,
+    evidence: dict[str, Any],
+    invoices: Iterable[Invoice],
+    action: ProposedAction | None = None,
+) -> Finding:
     return Finding(
         code=code,
         severity=entry(code).severity,
@@ -169,7 +176,10 @@ def differences(source: Invoice, copy: Invoice) -> dict[str, dict[str, Any]]:
             src_amounts = sorted(line.amount.quantize(CENT) for line in source.lines)
             dst_amounts = sorted(line.amount.quantize(CENT) for line in copy.lines)
             if src_amounts != dst_amounts:
-                diff["line_amounts"] = {"source": [str(a) for a in src_amounts], "destination": [str(a) for a in dst_amounts]}
+                diff["line_amounts"] = {
+                    "source": [str(a) for a in src_amounts],
+                    "destination": [str(a) for a in dst_amounts],
+                }
     if source.contact_email and copy.contact_email:
         if fold_email(source.contact_email) != fold_email(copy.contact_email):
             diff["contact"] = {"source": source.contact_email, "destination": copy.contact_email}
@@ -250,7 +260,9 @@ def _unsynced(ctx: RunContext, missing: list[Invoice]) -> list[Finding]:
         "window_start": ctx.window_start.isoformat(),
     }
     numbers = [inv.number or inv.id for inv in waiting]
-    return [_finding(ctx, "sync.unsynced", ctx.destination.display_name, evidence, waiting, resync_action(ctx, numbers))]
+    return [
+        _finding(ctx, "sync.unsynced", ctx.destination.display_name, evidence, waiting, resync_action(ctx, numbers))
+    ]
 
 
 def _compare(ctx: RunContext, source: Invoice, copies: list[Invoice], lock_date: date | None) -> list[Finding]:
@@ -306,7 +318,12 @@ def _voided_in_source(ctx: RunContext, index: DestinationIndex) -> list[Finding]
         if len(live) == 1:
             copy = live[0]
             diff = {"status": {"source": inv.status.value, "destination": copy.status.value}}
-            evidence = {"number": inv.number or inv.id, "destination_id": copy.id, "differences": diff, "fields": ["status"]}
+            evidence = {
+                "number": inv.number or inv.id,
+                "destination_id": copy.id,
+                "differences": diff,
+                "fields": ["status"],
+            }
             out.append(_finding(ctx, "sync.drift", inv.number or inv.id, evidence, [inv]))
     return out
 
@@ -366,10 +383,20 @@ def _failed(ctx: RunContext, index: DestinationIndex) -> list[Finding]:
             "at": at.isoformat() if isinstance(at, datetime | date) else (str(at) if at else None),
             "in_source": source is not None,
         }
-        out.append(_finding(ctx, "sync.failed", number, evidence, [source] if source else [], resync_action(ctx, [number])))
+        out.append(
+            _finding(ctx, "sync.failed", number, evidence, [source] if source else [], resync_action(ctx, [number]))
+        )
     return out
 
 
 SYNC_STATE = Check("sync_state", "sync", check_sync_state)
 
-__all__ = ["SYNC_STATE", "UNSYNCED_GRACE", "DestinationIndex", "check_sync_state", "differences", "in_window", "resync_action"]
+__all__ = [
+    "SYNC_STATE",
+    "UNSYNCED_GRACE",
+    "DestinationIndex",
+    "check_sync_state",
+    "differences",
+    "in_window",
+    "resync_action",
+]

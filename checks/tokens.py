@@ -103,8 +103,12 @@ def refresh_life_finding(side: SideData, creds: Credentials, now: datetime) -> F
                 code="token.expired",
                 severity=entry("token.expired").severity,
                 subject=side.system,
-                evidence={**side_evidence(side), "token": "access", "expired_at": _iso(creds.expires_at),
-                          "refreshable": False},
+                evidence={
+                    **side_evidence(side),
+                    "token": "access",
+                    "expired_at": _iso(creds.expires_at),
+                    "refreshable": False,
+                },
                 system=side.system,
                 action=reauthorise(side),
             )

@@ -180,7 +180,9 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
         suggestions = tuple(Suggester(numbers).suggest(number))
         window = f" (invoices fetched since {ctx.source.since.isoformat()})" if ctx.source.since else ""
         hint = did_you_mean(suggestions)
-        steps.append(TraceStep(f"Found in {src_name}", False, f"no invoice {number}{window}" + (f"; {hint}" if hint else "")))
+        steps.append(
+            TraceStep(f"Found in {src_name}", False, f"no invoice {number}{window}" + (f"; {hint}" if hint else ""))
+        )
 
     key = (invoice.number or invoice.id) if invoice else number
     in_scope: bool | None = None
@@ -191,7 +193,8 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
 
     related = [f for f in findings if key in f.impact.invoices]
     system_wide = [
-        f for f in findings
+        f
+        for f in findings
         if not f.impact.blocked and f.severity >= Severity.FAIL and f.code.split(".")[0] in SYSTEM_WIDE
     ]
     for f in sorted(system_wide + related, key=Finding.sort_key):
@@ -208,7 +211,9 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
         voided = len(all_copies) - len(copies)
         if len(copies) == 1:
             c = copies[0]
-            steps.append(TraceStep(f"In {dst_name}", True, f"id {c.id}, {c.status.value}, {c.currency} {money(c.total)}"))
+            steps.append(
+                TraceStep(f"In {dst_name}", True, f"id {c.id}, {c.status.value}, {c.currency} {money(c.total)}")
+            )
         elif copies:
             ids = ", ".join(f"{c.id} ({c.status.value}, {c.currency} {money(c.total)})" for c in copies)
             steps.append(TraceStep(f"In {dst_name}", False, f"{len(copies)} copies: {ids}", code="sync.duplicate"))
@@ -218,7 +223,9 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
     else:
         steps.append(TraceStep(f"In {dst_name}", None, dest_problem or "not read"))
 
-    verdict = _verdict(ctx, number, invoice, suggestions, exclusion, blocking, related, copies, dest_invoices is not None)
+    verdict = _verdict(
+        ctx, number, invoice, suggestions, exclusion, blocking, related, copies, dest_invoices is not None
+    )
     return InvoiceTrace(
         integration=ctx.integration.name,
         number=number,
@@ -244,7 +251,13 @@ def _settings_steps(ctx: RunContext, invoice: Invoice, steps: list[TraceStep]) -
         steps.append(TraceStep("Sync enabled", False, f"the sync is disabled for {ctx.integration.name}"))
         reason = "disabled"
     elif not pushes:
-        steps.append(TraceStep("Sync enabled", False, f"direction is {s.direction}: nothing is pushed to {ctx.destination.display_name}"))
+        steps.append(
+            TraceStep(
+                "Sync enabled",
+                False,
+                f"direction is {s.direction}: nothing is pushed to {ctx.destination.display_name}",
+            )
+        )
         reason = "direction"
     else:
         steps.append(TraceStep("Sync enabled", True, f"{s.direction.replace('_', ' ')}"))
@@ -270,7 +283,13 @@ def _settings_steps(ctx: RunContext, invoice: Invoice, steps: list[TraceStep]) -
         steps.append(TraceStep("Skip-source list", False, f"created by {invoice.source}, which is skipped"))
         reason = reason or "source"
     elif s.skip_sources:
-        steps.append(TraceStep("Skip-source list", True, f"created by {invoice.source or 'an unknown app'}; skipped: {', '.join(s.skip_sources)}"))
+        steps.append(
+            TraceStep(
+                "Skip-source list",
+                True,
+                f"created by {invoice.source or 'an unknown app'}; skipped: {', '.join(s.skip_sources)}",
+            )
+        )
     return reason
 
 
@@ -310,7 +329,9 @@ def _verdict(
     if invoice is None:
         text = f"{number} is not in {src}"
         if copies:
-            return text + f", but {dst} has it as {copies[0].id}: it was not created by this sync or was deleted in {src}."
+            return (
+                text + f", but {dst} has it as {copies[0].id}: it was not created by this sync or was deleted in {src}."
+            )
         hint = did_you_mean(suggestions)
         return text + (f"; {hint}" if hint else ", so there is nothing to sync.")
     label = invoice.number or invoice.id

@@ -53,7 +53,9 @@ def finding_block(finding: Finding, remediation: str) -> list[str]:
     if remediation:
         lines.append("      what to do:")
         for line in _plain(remediation).splitlines():
-            lines.extend(textwrap.wrap(line, width=96, initial_indent="        ", subsequent_indent="           ") or [""])
+            lines.extend(
+                textwrap.wrap(line, width=96, initial_indent="        ", subsequent_indent="           ") or [""]
+            )
     return lines
 
 

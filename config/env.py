@@ -45,7 +45,7 @@ class Settings:
         prefix = "sqlite:///"
         if not self.database_url.startswith(prefix):
             return None
-        path = self.database_url[len(prefix):]
+        path = self.database_url[len(prefix) :]
         return None if path in ("", ":memory:") else Path(path)
 
     def oauth_client(self, system: str) -> OAuthClient | None:
@@ -84,9 +84,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("DATABASE_URL") or f"sqlite:///{DEFAULT_DB_FILE}"
     if database_url.startswith("postgres://"):
         # Heroku-style URLs: SQLAlchemy needs the dialect spelled out.
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     slack_api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.startswith(("http://", "https://")):
         raise ConfigError(f"SLACK_API_URL: must be an http(s) URL, not {slack_api_url!r}")

@@ -142,7 +142,7 @@ def parse_config(data: Any, *, source: str = "<config>") -> AppConfig:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
-    except Exception:
+    except (KeyError, ValueError, OSError):  # not found, malformed, or unreadable as a path
         reader.fail("timezone", f"unknown time zone {tz!r}")
     return AppConfig(integrations=integrations, slack=slack, timezone=tz, path=source)
 
@@ -166,7 +166,9 @@ class _Reader:
                 self.fail(path, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
         return value
 
-    def string(self, value: Any, path: str, *, required: bool = False, choices: tuple[str, ...] | None = None) -> str | None:
+    def string(
+        self, value: Any, path: str, *, required: bool = False, choices: tuple[str, ...] | None = None
+    ) -> str | None:
         if value is None:
             if required:
                 self.fail(path, "is required")
@@ -223,7 +225,7 @@ def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
     )
     admins = r.strings(m.get("admins"), f"{path}.admins")
     for i, admin in enumerate(admins):
-        if not admin[:1] in ("U", "W", "S"):
+        if admin[:1] not in ("U", "W", "S"):
             r.fail(f"{path}.admins[{i}]", f"{admin!r} is neither a user id (U…/W…) nor a user-group id (S…)")
     return SlackConfig(
         admins=admins,
@@ -266,11 +268,23 @@ def _settings(r: _Reader, value: Any, path: str) -> SyncSettings:
     m = r.mapping(
         value,
         path,
-        {"enabled", "direction", "statuses", "since", "until", "skip_sources", "auto_sync", "currency",
-         "stale_after_hours", "window_days"},
+        {
+            "enabled",
+            "direction",
+            "statuses",
+            "since",
+            "until",
+            "skip_sources",
+            "auto_sync",
+            "currency",
+            "stale_after_hours",
+            "window_days",
+        },
     )
     auto = r.mapping(m.get("auto_sync"), f"{path}.auto_sync", {"sales", "purchases"})
-    statuses = r.strings(m.get("statuses"), f"{path}.statuses", choices=STATUSES) if "statuses" in m else ("open", "paid")
+    statuses = (
+        r.strings(m.get("statuses"), f"{path}.statuses", choices=STATUSES) if "statuses" in m else ("open", "paid")
+    )
     since, until = r.day(m.get("since"), f"{path}.since"), r.day(m.get("until"), f"{path}.until")
     if since and until and until < since:
         r.fail(f"{path}.until", f"{until} is before since ({since})")

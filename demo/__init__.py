@@ -70,8 +70,10 @@ class DemoEnvironment:
                 env.setdefault(f"{system.upper()}_CLIENT_ID", client["client_id"])
                 env.setdefault(f"{system.upper()}_CLIENT_SECRET", client["client_secret"])
             settings = load_settings(env)
-            config = parse_config({"integrations": spec["integrations"], "slack": spec.get("slack", {})},
-                                  source=f"{DEMO_WORLD.name} (demo)")
+            config = parse_config(
+                {"integrations": spec["integrations"], "slack": spec.get("slack", {})},
+                source=f"{DEMO_WORLD.name} (demo)",
+            )
             self.services = build(settings, config)
             self._connect(spec.get("credentials") or {})
         except BaseException:

@@ -86,7 +86,7 @@ class ProviderOptions:
     limits: Limits
     environment: str | None = None  # "live" / "test": what the integration is meant to use
     oauth_app: OAuthApp | None = field(default=None, repr=False)
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     transport: httpx.BaseTransport | None = None
     page_size: int | None = None  # override the API's maximum page size (tests, benchmarks)
     extra: Mapping[str, str] = field(default_factory=dict)  # system-specific options (YAML `options:`)

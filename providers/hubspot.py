@@ -201,7 +201,6 @@ class HubSpot(Provider):
 
     # -- hooks ----------------------------------------------------------------------------
 
-
     def __init__(self, *args: Any, **kw: Any) -> None:
         self._account: JSON | None = None
         self._account_lock = threading.Lock()
@@ -220,9 +219,7 @@ class HubSpot(Provider):
                 status=status,
             )
         if not isinstance(body, dict):
-            return UnexpectedResponse(
-                f"answered {status} with a non-object body", system=self.system, status=status
-            )
+            return UnexpectedResponse(f"answered {status} with a non-object body", system=self.system, status=status)
         message = str(body.get("message") or f"HTTP {status}")
         category = body.get("category")
         error_type = body.get("errorType")
@@ -249,9 +246,7 @@ class HubSpot(Provider):
         if status == 403:
             return AuthError(message, **kw)
         if status in (400, 409, 422):
-            details = tuple(
-                str(e.get("message")) for e in body.get("errors") or () if isinstance(e, dict)
-            )
+            details = tuple(str(e.get("message")) for e in body.get("errors") or () if isinstance(e, dict))
             return Rejected(message, details=details, **kw)
         return ProviderError(message, **kw)
 
@@ -287,9 +282,7 @@ class HubSpot(Provider):
         tenant = self.options.tenant or "default"
         per_minute = self.options.limits.per_minute
         if per_minute:
-            shared_window(
-                (self.system, "ten_secondly", tenant), max(per_minute // 6, 1), 10.0
-            ).acquire()
+            shared_window((self.system, "ten_secondly", tenant), max(per_minute // 6, 1), 10.0).acquire()
         if search and self.SEARCH_PER_SECOND:
             shared_window((self.system, "search", tenant), self.SEARCH_PER_SECOND, 1.0).acquire()
 
@@ -328,9 +321,7 @@ class HubSpot(Provider):
             if next_after is None:
                 return found
             if next_after == after:
-                raise UnexpectedResponse(
-                    f"{object_type} paging did not advance past {after!r}", system=self.system
-                )
+                raise UnexpectedResponse(f"{object_type} paging did not advance past {after!r}", system=self.system)
             after = next_after
 
     def _both_lists(self, object_type: str, properties: Sequence[str]) -> list[list[JSON]]:
@@ -377,20 +368,14 @@ class HubSpot(Provider):
         }
         info = self._call("POST", "/oauth/v3/token/introspect", data=form)
         if not isinstance(info, dict):
-            raise UnexpectedResponse(
-                "token introspection answered a non-object", system=self.system
-            )
+            raise UnexpectedResponse("token introspection answered a non-object", system=self.system)
         if info.get("active") is False:
-            raise TokenRevoked(
-                "HubSpot reports the access token as inactive", system=self.system, code="inactive"
-            )
+            raise TokenRevoked("HubSpot reports the access token as inactive", system=self.system, code="inactive")
         return info
 
     @staticmethod
     def _environment(details: Mapping[str, Any]) -> str:
-        return (
-            "test" if str(details.get("accountType", "")).upper() in TEST_ACCOUNT_TYPES else "live"
-        )
+        return "test" if str(details.get("accountType", "")).upper() in TEST_ACCOUNT_TYPES else "live"
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -429,16 +414,12 @@ class HubSpot(Provider):
     def contacts(self) -> list[Contact]:
         """Every contact, archived ones (``archived=true``) flagged."""
         live, gone = self._both_lists("contacts", CONTACT_PROPERTIES)
-        return [_contact(obj, archived=False) for obj in live] + [
-            _contact(obj, archived=True) for obj in gone
-        ]
+        return [_contact(obj, archived=False) for obj in live] + [_contact(obj, archived=True) for obj in gone]
 
     def items(self) -> list[Item]:
         """Every product (SKU in ``hs_sku``); archived ones are ``active=False``."""
         live, gone = self._both_lists("products", PRODUCT_PROPERTIES)
-        return [_item(obj, active=True) for obj in live] + [
-            _item(obj, active=False) for obj in gone
-        ]
+        return [_item(obj, active=True) for obj in live] + [_item(obj, active=False) for obj in gone]
 
     def invoices(self, since: date | None = None) -> list[Invoice]:
         """Invoices modified on/after ``since`` via CRM search, then their line items and
@@ -449,9 +430,7 @@ class HubSpot(Provider):
     def find_invoice(self, number: str) -> Invoice | None:
         """One search on the number property instead of reading every invoice."""
         prop = self.INVOICE_PROPERTIES["number"]
-        body = self._search_body(
-            [{"propertyName": prop, "operator": "EQ", "value": number}], after=None
-        )
+        body = self._search_body([{"propertyName": prop, "operator": "EQ", "value": number}], after=None)
         page = self._call("POST", "/crm/v3/objects/invoices/search", search=True, json=body)
         found = [inv for inv in self._hydrate(_results(page, self.system)) if inv.number == number]
         return found[0] if found else None
@@ -472,11 +451,7 @@ class HubSpot(Provider):
         (ids seen twice across windows are kept once)."""
         seen: dict[str, JSON] = {}
         while True:
-            filters = (
-                [{"propertyName": MODIFIED, "operator": "GTE", "value": str(lower)}]
-                if lower is not None
-                else []
-            )
+            filters = [{"propertyName": MODIFIED, "operator": "GTE", "value": str(lower)}] if lower is not None else []
             after: str | None = None
             in_window = 0
             last_modified: int | None = None
@@ -490,9 +465,7 @@ class HubSpot(Provider):
                 results = _results(page, self.system)
                 for obj in results:
                     seen[str(obj["id"])] = obj
-                    last_modified = _millis(
-                        _datetime(_props(obj).get(MODIFIED)) or _datetime(obj.get("updatedAt"))
-                    )
+                    last_modified = _millis(_datetime(_props(obj).get(MODIFIED)) or _datetime(obj.get("updatedAt")))
                 in_window += len(results)
                 after = _next_after(page)
                 if after is None:
@@ -510,29 +483,19 @@ class HubSpot(Provider):
             )
             lower = last_modified
 
-    def _associations(
-        self, from_type: str, to_type: str, ids: Sequence[str]
-    ) -> dict[str, list[str]]:
+    def _associations(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, list[str]]:
         def read(chunk: Sequence[str]) -> Any:
             body = {"inputs": [{"id": i} for i in chunk]}
-            return self._call(
-                "POST", f"/crm/v4/associations/{from_type}/{to_type}/batch/read", json=body
-            )
+            return self._call("POST", f"/crm/v4/associations/{from_type}/{to_type}/batch/read", json=body)
 
         links: dict[str, list[str]] = {}
-        for page in self._in_parallel(
-            [_bind(read, chunk) for chunk in _chunks(ids, self.BATCH_LIMIT)]
-        ):
+        for page in self._in_parallel([_bind(read, chunk) for chunk in _chunks(ids, self.BATCH_LIMIT)]):
             for row in _results(page, self.system):
                 source = str(row.get("from", {}).get("id"))
-                links.setdefault(source, []).extend(
-                    str(t["toObjectId"]) for t in row.get("to") or ()
-                )
+                links.setdefault(source, []).extend(str(t["toObjectId"]) for t in row.get("to") or ())
         return links
 
-    def _batch_read(
-        self, object_type: str, properties: Sequence[str], ids: Iterable[str]
-    ) -> dict[str, JSON]:
+    def _batch_read(self, object_type: str, properties: Sequence[str], ids: Iterable[str]) -> dict[str, JSON]:
         unique = list(dict.fromkeys(ids))
 
         def read(chunk: Sequence[str]) -> Any:
@@ -540,9 +503,7 @@ class HubSpot(Provider):
             return self._call("POST", f"/crm/v3/objects/{object_type}/batch/read", json=body)
 
         found: dict[str, JSON] = {}
-        for page in self._in_parallel(
-            [_bind(read, chunk) for chunk in _chunks(unique, self.BATCH_LIMIT)]
-        ):
+        for page in self._in_parallel([_bind(read, chunk) for chunk in _chunks(unique, self.BATCH_LIMIT)]):
             for obj in _results(page, self.system):
                 found[str(obj["id"])] = obj
         return found
@@ -560,9 +521,7 @@ class HubSpot(Provider):
         first_contacts = {inv: links[0] for inv, links in contact_links.items() if links}
 
         def lines_and_products() -> tuple[dict[str, JSON], dict[str, JSON]]:
-            lines = self._batch_read(
-                "line_items", LINE_PROPERTIES, (i for links in line_links.values() for i in links)
-            )
+            lines = self._batch_read("line_items", LINE_PROPERTIES, (i for links in line_links.values() for i in links))
             skuless = {
                 str(_props(obj)["hs_product_id"])
                 for obj in lines.values()
@@ -592,9 +551,7 @@ class HubSpot(Provider):
         for obj in objects:
             inv_id = str(obj["id"])
             inv_lines = tuple(
-                _line(lines[line_id], products)
-                for line_id in line_links.get(inv_id, [])
-                if line_id in lines
+                _line(lines[line_id], products) for line_id in line_links.get(inv_id, []) if line_id in lines
             )
             contact_obj = contacts.get(first_contacts.get(inv_id, ""))
             invoices.append(self._invoice(obj, inv_lines, contact_obj, company_currency))
@@ -624,9 +581,7 @@ class HubSpot(Provider):
             )
         currency = props.get(names["currency"]) or company_currency()
         if not currency:
-            raise UnexpectedResponse(
-                f"invoice {obj['id']} has no currency and the portal none", system=self.system
-            )
+            raise UnexpectedResponse(f"invoice {obj['id']} has no currency and the portal none", system=self.system)
         subtotal = sum((line.amount for line in lines), Decimal(0))
         total = to_decimal(props.get(names["total"]))
         contact = _contact(contact_obj, archived=False) if contact_obj else None
@@ -654,18 +609,10 @@ class HubSpot(Provider):
         """Batch upsert keyed on email (PROVIDERS.md: no idempotency keys; upsert by unique
         property), so a repeat finds the contact it created instead of a duplicate."""
         if not contact.email:
-            raise Rejected(
-                "HubSpot upserts contacts by email and this contact has none", system=self.system
-            )
+            raise Rejected("HubSpot upserts contacts by email and this contact has none", system=self.system)
         props: dict[str, str] = {"email": contact.email}
         if contact.first_name or contact.last_name:
-            props.update(
-                {
-                    k: v
-                    for k, v in (("firstname", contact.first_name), ("lastname", contact.last_name))
-                    if v
-                }
-            )
+            props.update({k: v for k, v in (("firstname", contact.first_name), ("lastname", contact.last_name)) if v})
         elif contact.name:
             props["firstname"] = contact.name
         if contact.company:
@@ -790,7 +737,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
 
 
 def _datetime(value: Any) -> datetime | None:

@@ -204,7 +204,9 @@ class TokenEndpoint:
         return Credentials(
             kind="oauth2",
             access_token=access,
-            refresh_token=refresh if isinstance(refresh, str) and refresh else (previous.refresh_token if previous else None),
+            refresh_token=refresh
+            if isinstance(refresh, str) and refresh
+            else (previous.refresh_token if previous else None),
             expires_at=now + timedelta(seconds=expires_in) if expires_in is not None else None,
             refresh_expires_at=(
                 now + timedelta(seconds=refresh_expires_in)

@@ -114,9 +114,7 @@ class QuickBooks(Provider):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         identity = self.options.endpoints.identity_url or self.options.endpoints.base_url
-        self.identity = (
-            self.api if identity == self.options.endpoints.base_url else self._make_client(identity)
-        )
+        self.identity = self.api if identity == self.options.endpoints.base_url else self._make_client(identity)
         self._memo_lock = threading.Lock()
         self._memo: dict[str, Any] = {}
         self._loading: dict[str, threading.Lock] = {}  # one per resource: loads run in parallel
@@ -142,9 +140,7 @@ class QuickBooks(Provider):
         return f"/v3/company/{self.realm}/{tail}"
 
     def _get(self, tail: str, params: Mapping[str, Any] | None = None) -> JSON:
-        response = self.api.request(
-            "GET", self._path(tail), params={**(params or {}), "minorversion": MINOR_VERSION}
-        )
+        response = self.api.request("GET", self._path(tail), params={**(params or {}), "minorversion": MINOR_VERSION})
         return self._body(response)
 
     def _post(self, entity: str, body: JSON, requestid: str) -> JSON:
@@ -186,9 +182,7 @@ class QuickBooks(Provider):
         start = 1
         while True:
             clause = f" {where}" if where else ""
-            page = self._query(
-                f"SELECT * FROM {entity}{clause} STARTPOSITION {start} MAXRESULTS {size}"
-            )
+            page = self._query(f"SELECT * FROM {entity}{clause} STARTPOSITION {start} MAXRESULTS {size}")
             found = page.get(entity) or []
             rows.extend(r for r in found if isinstance(r, dict))
             if len(found) < size:
@@ -234,9 +228,7 @@ class QuickBooks(Provider):
         kind = (fault_type or "").lower()
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            return RateLimited(
-                text, retry_after=THROTTLE_WAIT if wait is None else wait, limit="minute", **kw
-            )
+            return RateLimited(text, retry_after=THROTTLE_WAIT if wait is None else wait, limit="minute", **kw)
         if status >= 500 or kind == "systemfault":
             return Unavailable(text, **kw)
         if code == "3200" or status == 401 or kind.startswith("authentication"):
@@ -274,9 +266,7 @@ class QuickBooks(Provider):
             prefs = pending_prefs.result()
             entitlements = pending_entitlements.result()
         name_values = {
-            str(nv.get("Name")): str(nv.get("Value"))
-            for nv in info.get("NameValue") or []
-            if isinstance(nv, dict)
+            str(nv.get("Name")): str(nv.get("Value")) for nv in info.get("NameValue") or [] if isinstance(nv, dict)
         }
         currency_prefs = prefs.get("CurrencyPrefs") or {}
         accounting = prefs.get("AccountingInfoPrefs") or {}
@@ -344,24 +334,18 @@ class QuickBooks(Provider):
         return [self._invoice(row) for row in rows]
 
     def find_invoice(self, number: str) -> Invoice | None:
-        rows = (
-            self._query(f"SELECT * FROM Invoice WHERE DocNumber = {_quote(number)}").get("Invoice")
-            or []
-        )
+        rows = self._query(f"SELECT * FROM Invoice WHERE DocNumber = {_quote(number)}").get("Invoice") or []
         return self._invoice(rows[0]) if rows else None
 
     def tax_rates(self) -> list[TaxRate]:
         codes = self._query_all("TaxCode", ALL_ACTIVE_STATES)
         rates = {
-            str(r.get("Id")): to_decimal(r.get("RateValue"))
-            for r in self._query_all("TaxRate", ALL_ACTIVE_STATES)
+            str(r.get("Id")): to_decimal(r.get("RateValue")) for r in self._query_all("TaxRate", ALL_ACTIVE_STATES)
         }
         found = []
         for row in codes:
             details = ((row.get("SalesTaxRateList") or {}).get("TaxRateDetail")) or []
-            percents = [
-                rates.get(_ref(d.get("TaxRateRef")) or "") for d in details if isinstance(d, dict)
-            ]
+            percents = [rates.get(_ref(d.get("TaxRateRef")) or "") for d in details if isinstance(d, dict)]
             known = [p for p in percents if p is not None]
             found.append(
                 TaxRate(
@@ -375,9 +359,7 @@ class QuickBooks(Provider):
 
     def tracking_categories(self) -> list[TrackingCategory]:
         options = tuple(
-            TrackingOption(
-                name=_class_name(row), status="active" if row.get("Active", True) else "archived"
-            )
+            TrackingOption(name=_class_name(row), status="active" if row.get("Active", True) else "archived")
             for row in self._classes()
         )
         return [TrackingCategory(id="Class", name="Class", options=options)]
@@ -404,9 +386,7 @@ class QuickBooks(Provider):
                     )
                 )
             if not linked:  # unapplied: money received against no invoice yet
-                found.append(
-                    Payment(str(row.get("Id")), None, to_money(row.get("TotalAmt")), when, currency)
-                )
+                found.append(Payment(str(row.get("Id")), None, to_money(row.get("TotalAmt")), when, currency))
         return found
 
     # -- writes -----------------------------------------------------------------------------
@@ -466,12 +446,7 @@ class QuickBooks(Provider):
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
         """Create a Customer; DisplayName is unique across customers, vendors and employees."""
-        rows = (
-            self._query(f"SELECT * FROM Customer WHERE DisplayName = {_quote(contact.name)}").get(
-                "Customer"
-            )
-            or []
-        )
+        rows = self._query(f"SELECT * FROM Customer WHERE DisplayName = {_quote(contact.name)}").get("Customer") or []
         if rows:
             return WriteResult(id=str(rows[0].get("Id")), created=False)
         body: JSON = {"DisplayName": contact.name}
@@ -504,9 +479,7 @@ class QuickBooks(Provider):
     def _created(self, entity: str, data: JSON) -> JSON:
         created = data.get(entity)
         if not isinstance(created, dict) or not created.get("Id"):
-            raise UnexpectedResponse(
-                f"creating a {entity} answered without its Id", system=self.system
-            )
+            raise UnexpectedResponse(f"creating a {entity} answered without its Id", system=self.system)
         return created
 
     def _environment(self) -> str | None:
@@ -524,17 +497,13 @@ class QuickBooks(Provider):
         def load() -> JSON:
             info = self._get(f"companyinfo/{self.realm}").get("CompanyInfo")
             if not isinstance(info, dict):
-                raise UnexpectedResponse(
-                    "companyinfo answered without CompanyInfo", system=self.system
-                )
+                raise UnexpectedResponse("companyinfo answered without CompanyInfo", system=self.system)
             return info
 
         return self._memoised("companyinfo", load)
 
     def _preferences(self) -> JSON:
-        return self._memoised(
-            "preferences", lambda: self._get("preferences").get("Preferences") or {}
-        )
+        return self._memoised("preferences", lambda: self._get("preferences").get("Preferences") or {})
 
     def _entitlements(self) -> dict[str, Any] | None:
         """Plan name, trial days and on/off entitlements; None when the endpoint cannot be read
@@ -612,13 +581,9 @@ class QuickBooks(Provider):
         return None
 
     def _invoice(self, row: JSON) -> Invoice:
-        items: dict[str, Item] = self._memoised(
-            "items_by_id", lambda: {i.id: i for i in self.items()}
-        )
+        items: dict[str, Item] = self._memoised("items_by_id", lambda: {i.id: i for i in self.items()})
         invoice_class = _ref_name(row.get("ClassRef"), self._class_names)
-        lines = tuple(
-            self._line(line, items, invoice_class) for line in _item_lines(row.get("Line") or [])
-        )
+        lines = tuple(self._line(line, items, invoice_class) for line in _item_lines(row.get("Line") or []))
         total = to_money(row.get("TotalAmt"))
         balance = to_money(row.get("Balance", row.get("TotalAmt")))
         status, raw = _status(row, total, balance)
@@ -653,9 +618,7 @@ class QuickBooks(Provider):
                 return _class_name(row)
         return None
 
-    def _line(
-        self, line: JSON, items: Mapping[str, Item], invoice_class: str | None
-    ) -> InvoiceLine:
+    def _line(self, line: JSON, items: Mapping[str, Item], invoice_class: str | None) -> InvoiceLine:
         detail = line.get("SalesItemLineDetail") or {}
         item_id = _ref(detail.get("ItemRef"))
         item = items.get(item_id or "")
@@ -672,8 +635,7 @@ class QuickBooks(Provider):
             sku=item.code if item else None,
             item_id=item_id,
             quantity=quantity,
-            unit_amount=to_decimal(detail.get("UnitPrice"))
-            or (amount / quantity if quantity else amount),
+            unit_amount=to_decimal(detail.get("UnitPrice")) or (amount / quantity if quantity else amount),
             amount=amount,
             account_code=account_code,
             tax_code=_ref(detail.get("TaxCodeRef")),
@@ -686,9 +648,7 @@ class QuickBooks(Provider):
             item_id = next((i.id for i in self.items() if i.code == line.sku), None)
         if item_id is None:
             # Lines reference items by ItemRef.value (the Id), never by Sku [PROVIDERS.md].
-            raise Rejected(
-                f"line {number} has no QuickBooks item (SKU {line.sku!r})", system=self.system
-            )
+            raise Rejected(f"line {number} has no QuickBooks item (SKU {line.sku!r})", system=self.system)
         detail: JSON = {
             "ItemRef": {"value": item_id},
             "Qty": float(line.quantity),
@@ -746,9 +706,7 @@ def _fault_errors(response: httpx.Response) -> tuple[list[tuple[str, str, str]],
     for error in lowered.get("error") or []:
         if isinstance(error, dict):
             e = {k.lower(): v for k, v in error.items()}
-            found.append(
-                (str(e.get("code") or ""), str(e.get("message") or ""), str(e.get("detail") or ""))
-            )
+            found.append((str(e.get("code") or ""), str(e.get("message") or ""), str(e.get("detail") or "")))
     return found, lowered.get("type")
 
 
@@ -762,9 +720,7 @@ def _xml_fault_errors(content: bytes) -> tuple[list[tuple[str, str, str]], str |
             found = []
             for error in fault:
                 texts = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in error}
-                found.append(
-                    (error.get("code", ""), texts.get("Message", ""), texts.get("Detail", ""))
-                )
+                found.append((error.get("code", ""), texts.get("Message", ""), texts.get("Detail", "")))
             return found, fault.get("type")
     return [], None
 
@@ -823,9 +779,7 @@ def _status(row: Mapping[str, Any], total: Decimal, balance: Decimal) -> tuple[I
     # QuickBooks has no invoice status enum: open vs paid comes from Balance [QR invoice]. A
     # voided invoice keeps its lines but its amounts drop to zero and its memo reads "Voided".
     note = str(row.get("PrivateNote") or "")
-    if str(row.get("TxnStatus") or "").lower() == "voided" or (
-        total == 0 and note.lower().startswith("voided")
-    ):
+    if str(row.get("TxnStatus") or "").lower() == "voided" or (total == 0 and note.lower().startswith("voided")):
         return InvoiceStatus.VOID, "Voided"
     if balance == 0 and total > 0:
         return InvoiceStatus.PAID, "Paid"
@@ -859,8 +813,6 @@ def _contact(row: Mapping[str, Any]) -> Contact:
         currency=_ref(row.get("CurrencyRef")),
         number=row.get("AcctNum"),
     )
-
-
 
 
 def _date(value: Any) -> date | None:

@@ -226,7 +226,9 @@ class Stripe(Provider):
             )
         err = body.get("error") if isinstance(body, dict) else None
         if not isinstance(err, dict):
-            return UnexpectedResponse(f"answered {status} without Stripe's error envelope", system=self.system, status=status)
+            return UnexpectedResponse(
+                f"answered {status} without Stripe's error envelope", system=self.system, status=status
+            )
         kind = str(err.get("type") or "")
         code = str(err.get("code") or kind or status)
         message = str(err.get("message") or f"HTTP {status}")
@@ -328,6 +330,7 @@ class Stripe(Provider):
         """Which read permissions a restricted key holds. Stripe has no endpoint listing a
         restricted key's permissions, so one ``limit=1`` read per resource finds out; writes
         are not probed (that would need a write) and surface as ScopeMissing when attempted."""
+
         def holds(path: str) -> bool:
             try:
                 self.api.get_json(path, params={"limit": 1})
@@ -468,7 +471,9 @@ class Stripe(Provider):
             subtotal=minor_to_major(raw.get("subtotal"), currency) if raw.get("subtotal") is not None else None,
             tax=_invoice_tax(raw, currency),
             amount_due=minor_to_major(raw.get("amount_due"), currency) if raw.get("amount_due") is not None else None,
-            amount_paid=minor_to_major(raw.get("amount_paid"), currency) if raw.get("amount_paid") is not None else None,
+            amount_paid=minor_to_major(raw.get("amount_paid"), currency)
+            if raw.get("amount_paid") is not None
+            else None,
             contact_id=str(customer_id) if customer_id else None,
             contact_name=raw.get("customer_name"),
             contact_email=raw.get("customer_email"),
@@ -614,7 +619,9 @@ def _line(raw: Mapping[str, Any], currency: str, skus: Mapping[str, str | None])
     if isinstance(price, dict):
         product = price.get("product")
         product_id = product.get("id") if isinstance(product, dict) else product
-        unit_decimal = raw.get("unit_amount_excluding_tax") or price.get("unit_amount_decimal") or price.get("unit_amount")
+        unit_decimal = (
+            raw.get("unit_amount_excluding_tax") or price.get("unit_amount_decimal") or price.get("unit_amount")
+        )
     elif isinstance(pricing, dict):
         details = pricing.get("price_details") or {}
         product = details.get("product")

@@ -136,9 +136,7 @@ class Xero(Provider):
     )
     # Organisation/Actions says ALLOWED / NOT-ALLOWED for these (PROVIDERS.md: Plan tier).
     plan_features = frozenset({Feature.MULTICURRENCY, Feature.APPROVE_INVOICES, Feature.TRACKING})
-    refresh_token_lifetime: ClassVar[timedelta | None] = timedelta(
-        days=60
-    )  # expires if unused [XO]
+    refresh_token_lifetime: ClassVar[timedelta | None] = timedelta(days=60)  # expires if unused [XO]
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -168,9 +166,7 @@ class Xero(Provider):
                     return tenant_id, name
         elif len(reached) == 1:
             return reached[0]
-        names = (
-            ", ".join(f"{name} ({tenant_id})" for tenant_id, name in reached) or "no organisation"
-        )
+        names = ", ".join(f"{name} ({tenant_id})" for tenant_id, name in reached) or "no organisation"
         if wanted:
             message = f"this connection does not reach the configured organisation {wanted}; it reaches: {names}"
         else:
@@ -178,33 +174,23 @@ class Xero(Provider):
         raise TenantError(message, system=self.system, code="tenant_not_connected")
 
     def _connections(self) -> list[JSON]:
-        identity = (self.options.endpoints.identity_url or self.options.endpoints.base_url).rstrip(
-            "/"
-        )
+        identity = (self.options.endpoints.identity_url or self.options.endpoints.base_url).rstrip("/")
         data = self.api.get_json(f"{identity}/connections")
         if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
-            raise UnexpectedResponse(
-                "GET /connections did not answer a list of connections", system=self.system
-            )
+            raise UnexpectedResponse("GET /connections did not answer a list of connections", system=self.system)
         return data
 
     def _headers(self, since: date | None = None) -> dict[str, str]:
         headers = {"xero-tenant-id": self.tenant_id()}
         if since is not None:
             # ISO 8601 with an offset, as the spec's ifModifiedSince parameter shows.
-            headers["If-Modified-Since"] = datetime(
-                since.year, since.month, since.day, tzinfo=UTC
-            ).isoformat()
+            headers["If-Modified-Since"] = datetime(since.year, since.month, since.day, tzinfo=UTC).isoformat()
         return headers
 
-    def _get(
-        self, resource: str, params: Mapping[str, Any] | None = None, since: date | None = None
-    ) -> JSON:
+    def _get(self, resource: str, params: Mapping[str, Any] | None = None, since: date | None = None) -> JSON:
         data = self.api.get_json(f"{API}/{resource}", params=params, headers=self._headers(since))
         if not isinstance(data, dict):
-            raise UnexpectedResponse(
-                f"GET {resource} did not answer a JSON object", system=self.system
-            )
+            raise UnexpectedResponse(f"GET {resource} did not answer a JSON object", system=self.system)
         return data
 
     def _rows(self, data: Mapping[str, Any], key: str) -> list[JSON]:
@@ -213,9 +199,7 @@ class Xero(Provider):
             raise UnexpectedResponse(f"the answer has no {key} list", system=self.system)
         return rows
 
-    def _paged(
-        self, resource: str, params: Mapping[str, Any], since: date | None = None
-    ) -> list[JSON]:
+    def _paged(self, resource: str, params: Mapping[str, Any], since: date | None = None) -> list[JSON]:
         size = min(self.options.page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
         found: list[JSON] = []
         page = 1
@@ -245,9 +229,7 @@ class Xero(Provider):
         )
         data = self.api.json(response)
         if not isinstance(data, dict):
-            raise UnexpectedResponse(
-                f"PUT {resource} did not answer a JSON object", system=self.system
-            )
+            raise UnexpectedResponse(f"PUT {resource} did not answer a JSON object", system=self.system)
         rows = self._rows(data, resource)
         if not rows:
             raise UnexpectedResponse(f"PUT {resource} answered no {resource}", system=self.system)
@@ -275,17 +257,13 @@ class Xero(Provider):
             if status == 404:
                 return NotFound(f"not found: {snippet}", system=self.system, status=404)
             if status >= 500:
-                return Unavailable(
-                    f"Xero answered {status}: {snippet}", system=self.system, status=status
-                )
+                return Unavailable(f"Xero answered {status}: {snippet}", system=self.system, status=status)
             return UnexpectedResponse(
                 f"Xero answered {status} with a body that is not a JSON object: {snippet!r}",
                 system=self.system,
                 status=status,
             )
-        detail = str(
-            body.get("Detail") or body.get("Message") or body.get("Title") or f"HTTP {status}"
-        )
+        detail = str(body.get("Detail") or body.get("Message") or body.get("Title") or f"HTTP {status}")
         code = detail.split(":", 1)[0].strip() if ":" in detail else detail
         if status == 401:
             if detail.startswith("TokenExpired"):
@@ -313,9 +291,7 @@ class Xero(Provider):
             )
             kind = str(body.get("Type") or "BadRequest")
             message = "; ".join(dict.fromkeys(details)) or str(body.get("Message") or detail)
-            return Rejected(
-                message, system=self.system, code=kind, status=400, details=details or (message,)
-            )
+            return Rejected(message, system=self.system, code=kind, status=400, details=details or (message,))
         if status == 404:
             return NotFound(detail, system=self.system, code=code, status=404)
         if status >= 500:
@@ -343,9 +319,7 @@ class Xero(Provider):
             tenant_id=tenant_id,
             tenant_name=name,
             scopes=frozenset(scopes) if scopes else None,
-            tenants_available=tuple(
-                (str(c.get("tenantId")), str(c.get("tenantName") or "")) for c in connections
-            ),
+            tenants_available=tuple((str(c.get("tenantId")), str(c.get("tenantName") or "")) for c in connections),
         )
 
     def org_info(self) -> OrgInfo:
@@ -358,19 +332,13 @@ class Xero(Provider):
             actions = pending_actions.result()
             currencies = pending_currencies.result()
         if not orgs:
-            raise UnexpectedResponse(
-                "GET Organisation answered no organisation", system=self.system
-            )
+            raise UnexpectedResponse("GET Organisation answered no organisation", system=self.system)
         org = orgs[0]
         allowed = {str(a.get("Name")) for a in actions if a.get("Status") == "ALLOWED"}
         # Tracking categories exist on every Xero plan; the others are runtime-checked actions.
-        features = {Feature.TRACKING} | {
-            feature for name, feature in ACTION_FEATURES.items() if name in allowed
-        }
+        features = {Feature.TRACKING} | {feature for name, feature in ACTION_FEATURES.items() if name in allowed}
         plan = str(org["Class"]) if org.get("Class") else None
-        locks = [
-            d for d in (_date(org.get("PeriodLockDate")), _date(org.get("EndOfYearLockDate"))) if d
-        ]
+        locks = [d for d in (_date(org.get("PeriodLockDate")), _date(org.get("EndOfYearLockDate"))) if d]
         base = str(org["BaseCurrency"]) if org.get("BaseCurrency") else None
         codes = {str(c["Code"]) for c in currencies if c.get("Code")} | ({base} if base else set())
         return OrgInfo(
@@ -438,9 +406,7 @@ class Xero(Provider):
         ]
 
     def tracking_categories(self) -> list[TrackingCategory]:
-        rows = self._rows(
-            self._get("TrackingCategories", {"includeArchived": "true"}), "TrackingCategories"
-        )
+        rows = self._rows(self._get("TrackingCategories", {"includeArchived": "true"}), "TrackingCategories")
         return [
             TrackingCategory(
                 id=str(row.get("TrackingCategoryID")),
@@ -463,9 +429,7 @@ class Xero(Provider):
         found = []
         for row in self._paged("Payments", {}, since):
             invoice = _object(row.get("Invoice"))
-            kind = row.get("PaymentType") or (
-                "ACCRECPAYMENT" if invoice.get("Type") == "ACCREC" else None
-            )
+            kind = row.get("PaymentType") or ("ACCRECPAYMENT" if invoice.get("Type") == "ACCREC" else None)
             if row.get("Status") == "DELETED" or kind != "ACCRECPAYMENT":
                 continue
             found.append(
@@ -475,9 +439,7 @@ class Xero(Provider):
                     amount=to_money(row.get("Amount")),
                     date=_date(row.get("Date")),
                     currency=str(invoice["CurrencyCode"]) if invoice.get("CurrencyCode") else None,
-                    invoice_number=str(invoice["InvoiceNumber"])
-                    if invoice.get("InvoiceNumber")
-                    else None,
+                    invoice_number=str(invoice["InvoiceNumber"]) if invoice.get("InvoiceNumber") else None,
                 )
             )
         return found
@@ -513,19 +475,13 @@ class Xero(Provider):
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         """PUT Items; an item whose Code already exists is reported, not duplicated."""
         if not item.code:
-            raise Rejected(
-                "a Xero item needs a Code (the SKU)", system=self.system, code="item_code_required"
-            )
+            raise Rejected("a Xero item needs a Code (the SKU)", system=self.system, code="item_code_required")
         found = self._rows(self._get("Items", {"where": f'Code=="{_quote(item.code)}"'}), "Items")
         if found:
-            return WriteResult(
-                str(found[0].get("ItemID")), created=False, number=str(found[0].get("Code"))
-            )
+            return WriteResult(str(found[0].get("ItemID")), created=False, number=str(found[0].get("Code")))
         body: JSON = {"Code": item.code, "Name": item.name[:50], "IsSold": True}
         if len(item.name) > 50:
-            body["Description"] = (
-                item.name
-            )  # Name is capped at 50 characters; keep the whole name here
+            body["Description"] = item.name  # Name is capped at 50 characters; keep the whole name here
         sales = {
             k: v
             for k, v in (
@@ -538,19 +494,13 @@ class Xero(Provider):
         if sales:
             body["SalesDetails"] = sales
         row, replayed = self._put("Items", body, idempotency_key)
-        return WriteResult(
-            str(row.get("ItemID")), created=not replayed, number=str(row.get("Code") or item.code)
-        )
+        return WriteResult(str(row.get("ItemID")), created=not replayed, number=str(row.get("Code") or item.code))
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
         """PUT Contacts; an active contact with the same Name is reported, not duplicated."""
-        found = self._rows(
-            self._get("Contacts", {"where": f'Name=="{_quote(contact.name)}"'}), "Contacts"
-        )
+        found = self._rows(self._get("Contacts", {"where": f'Name=="{_quote(contact.name)}"'}), "Contacts")
         if found:
-            return WriteResult(
-                str(found[0].get("ContactID")), created=False, number=found[0].get("ContactNumber")
-            )
+            return WriteResult(str(found[0].get("ContactID")), created=False, number=found[0].get("ContactNumber"))
         body: JSON = {"Name": contact.name}
         for key, value in (
             ("FirstName", contact.first_name),
@@ -577,9 +527,7 @@ class Xero(Provider):
             # POBOX is the postal / billing address Xero prints on invoices.
             body["Addresses"] = [{"AddressType": "POBOX", **address}]
         row, replayed = self._put("Contacts", body, idempotency_key)
-        return WriteResult(
-            str(row.get("ContactID")), created=not replayed, number=row.get("ContactNumber")
-        )
+        return WriteResult(str(row.get("ContactID")), created=not replayed, number=row.get("ContactNumber"))
 
 
 # -- translation ----------------------------------------------------------------------------
@@ -604,8 +552,6 @@ def _when(value: Any) -> datetime | None:
 def _date(value: Any) -> date | None:
     moment = _when(value)
     return moment.date() if moment else None
-
-
 
 
 def _int(value: str | None) -> int | None:
@@ -639,9 +585,9 @@ def _text(row: Mapping[str, Any], key: str) -> str | None:
 def _contact(row: Mapping[str, Any]) -> Contact:
     addresses = [a for a in row.get("Addresses") or [] if isinstance(a, dict)]
     # Prefer the postal (POBOX) address, the one printed on invoices, then the street address.
-    chosen = next(
-        (a for a in addresses if a.get("AddressType") == "POBOX" and _has_address(a)), None
-    ) or next((a for a in addresses if _has_address(a)), None)
+    chosen = next((a for a in addresses if a.get("AddressType") == "POBOX" and _has_address(a)), None) or next(
+        (a for a in addresses if _has_address(a)), None
+    )
     address = (
         Address(
             line1=_text(chosen, "AddressLine1"),
@@ -701,9 +647,7 @@ def _invoice(row: Mapping[str, Any]) -> Invoice:
                 account_code=_text(line, "AccountCode"),
                 tax_code=_text(line, "TaxType"),
                 tracking=tuple(
-                    TrackingRef(
-                        category=str(t.get("Name") or ""), option=str(t.get("Option") or "")
-                    )
+                    TrackingRef(category=str(t.get("Name") or ""), option=str(t.get("Option") or ""))
                     for t in line.get("Tracking") or []
                     if isinstance(t, dict)
                 ),
@@ -733,11 +677,7 @@ def _invoice(row: Mapping[str, Any]) -> Invoice:
 
 def _invoice_body(invoice: Invoice, status: str) -> JSON:
     """The PUT body of one invoice; contact and item references are the destination's."""
-    contact: JSON = (
-        {"ContactID": invoice.contact_id}
-        if invoice.contact_id
-        else {"Name": invoice.contact_name or ""}
-    )
+    contact: JSON = {"ContactID": invoice.contact_id} if invoice.contact_id else {"Name": invoice.contact_name or ""}
     body: JSON = {
         "Type": "ACCREC",
         "Contact": contact,
@@ -759,9 +699,7 @@ def _invoice_body(invoice: Invoice, status: str) -> JSON:
 
 def _line_body(line: InvoiceLine) -> JSON:
     body: JSON = {
-        "Description": line.description
-        or line.sku
-        or "Item",  # Xero needs a description on every line
+        "Description": line.description or line.sku or "Item",  # Xero needs a description on every line
         "Quantity": float(line.quantity),
         "UnitAmount": float(line.unit_amount),
     }

@@ -194,7 +194,9 @@ class AlertService:
                 channel = row.channel or self.channel_for(result.integration)
                 if channel is None:
                     continue
-                notice = self._notice(result, code, findings, channel=channel, opened_at=_utc(row.opened_at), alert_id=row.id)
+                notice = self._notice(
+                    result, code, findings, channel=channel, opened_at=_utc(row.opened_at), alert_id=row.id
+                )
                 if row.message_ts is None:
                     to_open.append(notice)  # the earlier post failed: try again
                     continue
@@ -225,7 +227,9 @@ class AlertService:
                 continue
             with self.sessions.begin() as session:
                 alerts_repo.update_alert_detail(
-                    session, notice.alert_id, {"blocked": notice.blocked_invoices, "amounts": dict(notice.blocked_amounts)}
+                    session,
+                    notice.alert_id,
+                    {"blocked": notice.blocked_invoices, "amounts": dict(notice.blocked_amounts)},
                 )
             outcome.grew.append(notice.code)
         for notice, maybe_ts in to_resolve:
@@ -243,7 +247,10 @@ class AlertService:
         if outcome.opened or outcome.resolved or outcome.grew:
             logger.info(
                 "run %s: alerts opened %s, grew %s, resolved %s",
-                result.ref, outcome.opened, outcome.grew, outcome.resolved,
+                result.ref,
+                outcome.opened,
+                outcome.grew,
+                outcome.resolved,
             )
         return outcome
 

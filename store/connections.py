@@ -178,8 +178,13 @@ class DbCredentialStore:
             raise LookupError(f"no connection {self.key} to save into")
         encode_into(row, credentials, self._vault)
         session.add(
-            AuditEvent(at=datetime.now(UTC), integration=self._integration, actor="system", event="token.refreshed",
-                       detail={"side": self._side})
+            AuditEvent(
+                at=datetime.now(UTC),
+                integration=self._integration,
+                actor="system",
+                event="token.refreshed",
+                detail={"side": self._side},
+            )
         )
 
     def mark_requires_reauth(self, reason: str) -> None:
@@ -201,6 +206,11 @@ class DbCredentialStore:
         row.last_error = reason[:500]
         row.updated_at = datetime.now(UTC)
         session.add(
-            AuditEvent(at=datetime.now(UTC), integration=self._integration, actor="system",
-                       event="connection.requires_reauth", detail={"side": self._side, "reason": reason[:500]})
+            AuditEvent(
+                at=datetime.now(UTC),
+                integration=self._integration,
+                actor="system",
+                event="connection.requires_reauth",
+                detail={"side": self._side, "reason": reason[:500]},
+            )
         )

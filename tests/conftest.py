@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from providers.hubspot import reset_windows
 from providers.http import reset_limiters
+from providers.hubspot import reset_windows
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -38,7 +38,9 @@ def _systems(notice: AlertNotice) -> str:
 
 
 def opened_message(notice: AlertNotice) -> Message:
-    lines = [OPENED.format(icon=icon(notice.severity), integration=escape(notice.integration), title=escape(notice.title))]
+    lines = [
+        OPENED.format(icon=icon(notice.severity), integration=escape(notice.integration), title=escape(notice.title))
+    ]
     lines.append(f"About: {_subjects(notice)}")
     if notice.blocked_invoices:
         lines.append(f"Blocks {plural(notice.blocked_invoices, 'invoice')} ({money_text(notice.blocked_amounts)})")
@@ -62,7 +64,9 @@ def grew_message(notice: AlertNotice) -> Message:
         was=notice.previous_blocked or 0,
         amounts=money_text(notice.blocked_amounts) or "no amount",
     )
-    return Message(f"{notice.integration}: {notice.title} now blocks {notice.blocked_invoices} invoices", [section(text)])
+    return Message(
+        f"{notice.integration}: {notice.title} now blocks {notice.blocked_invoices} invoices", [section(text)]
+    )
 
 
 def _duration(start: datetime, end: datetime) -> str:

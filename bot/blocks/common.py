@@ -234,7 +234,7 @@ def keep_within(blocks: list[Block], max_blocks: int, overflow_note: str) -> lis
     """At most ``max_blocks`` blocks; when cut, the last one says what was left out."""
     if len(blocks) <= max_blocks:
         return blocks
-    return blocks[: max_blocks - 1] + [context(overflow_note)]
+    return [*blocks[: max_blocks - 1], context(overflow_note)]
 
 
 def icon(severity: Severity) -> str:

@@ -15,7 +15,9 @@ NOT_UNDERSTOOD = ":thinking_face: I did not understand `{text}`: {problem}."
 UNKNOWN = "No integration named {name}."
 DID_YOU_MEAN = " Did you mean {names}?"
 SEE_LIST = "`/sync-check list` shows every integration."
-PROGRESS_CHECK = ":hourglass_flowing_sand: Checking *{name}* ({source} → {destination})… results will replace this message."
+PROGRESS_CHECK = (
+    ":hourglass_flowing_sand: Checking *{name}* ({source} → {destination})… results will replace this message."
+)
 PROGRESS_TRACE = ":hourglass_flowing_sand: Tracing invoice {number} through *{name}*…"
 CRASHED = (
     ":warning: Sync Doctor hit an internal error and could not finish{what}. "

@@ -37,7 +37,9 @@ STATUS_ICON = {
 STATUS_ORDER = {"failing": 0, "warning": 1, "unchecked": 2, "healthy": 3}
 TOKEN_SOON_DAYS = 14
 HOME_TITLE = "Sync Doctor"
-HOME_INTRO = "The health of every integration, from its latest check. Type `/sync-check NAME` in any channel for details."
+HOME_INTRO = (
+    "The health of every integration, from its latest check. Type `/sync-check NAME` in any channel for details."
+)
 NOT_ALLOWED = ":no_entry: You are not on the list of people who may use Sync Doctor here. Ask an admin to add you (`slack.allowed_users`)."
 
 
@@ -98,7 +100,9 @@ def home_view(health: Sequence[IntegrationHealth], *, now: datetime | None = Non
         divider(),
     ]
     blocks += [section(health_text(h, now)) for h in _ordered(health)]
-    blocks = keep_within(blocks, MAX_VIEW_BLOCKS, f"{len(health)} integrations in all: `/sync-check list` in a channel shows the rest.")
+    blocks = keep_within(
+        blocks, MAX_VIEW_BLOCKS, f"{len(health)} integrations in all: `/sync-check list` in a channel shows the rest."
+    )
     return {"type": "home", "blocks": blocks}
 
 
@@ -110,6 +114,8 @@ def list_message(health: Sequence[IntegrationHealth], *, now: datetime | None = 
     now = now or datetime.now(UTC)
     blocks: list[Block] = [section(f"*Integrations* · {_totals(health)}")]
     blocks += [section(health_text(h, now)) for h in _ordered(health)]
-    blocks = keep_within(blocks, MAX_MESSAGE_BLOCKS, f"{len(health)} integrations in all; the App Home tab shows up to 95.")
+    blocks = keep_within(
+        blocks, MAX_MESSAGE_BLOCKS, f"{len(health)} integrations in all; the App Home tab shows up to 95."
+    )
     text = "Integrations: " + ", ".join(f"{h.name} ({h.status})" for h in _ordered(health))
     return Message(text, blocks)

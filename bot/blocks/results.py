@@ -62,7 +62,11 @@ def summary_text(result: RunResult) -> str:
         line = ALL_CLEAR.format(source=display(result.source), destination=display(result.destination))
     else:
         worst = max(f.severity for f in result.findings)
-        counts = [f"*{fail} fail*" if fail else "", f"*{warn} warn*" if warn else "", f"*{error} error*" if error else ""]
+        counts = [
+            f"*{fail} fail*" if fail else "",
+            f"*{warn} warn*" if warn else "",
+            f"*{error} error*" if error else "",
+        ]
         line = f"{icon(worst)} " + " · ".join(c for c in counts if c)
         blocked = result.blocked
         if blocked.blocked:
@@ -77,7 +81,11 @@ def change_text(result: RunResult) -> str:
     resolved = len(result.resolved)
     if not ongoing and not resolved:
         return ""  # first run, or nothing carried over: "new" would say nothing
-    parts = [f"{new} new" if new else "", f"{ongoing} still open" if ongoing else "", f"{resolved} resolved" if resolved else ""]
+    parts = [
+        f"{new} new" if new else "",
+        f"{ongoing} still open" if ongoing else "",
+        f"{resolved} resolved" if resolved else "",
+    ]
     return "Since the last run: " + ", ".join(p for p in parts if p) + "."
 
 
@@ -109,7 +117,9 @@ def finding_blocks(finding: Finding, remediation: str) -> list[Block]:
         notes[0] += f" · {escape(display(finding.system))}"
     if finding.impact.blocked:
         numbers = join_limited([escape(n) for n in finding.impact.invoices], 5)
-        notes.append(f"Blocks {plural(len(finding.impact.blocked), 'invoice')}: {numbers} ({money_text(finding.impact.amounts)})")
+        notes.append(
+            f"Blocks {plural(len(finding.impact.blocked), 'invoice')}: {numbers} ({money_text(finding.impact.amounts)})"
+        )
     if finding.action is not None:
         notes.append(ACTION_LATER.format(label=escape(finding.action.label)))
     blocks.append(context(*notes))
@@ -131,7 +141,11 @@ def head_blocks(result: RunResult) -> list[Block]:
     meta = f"Run `{escape(result.ref)}` · {result.duration_s:.1f}s · {plural(calls, 'API call')} · {escape(result.trigger)}"
     blocks = [header(title), section(summary_text(result)), context(meta)]
     if result.cannot_tell:
-        blocks.append(context(truncate("Not checked, the systems cannot tell: " + escape("; ".join(result.cannot_tell)), SECTION_TEXT)))
+        blocks.append(
+            context(
+                truncate("Not checked, the systems cannot tell: " + escape("; ".join(result.cannot_tell)), SECTION_TEXT)
+            )
+        )
     return blocks
 
 
@@ -140,7 +154,9 @@ def result_messages(result: RunResult) -> list[Message]:
     rest are thread replies. Blocks of a later page start with a "continued" line."""
     groups = [[divider(), *finding_blocks(f, result.remediation_for(f))] for f in result.findings]
     # one block kept free on later pages for the "continued" line
-    pages = paginate(head_blocks(result), groups, tail=resolved_blocks(result.resolved), max_blocks=MAX_MESSAGE_BLOCKS - 1)
+    pages = paginate(
+        head_blocks(result), groups, tail=resolved_blocks(result.resolved), max_blocks=MAX_MESSAGE_BLOCKS - 1
+    )
     messages = [Message(fallback_text(result), pages[0])]
     for number, page in enumerate(pages[1:], start=2):
         note = context(CONTINUED.format(name=escape(result.integration), page=number, pages=len(pages)))

@@ -68,8 +68,17 @@ def trace_message(trace: InvoiceTrace, result: RunResult) -> Message:
     for finding in fixes[:MAX_FIXES]:
         steps = result.remediation_for(finding)
         if steps:
-            blocks += [divider(), section(f"*How to fix: {escape(title_of(finding.code))}*\n{truncate(defuse_mentions(steps), SECTION_TEXT - 200)}")]
+            blocks += [
+                divider(),
+                section(
+                    f"*How to fix: {escape(title_of(finding.code))}*\n{truncate(defuse_mentions(steps), SECTION_TEXT - 200)}"
+                ),
+            ]
     if len(fixes) > MAX_FIXES:
-        blocks.append(context(f"{len(fixes) - MAX_FIXES} more blocking problems: run `/sync-check {escape(trace.integration)}` for all of them."))
+        blocks.append(
+            context(
+                f"{len(fixes) - MAX_FIXES} more blocking problems: run `/sync-check {escape(trace.integration)}` for all of them."
+            )
+        )
     blocks.append(context(f"{escape(trace.source)} → {escape(trace.destination)} · run `{escape(result.ref)}`"))
     return Message(f"{trace.integration} invoice {trace.number}: {trace.verdict}", blocks)

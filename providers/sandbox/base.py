@@ -88,7 +88,11 @@ class TokenBook:
                 scopes=tuple(raw.get("scopes", ())),
                 principal=raw.get("principal"),
                 revoked=bool(raw.get("revoked", False)),
-                extra={k: v for k, v in raw.items() if k not in {"access_token", "refresh_token", "expires_in", "scopes", "principal", "revoked"}},
+                extra={
+                    k: v
+                    for k, v in raw.items()
+                    if k not in {"access_token", "refresh_token", "expires_in", "scopes", "principal", "revoked"}
+                },
             )
             self.add(grant)
 
@@ -287,7 +291,9 @@ class _FaultMiddleware:
         elif fault == "server_error":
             response = em.error(em.faults.server_error_status, "server_error", "The service is temporarily unavailable")
         elif fault == "garbage":
-            response = PlainTextResponse("<html><body>Bad Gateway</body></html>", status_code=200, media_type="text/html")
+            response = PlainTextResponse(
+                "<html><body>Bad Gateway</body></html>", status_code=200, media_type="text/html"
+            )
         if response is not None:
             await response(scope, receive, send)
             return

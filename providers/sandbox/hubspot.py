@@ -113,9 +113,7 @@ HEADER_FAMILIES = {"private_app": ("daily", "secondly"), "oauth": ("interval",)}
 
 
 def _iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _parse_moment(value: Any) -> datetime | None:
@@ -156,9 +154,7 @@ class Portal:
     portal_id: str
     account: JSON
     hub_domain: str | None
-    objects: dict[str, dict[str, JSON]] = field(
-        default_factory=lambda: {t: {} for t in OBJECT_TYPES}
-    )
+    objects: dict[str, dict[str, JSON]] = field(default_factory=lambda: {t: {} for t in OBJECT_TYPES})
     # (from type, to type) -> from id -> [to ids]
     associations: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     daily_used: int = 0
@@ -195,21 +191,16 @@ class HubSpotEmulator(Emulator):
         self.limits = {k: int(v) for k, v in limits.items()}
         self.enforce_limits = bool(section.get("enforce_limits", False))
         self.header_families = {**HEADER_FAMILIES, **section.get("rate_limit_headers", {})}
-        self.api_keys: dict[str, Mapping[str, Any]] = {
-            str(k["token"]): k for k in section.get("api_keys", [])
-        }
+        self.api_keys: dict[str, Mapping[str, Any]] = {str(k["token"]): k for k in section.get("api_keys", [])}
         self._world_lock = threading.Lock()
         self.portals = {
-            str(pid): self._load_portal(str(pid), raw or {})
-            for pid, raw in section.get("portals", {}).items()
+            str(pid): self._load_portal(str(pid), raw or {}) for pid, raw in section.get("portals", {}).items()
         }
         principals = [str(g.get("principal")) for g in section.get("grants", [])]
         principals += [str(k.get("portal")) for k in section.get("api_keys", [])]
         unknown = sorted({p for p in principals if p not in self.portals})
         if unknown:
-            raise ValueError(
-                f"hubspot world: grants/api_keys reach portals {unknown} that `portals` does not define"
-            )
+            raise ValueError(f"hubspot world: grants/api_keys reach portals {unknown} that `portals` does not define")
 
     # -- world ----------------------------------------------------------------------------
 
@@ -221,9 +212,7 @@ class HubSpotEmulator(Emulator):
         )
         for kind in ("contacts", "products"):
             for entry in raw.get(kind, []):
-                props = {
-                    k: _prop(v) for k, v in entry.items() if k not in ("id", "archived", "updated")
-                }
+                props = {k: _prop(v) for k, v in entry.items() if k not in ("id", "archived", "updated")}
                 self._store(
                     portal,
                     kind,
@@ -257,9 +246,7 @@ class HubSpotEmulator(Emulator):
                 portal.associate("invoices", inv_id, "line_items", line_id)
         return portal
 
-    def _store(
-        self, portal: Portal, kind: str, obj_id: str, props: JSON, archived: bool, updated: Any
-    ) -> JSON:
+    def _store(self, portal: Portal, kind: str, obj_id: str, props: JSON, archived: bool, updated: Any) -> JSON:
         moment = _parse_moment(updated) or datetime.fromtimestamp(self.clock.now(), UTC)
         modified_key = "lastmodifieddate" if kind == "contacts" else "hs_lastmodifieddate"
         obj = {
@@ -309,9 +296,7 @@ class HubSpotEmulator(Emulator):
         return response
 
     def rate_limit_response(self) -> Response:
-        return self._rate_limited(
-            "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
-        )
+        return self._rate_limited("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -372,12 +357,8 @@ class HubSpotEmulator(Emulator):
                 return caller
             object_type = request.path_params.get("object_type")
             if object_type is not None and object_type not in OBJECT_TYPES:
-                return self.error(
-                    404, "OBJECT_NOT_FOUND", f"Unable to infer object type from: {object_type}"
-                )
-            missing = [
-                alts for alts in scopes(request) if alts and not set(alts) & set(caller.scopes)
-            ]
+                return self.error(404, "OBJECT_NOT_FOUND", f"Unable to infer object type from: {object_type}")
+            missing = [alts for alts in scopes(request) if alts and not set(alts) & set(caller.scopes)]
             if missing:
                 return self.error(
                     403,
@@ -417,9 +398,7 @@ class HubSpotEmulator(Emulator):
                     "INVALID_AUTHENTICATION",
                     "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
                 )
-            return Caller(
-                portal=str(key["portal"]), scopes=tuple(key.get("scopes", ())), kind="private_app"
-            )
+            return Caller(portal=str(key["portal"]), scopes=tuple(key.get("scopes", ())), kind="private_app")
         grant, problem = self.tokens.check_access(token)
         if problem == "expired":
             return self.error(
@@ -444,17 +423,13 @@ class HubSpotEmulator(Emulator):
                 portal.recent_search.popleft()
             if self.enforce_limits:
                 if portal.daily_used >= self.limits["daily"]:
-                    return self._rate_limited(
-                        "DAILY", "You have reached your daily limit.", category="RATE_LIMITS"
-                    )
+                    return self._rate_limited("DAILY", "You have reached your daily limit.", category="RATE_LIMITS")
                 if len(portal.recent) >= self.limits["ten_secondly"]:
                     return self._rate_limited(
                         "TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."
                     )
                 if search and len(portal.recent_search) >= self.limits["search_per_second"]:
-                    return self._rate_limited(
-                        "SEARCH_PER_SECOND", "You have reached your secondly limit."
-                    )
+                    return self._rate_limited("SEARCH_PER_SECOND", "You have reached your secondly limit.")
             portal.daily_used += 1
             portal.recent.append(now)
             if search:
@@ -476,9 +451,7 @@ class HubSpotEmulator(Emulator):
             headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(daily - used_day, 0))
         if "secondly" in families:
             headers["X-HubSpot-RateLimit-Secondly"] = str(per_second)
-            headers["X-HubSpot-RateLimit-Secondly-Remaining"] = str(
-                max(per_second - used_second, 0)
-            )
+            headers["X-HubSpot-RateLimit-Secondly-Remaining"] = str(max(per_second - used_second, 0))
         if "interval" in families:
             headers["X-HubSpot-RateLimit-Max"] = str(ten)
             headers["X-HubSpot-RateLimit-Remaining"] = str(max(ten - used_ten, 0))
@@ -528,9 +501,7 @@ class HubSpotEmulator(Emulator):
             shown = (
                 others[0]
                 if others
-                else Portal(
-                    portal_id=f"{portal.portal_id}0", account=portal.account, hub_domain=None
-                )
+                else Portal(portal_id=f"{portal.portal_id}0", account=portal.account, hub_domain=None)
             )
         pid: Any = int(shown.portal_id) if shown.portal_id.isdigit() else shown.portal_id
         return JSONResponse({"portalId": pid, **shown.account})
@@ -554,9 +525,7 @@ class HubSpotEmulator(Emulator):
         except ValueError:
             return self.error(400, "VALIDATION_ERROR", "limit and after must be integers")
         if limit > self.list_page_max or limit < 1:
-            return self.error(
-                400, "VALIDATION_ERROR", f"limit must be between 1 and {self.list_page_max}"
-            )
+            return self.error(400, "VALIDATION_ERROR", f"limit must be between 1 and {self.list_page_max}")
         archived = query.get("archived", "false").lower() == "true"
         properties = [p for value in query.getlist("properties") for p in value.split(",") if p]
         with self._world_lock:
@@ -564,9 +533,7 @@ class HubSpotEmulator(Emulator):
                 (o for o in portal.objects[object_type].values() if o["archived"] == archived),
                 key=lambda o: _id_key(o["id"]),
             )
-            page = [
-                self._render(o, properties, object_type) for o in matching[offset : offset + limit]
-            ]
+            page = [self._render(o, properties, object_type) for o in matching[offset : offset + limit]]
         body: JSON = {"results": page}
         if offset + limit < len(matching):
             body["paging"] = {
@@ -585,9 +552,7 @@ class HubSpotEmulator(Emulator):
         limit = int(body.get("limit", 10))
         offset = int(body.get("after") or 0)
         if limit > self.search_page_max or limit < 1:
-            return self.error(
-                400, "VALIDATION_ERROR", f"limit must be between 1 and {self.search_page_max}"
-            )
+            return self.error(400, "VALIDATION_ERROR", f"limit must be between 1 and {self.search_page_max}")
         if offset >= self.search_max_results:
             return self.error(
                 400,
@@ -600,10 +565,7 @@ class HubSpotEmulator(Emulator):
                 o
                 for o in portal.objects[object_type].values()
                 if not o["archived"]
-                and (
-                    not groups
-                    or any(all(_matches(o, f) for f in g.get("filters", [])) for g in groups)
-                )
+                and (not groups or any(all(_matches(o, f) for f in g.get("filters", [])) for g in groups))
             ]
         matching.sort(key=lambda o: _id_key(o["id"]))
         for sort in reversed(body.get("sorts") or []):
@@ -613,9 +575,7 @@ class HubSpotEmulator(Emulator):
         end = min(offset + limit, self.search_max_results)
         answer: JSON = {
             "total": len(matching),
-            "results": [
-                self._render(o, body.get("properties"), object_type) for o in matching[offset:end]
-            ],
+            "results": [self._render(o, body.get("properties"), object_type) for o in matching[offset:end]],
         }
         if end < len(matching):
             answer["paging"] = {"next": {"after": str(end)}}
@@ -697,29 +657,22 @@ class HubSpotEmulator(Emulator):
             for entry in inputs:
                 id_property, key = entry.get("idProperty"), str(entry.get("id", ""))
                 if not id_property or not key:
-                    return self.error(
-                        400, "VALIDATION_ERROR", "idProperty and id are required for an upsert"
-                    )
+                    return self.error(400, "VALIDATION_ERROR", "idProperty and id are required for an upsert")
                 existing = next(
                     (
                         o
                         for o in portal.objects[object_type].values()
-                        if not o["archived"]
-                        and _same_key(id_property, o["properties"].get(id_property), key)
+                        if not o["archived"] and _same_key(id_property, o["properties"].get(id_property), key)
                     ),
                     None,
                 )
                 props = {k: _prop(v) for k, v in (entry.get("properties") or {}).items()}
                 if object_type == "contacts" and props.get("email"):
-                    props["email"] = str(
-                        props["email"]
-                    ).lower()  # HubSpot stores emails lower-cased
+                    props["email"] = str(props["email"]).lower()  # HubSpot stores emails lower-cased
                 if existing is not None:
                     existing["properties"].update(props)
                     existing["updatedAt"] = _iso(datetime.fromtimestamp(self.clock.now(), UTC))
-                    results.append(
-                        {**self._render(existing, list(props), object_type), "new": False}
-                    )
+                    results.append({**self._render(existing, list(props), object_type), "new": False})
                 else:
                     portal.next_id += 1
                     obj = self._store(

@@ -76,9 +76,7 @@ ENTITIES = (
     "Payment",
     "CompanyCurrency",
 )
-NAME_LISTS = frozenset(
-    {"Customer", "Item", "Account", "TaxCode", "TaxRate", "Class", "CompanyCurrency"}
-)
+NAME_LISTS = frozenset({"Customer", "Item", "Account", "TaxCode", "TaxRate", "Class", "CompanyCurrency"})
 CREATABLE = frozenset({"Customer", "Item", "Invoice"})
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 FINANCE_NS = "http://schema.intuit.com/finance/v3"
@@ -133,12 +131,8 @@ class Realm:
         }
         self.preferences: JSON = deepcopy(data.get("Preferences") or {})
         self.entitlements: JSON = {"QboCompany": True, **deepcopy(data.get("Entitlements") or {})}
-        self.entitlements_fault: Mapping[str, Any] | None = data.get(
-            "entitlements_fault"
-        )  # {status, code, message}
-        self.entities: dict[str, list[JSON]] = {
-            name: deepcopy(list(data.get(name) or [])) for name in ENTITIES
-        }
+        self.entitlements_fault: Mapping[str, Any] | None = data.get("entitlements_fault")  # {status, code, message}
+        self.entities: dict[str, list[JSON]] = {name: deepcopy(list(data.get(name) or [])) for name in ENTITIES}
         given = [str(r["Id"]) for rows in self.entities.values() for r in rows if r.get("Id")]
         self._next_id = max((int(i) for i in given if i.isdigit()), default=0) + 1
         for name in ENTITIES:  # ids first: invoices' references are filled from them below
@@ -150,9 +144,7 @@ class Realm:
 
     @property
     def home_currency(self) -> str:
-        home = ((self.preferences.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get(
-            "value"
-        )
+        home = ((self.preferences.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}).get("value")
         return str(home or "USD")
 
     @property
@@ -191,9 +183,7 @@ class Realm:
                 if detail is None:
                     continue
                 if "Amount" not in line:
-                    line["Amount"] = round(
-                        float(detail.get("Qty", 1)) * float(detail.get("UnitPrice", 0)), 2
-                    )
+                    line["Amount"] = round(float(detail.get("Qty", 1)) * float(detail.get("UnitPrice", 0)), 2)
                 subtotal += float(line["Amount"])
                 self._name_ref(detail.get("ItemRef"), "Item", "Name")
                 self._name_ref(detail.get("ClassRef"), "Class", "FullyQualifiedName")
@@ -234,13 +224,9 @@ class QuickBooksEmulator(Emulator):
         }
         self.scripted: deque[Mapping[str, Any]] = deque(section.get("scripted_faults") or [])
         now = self.now_iso()
-        self.realms = {
-            str(k): Realm(str(k), v or {}, now) for k, v in (section.get("realms") or {}).items()
-        }
+        self.realms = {str(k): Realm(str(k), v or {}, now) for k, v in (section.get("realms") or {}).items()}
         self._replays: dict[tuple[str, str], tuple[int, JSON]] = {}
-        self.received: list[
-            tuple[str, str, dict[str, str], Any]
-        ] = []  # (method, path, query, JSON body)
+        self.received: list[tuple[str, str, dict[str, str], Any]] = []  # (method, path, query, JSON body)
         self.queries: list[str] = []  # every query statement received, in order
 
     # -- hooks of the base ------------------------------------------------------------------
@@ -262,9 +248,7 @@ class QuickBooksEmulator(Emulator):
     def rate_limit_response(self) -> Response:
         # Intuit documents only "HTTP 429, wait 60 seconds" [QL]; a Retry-After is sent so tests
         # can set the wait (whether Intuit sends one is UNCONFIRMED).
-        response = self.fault_response(
-            Fault(429, "3001", "ThrottleExceeded", "Too many requests", type="SystemFault")
-        )
+        response = self.fault_response(Fault(429, "3001", "ThrottleExceeded", "Too many requests", type="SystemFault"))
         response.headers["Retry-After"] = (
             str(int(self.faults.retry_after))
             if float(self.faults.retry_after).is_integer()
@@ -274,9 +258,7 @@ class QuickBooksEmulator(Emulator):
 
     def token_response(self, grant: Grant) -> dict[str, Any]:
         body = super().token_response(grant)
-        body["x_refresh_token_expires_in"] = (
-            self.refresh_ttl
-        )  # rolling: reset on each refresh [QB1]
+        body["x_refresh_token_expires_in"] = self.refresh_ttl  # rolling: reset on each refresh [QB1]
         return body
 
     # -- shared handling --------------------------------------------------------------------
@@ -296,13 +278,9 @@ class QuickBooksEmulator(Emulator):
     def fault_response(self, fault: Fault) -> Response:
         return JSONResponse(self.fault_body(fault), status_code=fault.status)
 
-    def push_fault(
-        self, status: int, code: str, message: str, detail: str = "", type: str = "ValidationFault"
-    ) -> None:
+    def push_fault(self, status: int, code: str, message: str, detail: str = "", type: str = "ValidationFault") -> None:
         """Answer the next authorised API call with this Fault (tests: codes Intuit sends rarely)."""
-        self.scripted.append(
-            {"status": status, "code": code, "message": message, "detail": detail, "type": type}
-        )
+        self.scripted.append({"status": status, "code": code, "message": message, "detail": detail, "type": type})
 
     def _authorise(self, request: Request, realm_id: str) -> Realm:
         grant, problem = self.tokens.check_access(self.bearer(request))
@@ -353,9 +331,7 @@ class QuickBooksEmulator(Emulator):
 
     async def _answer(self, request: Request, work: Any) -> Response:
         body: Any = None
-        if request.method == "POST" and request.headers.get("content-type", "").startswith(
-            "application/json"
-        ):
+        if request.method == "POST" and request.headers.get("content-type", "").startswith("application/json"):
             try:
                 body = json.loads(await request.body() or b"null")
             except ValueError:
@@ -458,9 +434,7 @@ class QuickBooksEmulator(Emulator):
                     type="SystemFault" if int(f.get("status", 503)) >= 500 else "ValidationFault",
                 )
         except Fault as fault:
-            return Response(
-                self.xml_fault(fault), status_code=fault.status, media_type="application/xml"
-            )
+            return Response(self.xml_fault(fault), status_code=fault.status, media_type="application/xml")
         return Response(self.entitlements_xml(realm), media_type="application/xml")
 
     # -- validation of creates --------------------------------------------------------------
@@ -566,15 +540,11 @@ class QuickBooksEmulator(Emulator):
             if (detail.get("ClassRef") or {}).get("value"):
                 self._require_active(realm, "Class", detail["ClassRef"]["value"], "ClassRef")
             tax = (detail.get("TaxCodeRef") or {}).get("value")
-            if (
-                tax and tax not in ("TAX", "NON") and realm.entities["TaxCode"]
-            ):  # US lines use TAX / NON
+            if tax and tax not in ("TAX", "NON") and realm.entities["TaxCode"]:  # US lines use TAX / NON
                 self._require_active(realm, "TaxCode", tax, "TaxCodeRef")
         currency = str((body.get("CurrencyRef") or {}).get("value") or realm.home_currency)
         self._check_currency(realm, currency)
-        txn_date = str(
-            body.get("TxnDate") or datetime.fromtimestamp(self.clock.now(), UTC).date().isoformat()
-        )
+        txn_date = str(body.get("TxnDate") or datetime.fromtimestamp(self.clock.now(), UTC).date().isoformat())
         closed = (realm.preferences.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
         if closed and date.fromisoformat(txn_date[:10]) <= date.fromisoformat(str(closed)[:10]):
             raise Fault(
@@ -588,11 +558,7 @@ class QuickBooksEmulator(Emulator):
         invoices = realm.entities["Invoice"]
         if number and self.check_doc_numbers:
             clash = next(
-                (
-                    i
-                    for i in invoices
-                    if str(i.get("DocNumber", "")).casefold() == str(number).casefold()
-                ),
+                (i for i in invoices if str(i.get("DocNumber", "")).casefold() == str(number).casefold()),
                 None,
             )
             if clash is not None:
@@ -603,12 +569,8 @@ class QuickBooksEmulator(Emulator):
                     "Duplicate Document Number Error : You must specify a different number. This number has already been used. "
                     f"DocNumber={number} is assigned to TxnType=Invoice with TxnId={clash['Id']}",
                 )
-        if (
-            not number
-        ):  # Custom Transaction Numbers off: QuickBooks sequences [QX Transaction.DocNumber]
-            numeric = [
-                int(i["DocNumber"]) for i in invoices if str(i.get("DocNumber", "")).isdigit()
-            ]
+        if not number:  # Custom Transaction Numbers off: QuickBooks sequences [QX Transaction.DocNumber]
+            numeric = [int(i["DocNumber"]) for i in invoices if str(i.get("DocNumber", "")).isdigit()]
             number = str(max(numeric, default=1000) + 1)
         row = deepcopy(body)
         for key in ("TotalAmt", "Balance"):
@@ -623,11 +585,7 @@ class QuickBooksEmulator(Emulator):
     def _check_currency(self, realm: Realm, currency: str) -> None:
         if currency.upper() == realm.home_currency.upper():
             return
-        enabled = {
-            str(c.get("Code", "")).upper()
-            for c in realm.entities["CompanyCurrency"]
-            if c.get("Active", True)
-        }
+        enabled = {str(c.get("Code", "")).upper() for c in realm.entities["CompanyCurrency"] if c.get("Active", True)}
         if not realm.multicurrency or currency.upper() not in enabled:
             raise Fault(
                 400,
@@ -647,9 +605,7 @@ class QuickBooksEmulator(Emulator):
         try:
             query = parse_query(text)
         except QuerySyntaxError as e:
-            raise Fault(
-                400, self.codes["query"], "Error parsing query", f"QueryParserError: {e}"
-            ) from None
+            raise Fault(400, self.codes["query"], "Error parsing query", f"QueryParserError: {e}") from None
         entity = _entity_name(query.entity)
         if entity is None:
             raise Fault(
@@ -669,10 +625,7 @@ class QuickBooksEmulator(Emulator):
         for field, descending in reversed(query.order):
             present = [r for r in rows if _field(r, field) is not None]
             missing = [r for r in rows if _field(r, field) is None]
-            rows = (
-                sorted(present, key=lambda r: _sort_key(_field(r, field)), reverse=descending)
-                + missing
-            )
+            rows = sorted(present, key=lambda r: _sort_key(_field(r, field)), reverse=descending) + missing
         start = max(query.start or 1, 1)
         size = min(query.max or 100, self.max_results)
         page = rows[start - 1 : start - 1 + size]
@@ -689,9 +642,7 @@ class QuickBooksEmulator(Emulator):
         for key in ("QboCompany", "PlanName", "MaxUsers", "CurrentUsers", "DaysRemainingTrial"):
             if data.get(key) is not None:
                 value = data[key]
-                ET.SubElement(root, key).text = (
-                    str(value).lower() if isinstance(value, bool) else str(value)
-                )
+                ET.SubElement(root, key).text = str(value).lower() if isinstance(value, bool) else str(value)
         for entry in data.get("Entitlement") or []:
             node = ET.SubElement(root, "Entitlement", {"id": str(entry.get("id", ""))})
             ET.SubElement(node, "name").text = str(entry["name"])
@@ -850,9 +801,7 @@ def _field(row: Mapping[str, Any], path: str) -> Any:
         if not isinstance(value, Mapping):
             return None
         value = next((v for k, v in value.items() if k.lower() == part.lower()), None)
-    if (
-        isinstance(value, Mapping) and "value" in value
-    ):  # CustomerRef = '1' compares the reference's value
+    if isinstance(value, Mapping) and "value" in value:  # CustomerRef = '1' compares the reference's value
         value = value["value"]
     return value
 
@@ -916,9 +865,7 @@ def generated_realm(customers: int, items: int, invoices: int, *, currency: str 
                 {"Name": "SubscriptionStatus", "Value": "PAID"},
             ],
         },
-        "Preferences": {
-            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": currency}}
-        },
+        "Preferences": {"CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": currency}}},
         "Account": [{"Id": "1", "Name": "Sales", "AcctNum": "4000", "AccountType": "Income"}],
         "Customer": [
             {

@@ -98,39 +98,146 @@ PAGING = frozenset({"limit", "starting_after", "ending_before", "expand"})
 # Body parameters each create accepts (spec3.yaml request bodies); the rest is refused.
 CREATE_PARAMS: dict[str, frozenset[str]] = {
     "customers": frozenset(
-        {"address", "balance", "cash_balance", "coupon", "description", "email", "expand", "invoice_prefix",
-         "invoice_settings", "metadata", "name", "next_invoice_sequence", "payment_method", "phone",
-         "preferred_locales", "promotion_code", "shipping", "source", "tax", "tax_exempt", "tax_id_data", "test_clock"}
+        {
+            "address",
+            "balance",
+            "cash_balance",
+            "coupon",
+            "description",
+            "email",
+            "expand",
+            "invoice_prefix",
+            "invoice_settings",
+            "metadata",
+            "name",
+            "next_invoice_sequence",
+            "payment_method",
+            "phone",
+            "preferred_locales",
+            "promotion_code",
+            "shipping",
+            "source",
+            "tax",
+            "tax_exempt",
+            "tax_id_data",
+            "test_clock",
+        }
     ),
     "products": frozenset(
-        {"active", "default_price_data", "description", "expand", "features", "id", "images", "metadata", "name",
-         "package_dimensions", "shippable", "statement_descriptor", "tax_code", "unit_label", "url"}
+        {
+            "active",
+            "default_price_data",
+            "description",
+            "expand",
+            "features",
+            "id",
+            "images",
+            "metadata",
+            "name",
+            "package_dimensions",
+            "shippable",
+            "statement_descriptor",
+            "tax_code",
+            "unit_label",
+            "url",
+        }
     ),
     "prices": frozenset(
-        {"active", "billing_scheme", "currency", "currency_options", "custom_unit_amount", "expand", "lookup_key",
-         "metadata", "nickname", "product", "product_data", "recurring", "tax_behavior", "tiers", "tiers_mode",
-         "transfer_lookup_key", "transform_quantity", "unit_amount", "unit_amount_decimal"}
+        {
+            "active",
+            "billing_scheme",
+            "currency",
+            "currency_options",
+            "custom_unit_amount",
+            "expand",
+            "lookup_key",
+            "metadata",
+            "nickname",
+            "product",
+            "product_data",
+            "recurring",
+            "tax_behavior",
+            "tiers",
+            "tiers_mode",
+            "transfer_lookup_key",
+            "transform_quantity",
+            "unit_amount",
+            "unit_amount_decimal",
+        }
     ),
     "invoices": frozenset(
-        {"account_tax_ids", "application_fee_amount", "auto_advance", "automatic_tax", "collection_method",
-         "currency", "custom_fields", "customer", "days_until_due", "default_payment_method", "default_source",
-         "default_tax_rates", "description", "discounts", "due_date", "effective_at", "expand", "footer",
-         "from_invoice", "metadata", "on_behalf_of", "payment_settings", "pending_invoice_items_behavior",
-         "rendering_options", "shipping_cost", "shipping_details", "statement_descriptor", "subscription",
-         "transfer_data"}
+        {
+            "account_tax_ids",
+            "application_fee_amount",
+            "auto_advance",
+            "automatic_tax",
+            "collection_method",
+            "currency",
+            "custom_fields",
+            "customer",
+            "days_until_due",
+            "default_payment_method",
+            "default_source",
+            "default_tax_rates",
+            "description",
+            "discounts",
+            "due_date",
+            "effective_at",
+            "expand",
+            "footer",
+            "from_invoice",
+            "metadata",
+            "on_behalf_of",
+            "payment_settings",
+            "pending_invoice_items_behavior",
+            "rendering_options",
+            "shipping_cost",
+            "shipping_details",
+            "statement_descriptor",
+            "subscription",
+            "transfer_data",
+        }
     ),
     "invoiceitems": frozenset(
-        {"amount", "currency", "customer", "description", "discountable", "discounts", "expand", "invoice",
-         "metadata", "period", "price", "price_data", "quantity", "subscription", "tax_behavior", "tax_code",
-         "tax_rates", "unit_amount", "unit_amount_decimal"}
+        {
+            "amount",
+            "currency",
+            "customer",
+            "description",
+            "discountable",
+            "discounts",
+            "expand",
+            "invoice",
+            "metadata",
+            "period",
+            "price",
+            "price_data",
+            "quantity",
+            "subscription",
+            "tax_behavior",
+            "tax_code",
+            "tax_rates",
+            "unit_amount",
+            "unit_amount_decimal",
+        }
     ),
 }
 
 # Invoice fields of 2023-08-16 that the basil-and-later shape no longer has (specs/stripe/README.md,
 # and absent from fixtures3.json's current ``invoice`` example).
 BASIL_REMOVED_INVOICE_FIELDS = (
-    "tax", "total_tax_amounts", "subscription", "paid", "paid_out_of_band", "charge", "discount",
-    "payment_intent", "quote", "rendering_options", "transfer_data", "application_fee_amount",
+    "tax",
+    "total_tax_amounts",
+    "subscription",
+    "paid",
+    "paid_out_of_band",
+    "charge",
+    "discount",
+    "payment_intent",
+    "quote",
+    "rendering_options",
+    "transfer_data",
+    "application_fee_amount",
 )
 
 ID_PREFIX = {
@@ -205,8 +312,15 @@ def redact(key: str) -> str:
 class StripeFailure(Exception):
     """Raised inside a handler; rendered as Stripe's error envelope."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error", code: str | None = None,
-                 param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.code, self.param = status, message, type_, code, param
 
@@ -293,7 +407,9 @@ class StripeEmulator(Emulator):
     def _seed_account(self, account_id: str, body: Mapping[str, Any]) -> AccountData:
         now = int(self.clock.now())
         account = AccountData(id=account_id, raw=dict(body), created=_ts(body.get("created"), now - 86400 * 365))
-        account.store = {kind: {} for kind in ("customers", "products", "prices", "tax_rates", "invoices", "invoiceitems")}
+        account.store = {
+            kind: {} for kind in ("customers", "products", "prices", "tax_rates", "invoices", "invoiceitems")
+        }
         for raw in body.get("tax_rates", []):
             self._add(account, "tax_rates", self._tax_rate(raw, now))
         for raw in body.get("customers", []):
@@ -317,7 +433,9 @@ class StripeEmulator(Emulator):
         return {
             "id": str(raw.get("id") or new_id("customers")),
             "object": "customer",
-            "address": {k: (address or {}).get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")}
+            "address": {
+                k: (address or {}).get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")
+            }
             if address
             else None,
             "balance": 0,
@@ -329,8 +447,12 @@ class StripeEmulator(Emulator):
             "discount": None,
             "email": raw.get("email"),
             "invoice_prefix": raw.get("invoice_prefix") or secrets.token_hex(4).upper(),
-            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
-                                 "rendering_options": None},
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
             "metadata": dict(raw.get("metadata") or {}),
             "name": raw.get("name"),
             "next_invoice_sequence": 1,
@@ -408,7 +530,9 @@ class StripeEmulator(Emulator):
     def _seed_invoice(self, account: AccountData, raw: Mapping[str, Any], now: int) -> None:
         customer = account.store["customers"].get(str(raw.get("customer")))
         if customer is None:
-            raise ValueError(f"stripe world: invoice {raw.get('id') or raw.get('number')} names unknown customer {raw.get('customer')!r}")
+            raise ValueError(
+                f"stripe world: invoice {raw.get('id') or raw.get('number')} names unknown customer {raw.get('customer')!r}"
+            )
         created = _ts(raw.get("created"), now)
         invoice = self._new_invoice(account, customer, raw, created)
         invoice["id"] = str(raw.get("id") or invoice["id"])
@@ -426,8 +550,12 @@ class StripeEmulator(Emulator):
         # Set by Stripe for invoices a Connect application created; not a create parameter.
         invoice["application"] = raw.get("application")
 
-    def _new_invoice(self, account: AccountData, customer: Mapping[str, Any], raw: Mapping[str, Any], created: int) -> dict[str, Any]:
-        currency = str(raw.get("currency") or customer.get("currency") or account.raw.get("default_currency", "usd")).lower()
+    def _new_invoice(
+        self, account: AccountData, customer: Mapping[str, Any], raw: Mapping[str, Any], created: int
+    ) -> dict[str, Any]:
+        currency = str(
+            raw.get("currency") or customer.get("currency") or account.raw.get("default_currency", "usd")
+        ).lower()
         due = raw.get("due_date")
         days = raw.get("days_until_due")
         return {
@@ -447,7 +575,9 @@ class StripeEmulator(Emulator):
             "_lines": [],
         }
 
-    def _add_line(self, account: AccountData, invoice: dict[str, Any], raw: Mapping[str, Any], when: int) -> dict[str, Any]:
+    def _add_line(
+        self, account: AccountData, invoice: dict[str, Any], raw: Mapping[str, Any], when: int
+    ) -> dict[str, Any]:
         """A line from a world entry or an invoice item's parameters (amounts in minor units)."""
         price_id = raw.get("price")
         price = account.store["prices"].get(str(price_id)) if price_id else None
@@ -465,8 +595,9 @@ class StripeEmulator(Emulator):
         elif raw.get("amount") is not None:
             unit = int(raw["amount"]) // quantity
         else:
-            raise StripeFailure(400, "You must specify either `price`, `price_data`, `amount` or `unit_amount`.",
-                                param="amount")
+            raise StripeFailure(
+                400, "You must specify either `price`, `price_data`, `amount` or `unit_amount`.", param="amount"
+            )
         amount = int(raw["amount"]) if raw.get("amount") is not None and price is None else unit * quantity
         product = account.store["products"].get(str(product_id)) if product_id else None
         rates = [str(r) for r in (raw.get("tax_rates") or [])]
@@ -521,15 +652,21 @@ class StripeEmulator(Emulator):
 
     def rate_limit_response(self) -> Response:
         response = self.error(
-            429, "rate_limit",
+            429,
+            "rate_limit",
             "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.",
         )
-        response.headers["Retry-After"] = str(int(self.faults.retry_after)) if float(self.faults.retry_after).is_integer() else str(self.faults.retry_after)
+        response.headers["Retry-After"] = (
+            str(int(self.faults.retry_after))
+            if float(self.faults.retry_after).is_integer()
+            else str(self.faults.retry_after)
+        )
         return response
 
     async def _unrecognized(self, request: Request) -> Response:
         return self.error(
-            404, "",
+            404,
+            "",
             f"Unrecognized request URL ({request.method}: {request.url.path}). Please see https://stripe.com/docs "
             "or we can help at https://support.stripe.com/.",
         )
@@ -617,8 +754,21 @@ class StripeEmulator(Emulator):
                 except StripeFailure as f:
                     # Stripe saves the result once execution began, errors included (not 5xx faults
                     # injected before reaching the handler, which never began executing).
-                    status, payload = f.status, {"error": {k: v for k, v in (("type", f.type), ("code", f.code),
-                                                                            ("message", f.message), ("param", f.param)) if v}}
+                    status, payload = (
+                        f.status,
+                        {
+                            "error": {
+                                k: v
+                                for k, v in (
+                                    ("type", f.type),
+                                    ("code", f.code),
+                                    ("message", f.message),
+                                    ("param", f.param),
+                                )
+                                if v
+                            }
+                        },
+                    )
             body = json.dumps(payload).encode()
             if slot is not None:
                 self._idempotency[slot] = (fingerprint, status, body)
@@ -630,8 +780,9 @@ class StripeEmulator(Emulator):
 
     # -- lists ----------------------------------------------------------------------------
 
-    def _page(self, objects: list[dict[str, Any]], query: Mapping[str, Any], url: str, kind: str,
-              render: Any) -> dict[str, Any]:
+    def _page(
+        self, objects: list[dict[str, Any]], query: Mapping[str, Any], url: str, kind: str, render: Any
+    ) -> dict[str, Any]:
         allowed = LIST_PARAMS[kind] | PAGING
         for name in query:
             if name not in allowed:
@@ -640,10 +791,16 @@ class StripeEmulator(Emulator):
         try:
             limit = int(limit_raw)
         except (TypeError, ValueError):
-            raise StripeFailure(400, "Invalid integer: " + str(limit_raw), code="parameter_invalid_integer", param="limit") from None
+            raise StripeFailure(
+                400, "Invalid integer: " + str(limit_raw), code="parameter_invalid_integer", param="limit"
+            ) from None
         if not 1 <= limit <= 100:
-            raise StripeFailure(400, "This value must be greater than or equal to 1 and less than or equal to 100.",
-                                code="parameter_invalid_integer", param="limit")
+            raise StripeFailure(
+                400,
+                "This value must be greater than or equal to 1 and less than or equal to 100.",
+                code="parameter_invalid_integer",
+                param="limit",
+            )
         ids = [o["id"] for o in objects]
         start, stop = 0, len(objects)
         if query.get("starting_after"):
@@ -667,7 +824,9 @@ class StripeEmulator(Emulator):
     def _sorted(self, account: AccountData, kind: str) -> list[dict[str, Any]]:
         # Stripe lists newest first; the insertion sequence breaks ties within one second.
         if kind not in account.ordered:
-            account.ordered[kind] = sorted(account.store[kind].values(), key=lambda o: (o["created"], o["_seq"]), reverse=True)
+            account.ordered[kind] = sorted(
+                account.store[kind].values(), key=lambda o: (o["created"], o["_seq"]), reverse=True
+            )
         return account.ordered[kind]
 
     # -- handlers (request, ctx, parsed query or form) -> payload -------------------------
@@ -677,9 +836,16 @@ class StripeEmulator(Emulator):
         return {
             "id": ctx.account.id,
             "object": "account",
-            "business_profile": {"mcc": None, "name": raw.get("business_name"), "product_description": None,
-                                 "support_address": None, "support_email": None, "support_phone": None,
-                                 "support_url": None, "url": None},
+            "business_profile": {
+                "mcc": None,
+                "name": raw.get("business_name"),
+                "product_description": None,
+                "support_address": None,
+                "support_email": None,
+                "support_phone": None,
+                "support_url": None,
+                "url": None,
+            },
             "business_type": raw.get("business_type", "company"),
             "capabilities": {"card_payments": "active", "transfers": "active"},
             "charges_enabled": _bool(raw.get("charges_enabled", True)),
@@ -692,12 +858,18 @@ class StripeEmulator(Emulator):
             "payouts_enabled": _bool(raw.get("payouts_enabled", True)),
             "settings": {
                 "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
-                "card_payments": {"decline_on": {"avs_failure": False, "cvc_failure": False},
-                                  "statement_descriptor_prefix": None, "statement_descriptor_prefix_kana": None,
-                                  "statement_descriptor_prefix_kanji": None},
+                "card_payments": {
+                    "decline_on": {"avs_failure": False, "cvc_failure": False},
+                    "statement_descriptor_prefix": None,
+                    "statement_descriptor_prefix_kana": None,
+                    "statement_descriptor_prefix_kanji": None,
+                },
                 "dashboard": {"display_name": raw.get("display_name"), "timezone": raw.get("timezone", "Etc/UTC")},
-                "payments": {"statement_descriptor": None, "statement_descriptor_kana": None,
-                             "statement_descriptor_kanji": None},
+                "payments": {
+                    "statement_descriptor": None,
+                    "statement_descriptor_kana": None,
+                    "statement_descriptor_kanji": None,
+                },
             },
             "type": "standard",
         }
@@ -729,8 +901,12 @@ class StripeEmulator(Emulator):
             data = params.get("default_price_data")
             if isinstance(data, dict):
                 if not data.get("currency"):
-                    raise StripeFailure(400, "Missing required param: default_price_data[currency].",
-                                        code="parameter_missing", param="default_price_data[currency]")
+                    raise StripeFailure(
+                        400,
+                        "Missing required param: default_price_data[currency].",
+                        code="parameter_missing",
+                        param="default_price_data[currency]",
+                    )
                 price = self._add(account, "prices", self._price({**data, "product": product["id"]}, now))
                 product["default_price"] = price["id"]
             return self._render(product, ctx)
@@ -745,7 +921,9 @@ class StripeEmulator(Emulator):
         if request.method == "POST":
             self._known(params, "prices")
             if not params.get("currency"):
-                raise StripeFailure(400, "Missing required param: currency.", code="parameter_missing", param="currency")
+                raise StripeFailure(
+                    400, "Missing required param: currency.", code="parameter_missing", param="currency"
+                )
             product = params.get("product")
             if not product or product not in account.store["products"]:
                 raise StripeFailure(400, f"No such product: '{product}'", code="resource_missing", param="product")
@@ -775,18 +953,27 @@ class StripeEmulator(Emulator):
             self._known(params, "invoices")
             customer = account.store["customers"].get(str(params.get("customer")))
             if customer is None or customer["_deleted"]:
-                raise StripeFailure(400, f"No such customer: '{params.get('customer')}'", code="resource_missing",
-                                    param="customer")
-            if params.get("collection_method") == "send_invoice" and not (params.get("due_date") or params.get("days_until_due")):
-                raise StripeFailure(400, "Missing required param: days_until_due or due_date when collection_method "
-                                    "is send_invoice.", code="parameter_missing", param="days_until_due")
+                raise StripeFailure(
+                    400, f"No such customer: '{params.get('customer')}'", code="resource_missing", param="customer"
+                )
+            if params.get("collection_method") == "send_invoice" and not (
+                params.get("due_date") or params.get("days_until_due")
+            ):
+                raise StripeFailure(
+                    400,
+                    "Missing required param: days_until_due or due_date when collection_method is send_invoice.",
+                    code="parameter_missing",
+                    param="days_until_due",
+                )
             now = int(self.clock.now())
             invoice = self._add(account, "invoices", self._new_invoice(account, customer, params, now))
             if params.get("pending_invoice_items_behavior") == "include":
                 for item in account.store["invoiceitems"].values():
                     if item["customer"] == customer["id"] and item["invoice"] is None:
                         item["invoice"] = invoice["id"]
-                        item["_line"] = self._add_line(account, invoice, {**item["_params"], "_invoice_item": item["id"]}, now)
+                        item["_line"] = self._add_line(
+                            account, invoice, {**item["_params"], "_invoice_item": item["id"]}, now
+                        )
             return self._render_invoice(invoice, ctx)
         found = self._sorted(account, "invoices")
         for name in ("customer", "status", "collection_method"):
@@ -801,7 +988,9 @@ class StripeEmulator(Emulator):
     def invoice_lines(self, request: Request, ctx: Ctx, params: Mapping[str, Any]) -> dict[str, Any]:
         invoice = self._find_invoice(ctx, request.path_params["invoice"])
         url = f"/v1/invoices/{invoice['id']}/lines"
-        return self._page(list(invoice["_lines"]), params, url, "lines", lambda l: self._render_line(l, invoice, ctx))
+        return self._page(
+            list(invoice["_lines"]), params, url, "lines", lambda line: self._render_line(line, invoice, ctx)
+        )
 
     def invoiceitems(self, request: Request, ctx: Ctx, params: Mapping[str, Any]) -> dict[str, Any]:
         account = ctx.account
@@ -810,21 +999,33 @@ class StripeEmulator(Emulator):
             self._known(params, "invoiceitems")
             customer = account.store["customers"].get(str(params.get("customer")))
             if customer is None:
-                raise StripeFailure(400, f"No such customer: '{params.get('customer')}'", code="resource_missing",
-                                    param="customer")
+                raise StripeFailure(
+                    400, f"No such customer: '{params.get('customer')}'", code="resource_missing", param="customer"
+                )
             invoice = None
             if params.get("invoice"):
                 invoice = self._find_invoice(ctx, str(params["invoice"]), param="invoice", status=400)
                 if invoice["status"] != "draft":
-                    raise StripeFailure(400, f"You can only add invoice items to draft invoices; {invoice['id']} is "
-                                        f"{invoice['status']}.", code="invoice_not_editable", param="invoice")
+                    raise StripeFailure(
+                        400,
+                        f"You can only add invoice items to draft invoices; {invoice['id']} is {invoice['status']}.",
+                        code="invoice_not_editable",
+                        param="invoice",
+                    )
                 if invoice["customer"] != customer["id"]:
                     raise StripeFailure(400, "The invoice belongs to another customer.", param="invoice")
             if not params.get("price") and not (params.get("currency") or params.get("price_data")):
-                raise StripeFailure(400, "Missing required param: currency.", code="parameter_missing", param="currency")
+                raise StripeFailure(
+                    400, "Missing required param: currency.", code="parameter_missing", param="currency"
+                )
             item_id = new_id("invoiceitems")
-            item = {"id": item_id, "customer": customer["id"], "invoice": None, "created": now,
-                    "_params": {k: v for k, v in params.items() if k not in ("customer", "invoice")}}
+            item = {
+                "id": item_id,
+                "customer": customer["id"],
+                "invoice": None,
+                "created": now,
+                "_params": {k: v for k, v in params.items() if k not in ("customer", "invoice")},
+            }
             if invoice is not None:
                 line = self._add_line(account, invoice, {**item["_params"], "_invoice_item": item_id}, now)
                 item["invoice"] = invoice["id"]
@@ -844,10 +1045,14 @@ class StripeEmulator(Emulator):
             found = [i for i in found if (i["invoice"] is None) == _bool(params["pending"])]
         return self._page(found, params, "/v1/invoiceitems", "invoiceitems", lambda o: self._render_invoiceitem(o, ctx))
 
-    def _find_invoice(self, ctx: Ctx, invoice_id: str, *, param: str | None = None, status: int = 404) -> dict[str, Any]:
+    def _find_invoice(
+        self, ctx: Ctx, invoice_id: str, *, param: str | None = None, status: int = 404
+    ) -> dict[str, Any]:
         invoice = ctx.account.store["invoices"].get(invoice_id)
         if invoice is None:
-            raise StripeFailure(status, f"No such invoice: '{invoice_id}'", code="resource_missing", param=param or "id")
+            raise StripeFailure(
+                status, f"No such invoice: '{invoice_id}'", code="resource_missing", param=param or "id"
+            )
         return invoice
 
     def _known(self, params: Mapping[str, Any], kind: str) -> None:
@@ -987,8 +1192,13 @@ class StripeEmulator(Emulator):
             "total_discount_amounts": [],
             "total_excluding_tax": t["subtotal"],
             "total_tax_amounts": [
-                {"amount": v[0], "inclusive": bool(v[1]), "tax_rate": rate_id, "taxability_reason": None,
-                 "taxable_amount": v[2]}
+                {
+                    "amount": v[0],
+                    "inclusive": bool(v[1]),
+                    "tax_rate": rate_id,
+                    "taxability_reason": None,
+                    "taxable_amount": v[2],
+                }
                 for rate_id, v in t["taxes"].items()
             ],
             "transfer_data": None,
@@ -1004,9 +1214,14 @@ class StripeEmulator(Emulator):
             out["issuer"] = {"type": "self"}
             out["total_pretax_credit_amounts"] = []
             out["total_taxes"] = [
-                {"amount": v[0], "tax_behavior": "inclusive" if v[1] else "exclusive",
-                 "tax_rate_details": {"tax_rate": rate_id}, "taxability_reason": "standard_rated",
-                 "taxable_amount": v[2], "type": "tax_rate_details"}
+                {
+                    "amount": v[0],
+                    "tax_behavior": "inclusive" if v[1] else "exclusive",
+                    "tax_rate_details": {"tax_rate": rate_id},
+                    "taxability_reason": "standard_rated",
+                    "taxable_amount": v[2],
+                    "type": "tax_rate_details",
+                }
                 for rate_id, v in t["taxes"].items()
             ]
         return out
@@ -1034,8 +1249,12 @@ class StripeEmulator(Emulator):
                 "invoice": invoice["id"],
                 "parent": {
                     "type": "invoice_item_details",
-                    "invoice_item_details": {"invoice_item": line["invoice_item"], "proration": False,
-                                             "proration_details": {"credited_items": None}, "subscription": None},
+                    "invoice_item_details": {
+                        "invoice_item": line["invoice_item"],
+                        "proration": False,
+                        "proration_details": {"credited_items": None},
+                        "subscription": None,
+                    },
                     "subscription_item_details": None,
                 },
                 "pretax_credit_amounts": [],
@@ -1046,9 +1265,14 @@ class StripeEmulator(Emulator):
                 },
                 "subtotal": line["amount"],
                 "taxes": [
-                    {"amount": tax, "tax_behavior": "inclusive" if inclusive else "exclusive",
-                     "tax_rate_details": {"tax_rate": rate_id}, "taxability_reason": "standard_rated",
-                     "taxable_amount": line["amount"], "type": "tax_rate_details"}
+                    {
+                        "amount": tax,
+                        "tax_behavior": "inclusive" if inclusive else "exclusive",
+                        "tax_rate_details": {"tax_rate": rate_id},
+                        "taxability_reason": "standard_rated",
+                        "taxable_amount": line["amount"],
+                        "type": "tax_rate_details",
+                    }
                     for rate_id, tax, inclusive in taxes
                 ],
             }
@@ -1062,8 +1286,13 @@ class StripeEmulator(Emulator):
             "proration_details": {"credited_items": None},
             "subscription": None,  # subscription_item is omitted, not null, when absent (spec3.yaml)
             "tax_amounts": [
-                {"amount": tax, "inclusive": inclusive, "tax_rate": rate_id, "taxability_reason": None,
-                 "taxable_amount": line["amount"]}
+                {
+                    "amount": tax,
+                    "inclusive": inclusive,
+                    "tax_rate": rate_id,
+                    "taxability_reason": None,
+                    "taxable_amount": line["amount"],
+                }
                 for rate_id, tax, inclusive in taxes
             ],
             "tax_rates": [self._render(account.store["tax_rates"][r], ctx) for r in line["tax_rates"]],
@@ -1078,8 +1307,16 @@ class StripeEmulator(Emulator):
             return self._render(ctx.account.store["prices"][line["price"]], ctx)
         if not line["product"]:
             return None
-        inline = self._price({"id": "price_" + line["id"][3:], "product": line["product"], "unit_amount": line["unit_amount"],
-                              "currency": invoice["currency"], "active": False}, int(line["period"]["start"]))
+        inline = self._price(
+            {
+                "id": "price_" + line["id"][3:],
+                "product": line["product"],
+                "unit_amount": line["unit_amount"],
+                "currency": invoice["currency"],
+                "active": False,
+            },
+            int(line["period"]["start"]),
+        )
         return self._render(inline, ctx)
 
     def _render_invoiceitem(self, item: Mapping[str, Any], ctx: Ctx) -> dict[str, Any]:
@@ -1130,7 +1367,8 @@ def _created_filter(objects: list[dict[str, Any]], created: Any) -> list[dict[st
     }
     for op, bound in created.items():
         if op not in tests:
-            raise StripeFailure(400, f"Received unknown parameter: created[{op}]", code="parameter_unknown",
-                                param=f"created[{op}]")
+            raise StripeFailure(
+                400, f"Received unknown parameter: created[{op}]", code="parameter_unknown", param=f"created[{op}]"
+            )
         objects = [o for o in objects if tests[op](o["created"], int(bound))]
     return objects

@@ -105,8 +105,7 @@ MESSAGES: dict[str, str] = {
     "unknown_item": "Item code '{code}' is not valid.",
     "unknown_account": "Account code '{code}' is not a valid code for this document.",
     "archived_account": (
-        "Account code '{code}' has been archived, or has been deleted. "
-        "Each line item must reference a valid account."
+        "Account code '{code}' has been archived, or has been deleted. Each line item must reference a valid account."
     ),
     "unknown_contact": "Contact with ID {id} could not be found.",
     "unknown_tracking": "The tracking category '{name}' with option '{option}' is not valid.",
@@ -232,9 +231,7 @@ class _BadRequest(Exception):
         self.message = message
 
 
-_CLAUSE = re.compile(
-    r'^\s*([A-Za-z][\w.]*)\s*==\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|-?\d+(?:\.\d+)?))\s*$'
-)
+_CLAUSE = re.compile(r'^\s*([A-Za-z][\w.]*)\s*==\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|-?\d+(?:\.\d+)?))\s*$')
 
 
 def parse_where(where: str | None) -> list[tuple[str, Any]]:
@@ -304,9 +301,7 @@ class _Org:
         return str(self.organisation.get("BaseCurrency") or "USD")
 
     def lock_date(self) -> date | None:
-        found = [
-            parse_when(self.organisation.get(k)) for k in ("PeriodLockDate", "EndOfYearLockDate")
-        ]
+        found = [parse_when(self.organisation.get(k)) for k in ("PeriodLockDate", "EndOfYearLockDate")]
         dates = [d.date() for d in found if d is not None]
         return max(dates) if dates else None
 
@@ -336,11 +331,7 @@ class XeroEmulator(Emulator):
     # -- world loading ----------------------------------------------------------------------
 
     def _load_org(self, raw: Mapping[str, Any], index: int) -> _Org:
-        name = str(
-            raw.get("name")
-            or (raw.get("organisation") or {}).get("Name")
-            or f"Organisation {index + 1}"
-        )
+        name = str(raw.get("name") or (raw.get("organisation") or {}).get("Name") or f"Organisation {index + 1}")
         tenant_id = str(raw.get("id") or _stable_id("tenant", name))
         now = datetime.fromtimestamp(self.clock.now(), tz=UTC)
         organisation: dict[str, Any] = {
@@ -365,9 +356,7 @@ class XeroEmulator(Emulator):
         }
         for key, value in dict(raw.get("organisation") or {}).items():
             organisation[key] = (
-                msdate(required_when(value))
-                if key in ("PeriodLockDate", "EndOfYearLockDate") and value
-                else value
+                msdate(required_when(value)) if key in ("PeriodLockDate", "EndOfYearLockDate") and value else value
             )
         actions_over = dict(raw.get("actions") or {})
         names = list(DEFAULT_ACTIONS) + [n for n in actions_over if n not in DEFAULT_ACTIONS]
@@ -387,13 +376,9 @@ class XeroEmulator(Emulator):
             connection={
                 "id": _stable_id("connection", tenant_id),
                 "authEventId": _stable_id("auth-event", tenant_id),
-                "createdDateUtc": str(
-                    raw.get("connected_at") or now.strftime("%Y-%m-%dT%H:%M:%S.%f0")
-                ),
+                "createdDateUtc": str(raw.get("connected_at") or now.strftime("%Y-%m-%dT%H:%M:%S.%f0")),
                 "updatedDateUtc": str(
-                    raw.get("reconnected_at")
-                    or raw.get("connected_at")
-                    or now.strftime("%Y-%m-%dT%H:%M:%S.%f0")
+                    raw.get("reconnected_at") or raw.get("connected_at") or now.strftime("%Y-%m-%dT%H:%M:%S.%f0")
                 ),
             },
         )
@@ -401,10 +386,7 @@ class XeroEmulator(Emulator):
         for i, acc in enumerate(raw.get("accounts", DEFAULT_ACCOUNTS)):
             org.accounts.append(
                 {
-                    "AccountID": str(
-                        acc.get("AccountID")
-                        or _stable_id(tenant_id, "account", acc.get("Code") or i)
-                    ),
+                    "AccountID": str(acc.get("AccountID") or _stable_id(tenant_id, "account", acc.get("Code") or i)),
                     "Status": "ACTIVE",
                     "Type": "REVENUE",
                     "TaxType": "NONE",
@@ -439,23 +421,16 @@ class XeroEmulator(Emulator):
                 }
             )
         for i, cat in enumerate(raw.get("tracking_categories") or []):
-            cat_id = str(
-                cat.get("TrackingCategoryID")
-                or _stable_id(tenant_id, "tracking", cat.get("Name") or i)
-            )
+            cat_id = str(cat.get("TrackingCategoryID") or _stable_id(tenant_id, "tracking", cat.get("Name") or i))
             options = [
                 {
-                    "TrackingOptionID": str(
-                        o.get("TrackingOptionID") or _stable_id(cat_id, o.get("Name"))
-                    ),
+                    "TrackingOptionID": str(o.get("TrackingOptionID") or _stable_id(cat_id, o.get("Name"))),
                     "Status": "ACTIVE",
                     **{k: v for k, v in dict(o).items() if k != "TrackingOptionID"},
                 }
                 for o in cat.get("Options") or []
             ]
-            org.tracking.append(
-                {"Status": "ACTIVE", **dict(cat), "TrackingCategoryID": cat_id, "Options": options}
-            )
+            org.tracking.append({"Status": "ACTIVE", **dict(cat), "TrackingCategoryID": cat_id, "Options": options})
         for i, contact in enumerate(raw.get("contacts") or []):
             org.contacts.append(
                 self._contact_record(
@@ -467,9 +442,7 @@ class XeroEmulator(Emulator):
             )
         for i, item in enumerate(raw.get("items") or []):
             org.items.append(
-                self._item_record(
-                    dict(item), str(item.get("ItemID") or _stable_id(tenant_id, "item", i)), stamp
-                )
+                self._item_record(dict(item), str(item.get("ItemID") or _stable_id(tenant_id, "item", i)), stamp)
             )
         self._reindex(org)
         for i, inv in enumerate(raw.get("invoices") or []):
@@ -487,17 +460,11 @@ class XeroEmulator(Emulator):
             ref = dict(pay.get("Invoice") or {})
             invoice = by_id.get(ref.get("InvoiceID")) or by_number.get(ref.get("InvoiceNumber"))
             if invoice is None:
-                raise ValueError(
-                    f"xero world: payment {i} refers to an invoice that is not in tenant {name!r}"
-                )
-            org.payments.append(
-                self._payment_record(org, dict(pay), invoice, _stable_id(tenant_id, "payment", i))
-            )
+                raise ValueError(f"xero world: payment {i} refers to an invoice that is not in tenant {name!r}")
+            org.payments.append(self._payment_record(org, dict(pay), invoice, _stable_id(tenant_id, "payment", i)))
         return org
 
-    def _contact_record(
-        self, org: _Org, data: dict[str, Any], contact_id: str, stamp: str
-    ) -> dict[str, Any]:
+    def _contact_record(self, org: _Org, data: dict[str, Any], contact_id: str, stamp: str) -> dict[str, Any]:
         record: dict[str, Any] = {
             "ContactID": contact_id,
             "ContactStatus": "ACTIVE",
@@ -572,9 +539,7 @@ class XeroEmulator(Emulator):
         if given.get("ContactID"):
             return org.contact_ids.get(str(given["ContactID"]))
         if given.get("ContactNumber"):
-            found = next(
-                (c for c in org.contacts if c.get("ContactNumber") == given["ContactNumber"]), None
-            )
+            found = next((c for c in org.contacts if c.get("ContactNumber") == given["ContactNumber"]), None)
             if found is not None:
                 return found
         if given.get("Name"):
@@ -582,13 +547,9 @@ class XeroEmulator(Emulator):
         return None
 
     def _same_name(self, a: str, b: str) -> bool:
-        return (
-            a == b if self.contact_case_sensitive else a.strip().casefold() == b.strip().casefold()
-        )
+        return a == b if self.contact_case_sensitive else a.strip().casefold() == b.strip().casefold()
 
-    def _active_contact_named(
-        self, org: _Org, name: str, exclude: str | None = None
-    ) -> dict[str, Any] | None:
+    def _active_contact_named(self, org: _Org, name: str, exclude: str | None = None) -> dict[str, Any] | None:
         for c in org.contact_names.get(self._name_key(name), []):
             if (
                 c.get("ContactStatus", "ACTIVE") == "ACTIVE"
@@ -625,8 +586,7 @@ class XeroEmulator(Emulator):
             total_tax += tax
         contact = self._contact_ref(org, dict(data.get("Contact") or {})) or {
             "ContactID": str(
-                (data.get("Contact") or {}).get("ContactID")
-                or _stable_id(org.tenant_id, "missing-contact")
+                (data.get("Contact") or {}).get("ContactID") or _stable_id(org.tenant_id, "missing-contact")
             ),
             "Name": str((data.get("Contact") or {}).get("Name") or ""),
         }
@@ -673,20 +633,14 @@ class XeroEmulator(Emulator):
     def _line_record(
         self, org: _Org, raw: dict[str, Any], invoice_id: str, index: int, amount_types: str
     ) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "LineItemID": str(raw.get("LineItemID") or _stable_id(invoice_id, "line", index))
-        }
+        line: dict[str, Any] = {"LineItemID": str(raw.get("LineItemID") or _stable_id(invoice_id, "line", index))}
         item = self._find_item(org, str(raw["ItemCode"])) if raw.get("ItemCode") else None
         sales = dict(item.get("SalesDetails") or {}) if item else {}
-        description = (
-            raw.get("Description") or (item or {}).get("Description") or (item or {}).get("Name")
-        )
+        description = raw.get("Description") or (item or {}).get("Description") or (item or {}).get("Name")
         if description:
             line["Description"] = str(description)
         quantity = _money(raw.get("Quantity"), "1")
-        unit = _money(
-            raw.get("UnitAmount") if raw.get("UnitAmount") is not None else sales.get("UnitPrice")
-        )
+        unit = _money(raw.get("UnitAmount") if raw.get("UnitAmount") is not None else sales.get("UnitPrice"))
         account = raw.get("AccountCode") or sales.get("AccountCode")
         tax_type = raw.get("TaxType") or sales.get("TaxType")
         if not tax_type and account:
@@ -774,9 +728,9 @@ class XeroEmulator(Emulator):
         amount = _money(data.get("Amount"))
         when = parse_when(data.get("Date")) or datetime.fromtimestamp(self.clock.now(), tz=UTC)
         account_ref = dict(data.get("Account") or {})
-        account = next(
-            (a for a in org.accounts if a.get("Code") == account_ref.get("Code")), None
-        ) or next((a for a in org.accounts if a.get("Type") == "BANK"), None)
+        account = next((a for a in org.accounts if a.get("Code") == account_ref.get("Code")), None) or next(
+            (a for a in org.accounts if a.get("Type") == "BANK"), None
+        )
         status = str(data.get("Status") or "AUTHORISED")
         if status != "DELETED":  # a deleted payment no longer counts towards the invoice
             paid = _money(invoice["AmountPaid"]) + amount
@@ -908,9 +862,7 @@ class XeroEmulator(Emulator):
             ("Contacts", self._write_contact),
             ("Items", self._write_item),
         ):
-            routes.append(
-                Route(f"{API}/{name}", self._writes(name, writer), methods=["PUT", "POST"])
-            )
+            routes.append(Route(f"{API}/{name}", self._writes(name, writer), methods=["PUT", "POST"]))
         return routes
 
     def _grant_or_401(self, request: Request) -> tuple[Grant | None, Response | None]:
@@ -919,17 +871,13 @@ class XeroEmulator(Emulator):
             return grant, None
         if problem == "expired" and grant is not None:
             expired = datetime.fromtimestamp(grant.expires_at, tz=UTC).strftime("%m/%d/%Y %H:%M:%S")
-            return None, self.error(
-                401, "TokenExpired", f"TokenExpired: token expired at {expired}"
-            )
+            return None, self.error(401, "TokenExpired", f"TokenExpired: token expired at {expired}")
         return None, self.error(401, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
 
     def reach(self, grant: Grant) -> list[str]:
         """Tenant ids a grant reaches now (the ``wrong_tenant`` fault swaps them)."""
         granted = (
-            [str(t) for t in (grant.principal or [])]
-            if isinstance(grant.principal, list)
-            else [str(grant.principal)]
+            [str(t) for t in (grant.principal or [])] if isinstance(grant.principal, list) else [str(grant.principal)]
         )
         if not self.faults.wrong_tenant:
             return granted
@@ -1010,13 +958,9 @@ class XeroEmulator(Emulator):
     def _rate_headers(self, response: Response, org: _Org) -> None:
         response.headers["X-DayLimit-Remaining"] = str(max(org.day_limit - org.day_used, 0))
         response.headers["X-MinLimit-Remaining"] = str(max(self.minute_limit - len(org.minute), 0))
-        response.headers["X-AppMinLimit-Remaining"] = str(
-            max(self.app_minute_limit - len(self._app_minute), 0)
-        )
+        response.headers["X-AppMinLimit-Remaining"] = str(max(self.app_minute_limit - len(self._app_minute), 0))
 
-    def _accounting(
-        self, reader: Callable[[Request, _Org], Response]
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def _accounting(self, reader: Callable[[Request, _Org], Response]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             org, denied = self._admit(request)
             if org is None:
@@ -1055,9 +999,7 @@ class XeroEmulator(Emulator):
             if cat.get("Status") == "DELETED" or (cat.get("Status") == "ARCHIVED" and not archived):
                 continue
             options = [
-                o
-                for o in cat["Options"]
-                if o.get("Status") == "ACTIVE" or (archived and o.get("Status") == "ARCHIVED")
+                o for o in cat["Options"] if o.get("Status") == "ACTIVE" or (archived and o.get("Status") == "ARCHIVED")
             ]
             found.append({**cat, "Options": options})
         return JSONResponse(self._envelope("TrackingCategories", found))
@@ -1100,11 +1042,7 @@ class XeroEmulator(Emulator):
         since_header = request.headers.get("if-modified-since")
         since = _parse_since(since_header) if since_header else None
         ids = (
-            {
-                i.strip()
-                for i in request.query_params.get(ids_param or "", "").split(",")
-                if i.strip()
-            }
+            {i.strip() for i in request.query_params.get(ids_param or "", "").split(",") if i.strip()}
             if ids_param
             else set()
         )
@@ -1144,9 +1082,7 @@ class XeroEmulator(Emulator):
     def _writes(
         self,
         key: str,
-        writer: Callable[
-            [_Org, dict[str, Any], bool, dict[str, set[str]]], tuple[dict[str, Any], list[str]]
-        ],
+        writer: Callable[[_Org, dict[str, Any], bool, dict[str, set[str]]], tuple[dict[str, Any], list[str]]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             org, denied = self._admit(request)
@@ -1196,9 +1132,7 @@ class XeroEmulator(Emulator):
         org: _Org,
         key: str,
         raw: bytes,
-        writer: Callable[
-            [_Org, dict[str, Any], bool, dict[str, set[str]]], tuple[dict[str, Any], list[str]]
-        ],
+        writer: Callable[[_Org, dict[str, Any], bool, dict[str, set[str]]], tuple[dict[str, Any], list[str]]],
     ) -> Response:
         try:
             payload = json.loads(raw or b"{}")
@@ -1258,26 +1192,18 @@ class XeroEmulator(Emulator):
         if not name:
             errors.append(self.messages["contact_name_required"])
         else:
-            clash = self._active_contact_named(
-                org, name, exclude=existing["ContactID"] if existing else None
-            )
-            if clash is not None or any(
-                self._same_name(name, n) for n in pending.get("contact_names", set())
-            ):
+            clash = self._active_contact_named(org, name, exclude=existing["ContactID"] if existing else None)
+            if clash is not None or any(self._same_name(name, n) for n in pending.get("contact_names", set())):
                 errors.append(self.messages["contact_name_taken"].format(name=name))
         number = merged.get("ContactNumber")
-        if number and any(
-            c.get("ContactNumber") == number and c is not existing for c in org.contacts
-        ):
+        if number and any(c.get("ContactNumber") == number and c is not existing for c in org.contacts):
             errors.append(self.messages["contact_number_taken"].format(number=number))
         if errors:
             return data, errors
         pending.setdefault("contact_names", set()).add(name)
         stamp = msdate(self._now())
         if existing is not None:
-            existing.update(
-                {k: v for k, v in data.items() if k not in ("ContactID", "UpdatedDateUTC")}
-            )
+            existing.update({k: v for k, v in data.items() if k not in ("ContactID", "UpdatedDateUTC")})
             existing["UpdatedDateUTC"] = stamp
             self._reindex(org)
             return existing, []
@@ -1293,16 +1219,14 @@ class XeroEmulator(Emulator):
         errors: list[str] = []
         existing = None
         if upsert:
-            existing = next(
-                (i for i in org.items if data.get("ItemID") and i["ItemID"] == data["ItemID"]), None
-            ) or (self._find_item(org, code) if code else None)
+            existing = next((i for i in org.items if data.get("ItemID") and i["ItemID"] == data["ItemID"]), None) or (
+                self._find_item(org, code) if code else None
+            )
         if not code and existing is None:
             errors.append(self.messages["item_code_required"])
         elif len(code) > 30:
             errors.append(self.messages["item_code_too_long"])
-        elif existing is None and (
-            self._find_item(org, code) is not None or code in pending.get("item_codes", set())
-        ):
+        elif existing is None and (self._find_item(org, code) is not None or code in pending.get("item_codes", set())):
             errors.append(self.messages["item_code_taken"].format(code=code))
         sales = dict(data.get("SalesDetails") or {})
         if sales.get("AccountCode"):
@@ -1314,9 +1238,7 @@ class XeroEmulator(Emulator):
         pending.setdefault("item_codes", set()).add(code)
         stamp = msdate(self._now())
         if existing is not None:
-            existing.update(
-                {k: v for k, v in data.items() if k not in ("ItemID", "UpdatedDateUTC")}
-            )
+            existing.update({k: v for k, v in data.items() if k not in ("ItemID", "UpdatedDateUTC")})
             existing["UpdatedDateUTC"] = stamp
             self._reindex(org)
             return existing, []
@@ -1352,9 +1274,7 @@ class XeroEmulator(Emulator):
                 ),
                 None,
             )
-        if existing is not None and (
-            existing["Status"] in ("PAID", "VOIDED", "DELETED") or existing["Payments"]
-        ):
+        if existing is not None and (existing["Status"] in ("PAID", "VOIDED", "DELETED") or existing["Payments"]):
             return data, [self.messages["not_editable"]]
         merged = {**self._as_input(existing), **data} if existing else data
         errors = self._invoice_errors(org, merged, existing, pending)
@@ -1412,23 +1332,17 @@ class XeroEmulator(Emulator):
         if kind not in ("ACCREC", "ACCPAY"):
             errors.append(self.messages["invalid_type"])
         status = str(data.get("Status") or "DRAFT")
-        if status not in ("DRAFT", "SUBMITTED", "AUTHORISED") and not (
-            existing and status in ("VOIDED", "DELETED")
-        ):
+        if status not in ("DRAFT", "SUBMITTED", "AUTHORISED") and not (existing and status in ("VOIDED", "DELETED")):
             errors.append(self.messages["invalid_status"].format(status=status))
         contact = dict(data.get("Contact") or {})
         if not any(contact.get(k) for k in ("ContactID", "Name", "ContactNumber")):
             errors.append(self.messages["contact_identify"])
-        elif (
-            contact.get("ContactID")
-            and self._find_contact(org, {"ContactID": contact["ContactID"]}) is None
-        ):
+        elif contact.get("ContactID") and self._find_contact(org, {"ContactID": contact["ContactID"]}) is None:
             errors.append(self.messages["unknown_contact"].format(id=contact["ContactID"]))
         number = data.get("InvoiceNumber")
         if kind == "ACCREC" and number:
             clash = any(
-                i["Type"] == "ACCREC" and i["InvoiceNumber"] == number and i is not existing
-                for i in org.invoices
+                i["Type"] == "ACCREC" and i["InvoiceNumber"] == number and i is not existing for i in org.invoices
             )
             if clash or number in pending.get("numbers", set()):
                 errors.append(self.messages["invoice_number_taken"])
@@ -1476,9 +1390,7 @@ class XeroEmulator(Emulator):
         if tax_type:
             rate = self._tax_rate(org, str(tax_type))
             if rate is None or rate.get("Status", "ACTIVE") != "ACTIVE":
-                errors.append(
-                    self.messages["invalid_tax"].format(tax=tax_type, account=account or "")
-                )
+                errors.append(self.messages["invalid_tax"].format(tax=tax_type, account=account or ""))
         tracking = list(line.get("Tracking") or [])
         if len(tracking) > 2:
             errors.append(self.messages["too_many_tracking"])
@@ -1491,9 +1403,7 @@ class XeroEmulator(Emulator):
                 or option.get("Status") != "ACTIVE"
             ):
                 errors.append(
-                    self.messages["unknown_tracking"].format(
-                        name=given.get("Name", ""), option=given.get("Option", "")
-                    )
+                    self.messages["unknown_tracking"].format(name=given.get("Name", ""), option=given.get("Option", ""))
                 )
         return errors
 

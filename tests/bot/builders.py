@@ -28,8 +28,16 @@ def finding(
     action: ProposedAction | None = None,
     system: str | None = "xero",
 ) -> Finding:
-    return Finding(code=code, severity=severity, subject=subject, evidence=evidence or {"sku": subject},
-                   impact=impact, system=system, action=action, status=status)
+    return Finding(
+        code=code,
+        severity=severity,
+        subject=subject,
+        evidence=evidence or {"sku": subject},
+        impact=impact,
+        system=system,
+        action=action,
+        status=status,
+    )
 
 
 def result(
@@ -50,7 +58,9 @@ def result(
         resolved=resolved,
         api_calls={"hubspot": 3, "xero": 4},
         timings={},
-        remediation=remediation if remediation is not None else {f.key: f"1. Fix {f.subject} in *Xero*." for f in findings},
+        remediation=remediation
+        if remediation is not None
+        else {f.key: f"1. Fix {f.subject} in *Xero*." for f in findings},
         ref="abc12345",
         run_id=None,
     )

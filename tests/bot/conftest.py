@@ -60,15 +60,33 @@ class Harness:
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
         return httpx.post(f"{self.url}/slack/events", content=body.encode(), headers=headers, timeout=30)
 
-    def command_body(self, text: str, *, user: str = "U0SUPPORT", channel: str = "C0SUPPORT",
-                     channel_name: str = "support", response_url: str | None = None) -> tuple[str, str]:
+    def command_body(
+        self,
+        text: str,
+        *,
+        user: str = "U0SUPPORT",
+        channel: str = "C0SUPPORT",
+        channel_name: str = "support",
+        response_url: str | None = None,
+    ) -> tuple[str, str]:
         url = response_url or self.fake.new_response_url()
-        body = urlencode({
-            "token": "legacy-verification-token", "team_id": "T0TEST", "team_domain": "test",
-            "channel_id": channel, "channel_name": channel_name, "user_id": user, "user_name": "support",
-            "command": "/sync-check", "text": text, "api_app_id": "A0SYNC", "is_enterprise_install": "false",
-            "response_url": url, "trigger_id": f"{uuid.uuid4().int % 10**12}.123.abc",
-        })
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": "T0TEST",
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": channel_name,
+                "user_id": user,
+                "user_name": "support",
+                "command": "/sync-check",
+                "text": text,
+                "api_app_id": "A0SYNC",
+                "is_enterprise_install": "false",
+                "response_url": url,
+                "trigger_id": f"{uuid.uuid4().int % 10**12}.123.abc",
+            }
+        )
         return body, url
 
     def command(self, text: str, **kw: Any) -> tuple[httpx.Response, str]:
@@ -76,11 +94,18 @@ class Harness:
         return self.post(body, "application/x-www-form-urlencoded"), url
 
     def event(self, event: dict[str, Any]) -> httpx.Response:
-        body = json.dumps({
-            "token": "legacy-verification-token", "team_id": "T0TEST", "api_app_id": "A0SYNC",
-            "event": event, "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10]}",
-            "event_time": int(time.time()), "authorizations": [{"team_id": "T0TEST", "user_id": "U0BOT", "is_bot": True}],
-        })
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": "T0TEST",
+                "api_app_id": "A0SYNC",
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": "T0TEST", "user_id": "U0BOT", "is_bot": True}],
+            }
+        )
         return self.post(body, "application/json")
 
     def final_response(self, url: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -110,15 +135,17 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
 
     def make(**slack: Any) -> Harness:
         db_path = tmp_path / f"bot-{len(made)}.db"
-        settings = load_settings({
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake_slack.api_url,
-            "XERO_CLIENT_ID": "xero-client",
-            "XERO_CLIENT_SECRET": "xero-secret",
-        })
+        settings = load_settings(
+            {
+                "DATABASE_URL": f"sqlite:///{db_path}",
+                "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": fake_slack.api_url,
+                "XERO_CLIENT_ID": "xero-client",
+                "XERO_CLIENT_SECRET": "xero-secret",
+            }
+        )
         overrides = {system: sandbox.overrides(system) for system in ("hubspot", "xero")}
         config = parse_config(integrations_config(overrides, **slack))
         services = sync_doctor.build(settings, config)

@@ -18,13 +18,19 @@ from store import alerts_repo, migrate
 from store.db import make_engine, make_session_factory
 from tests.bot.builders import blocked, finding, result
 
-CONFIG = parse_config({
-    "slack": {"alert_channel": "C0OPS"},
-    "integrations": {
-        "acme": {"source": {"system": "hubspot"}, "destination": {"system": "xero"}, "slack": {"channel": "C0ACME"}},
-        "globex": {"source": {"system": "hubspot"}, "destination": {"system": "xero"}},
-    },
-})
+CONFIG = parse_config(
+    {
+        "slack": {"alert_channel": "C0OPS"},
+        "integrations": {
+            "acme": {
+                "source": {"system": "hubspot"},
+                "destination": {"system": "xero"},
+                "slack": {"channel": "C0ACME"},
+            },
+            "globex": {"source": {"system": "hubspot"}, "destination": {"system": "xero"}},
+        },
+    }
+)
 
 
 class Recorder:
@@ -77,7 +83,9 @@ def rows(sessions: sessionmaker[Session], integration: str = "acme") -> list[Any
 SKU = finding("sku.missing", "PROD-404", impact=blocked(("INV-1", "NZD", "40")))
 
 
-def test_opened_once_then_quiet_then_resolved(service: AlertService, recorder: Recorder, sessions: sessionmaker[Session]) -> None:
+def test_opened_once_then_quiet_then_resolved(
+    service: AlertService, recorder: Recorder, sessions: sessionmaker[Session]
+) -> None:
     first = service.on_run(result([SKU]))
     assert first.opened == ["sku.missing"]
     [row] = rows(sessions)
@@ -100,7 +108,9 @@ def test_opened_once_then_quiet_then_resolved(service: AlertService, recorder: R
     assert len(rows(sessions)) == 2
 
 
-def test_impact_growth_gets_one_thread_reply(service: AlertService, recorder: Recorder, sessions: sessionmaker[Session]) -> None:
+def test_impact_growth_gets_one_thread_reply(
+    service: AlertService, recorder: Recorder, sessions: sessionmaker[Session]
+) -> None:
     service.on_run(result([SKU]))
     bigger = replace(SKU, impact=blocked(("INV-1", "NZD", "40"), ("INV-2", "NZD", "60")), status="ongoing")
     assert service.on_run(result([bigger])).grew == ["sku.missing"]
@@ -144,7 +154,11 @@ def test_channel_fallback_and_no_channel(sessions: sessionmaker[Session], record
     service = AlertService(CONFIG, sessions, recorder)
     assert service.on_run(result([SKU], integration="globex")).opened == ["sku.missing"]
     assert recorder.events[0][1].channel == "C0OPS"
-    quiet = AlertService(parse_config({"integrations": {"acme": {"source": {"system": "hubspot"}, "destination": {"system": "xero"}}}}), sessions, recorder)
+    quiet = AlertService(
+        parse_config({"integrations": {"acme": {"source": {"system": "hubspot"}, "destination": {"system": "xero"}}}}),
+        sessions,
+        recorder,
+    )
     assert quiet.on_run(result([SKU], integration="acme")).opened == []
     assert rows(sessions, "acme") == []
 

@@ -50,6 +50,7 @@ def assert_valid(message: Message) -> None:
 
 # -- common ------------------------------------------------------------------------------
 
+
 def test_truncate_never_splits_an_entity_or_leaves_an_open_code_block() -> None:
     assert truncate("short", 10) == "short"
     cut = truncate("a" * 8 + "&amp;bbbb", 12)
@@ -70,14 +71,16 @@ def test_helpers_enforce_limits() -> None:
 
 
 def test_evidence_is_escaped_and_secrets_redacted() -> None:
-    lines = evidence_lines({
-        "contact": "<@channel> Acme & Sons",
-        "api_key": "rk_live_abcdefgh12345",
-        "message": "Bearer abcdefghijklmnop failed",
-        "key_hint": "sk_live_abcdefghijklmn",
-        "run_ref": "hidden",
-        "invoices": [f"INV-{i}" for i in range(12)],
-    })
+    lines = evidence_lines(
+        {
+            "contact": "<@channel> Acme & Sons",
+            "api_key": "rk_live_abcdefgh12345",
+            "message": "Bearer abcdefghijklmnop failed",
+            "key_hint": "sk_live_abcdefghijklmn",
+            "run_ref": "hidden",
+            "invoices": [f"INV-{i}" for i in range(12)],
+        }
+    )
     text = "\n".join(lines)
     assert "&lt;@channel&gt; Acme &amp; Sons" in text
     assert "rk_live_abcdefgh12345" not in text and "abcdefghijklmnop" not in text
@@ -91,6 +94,7 @@ def test_money_is_per_currency_never_summed() -> None:
 
 
 # -- results -----------------------------------------------------------------------------
+
 
 def test_summary_counts_each_blocked_invoice_once_and_says_what_changed() -> None:
     inv = blocked(("INV-1", "NZD", "100.00"), ("INV-2", "NZD", "50.00"))
@@ -141,10 +145,7 @@ def test_findings_worst_first_with_evidence_remediation_and_action_in_words() ->
 
 def test_overflow_splits_whole_findings_into_valid_messages() -> None:
     long_steps = "1. " + "step " * 900  # ~4500 characters: cut to the section limit
-    findings = [
-        finding("sku.missing", f"PROD-{i:03}", impact=blocked((f"INV-{i}", "NZD", "10")))
-        for i in range(40)
-    ]
+    findings = [finding("sku.missing", f"PROD-{i:03}", impact=blocked((f"INV-{i}", "NZD", "10"))) for i in range(40)]
     r = result(findings, remediation={f.key: long_steps for f in findings})
     messages = result_messages(r)
     assert len(messages) > 1
@@ -167,17 +168,28 @@ def test_user_and_provider_text_cannot_ping_or_inject() -> None:
 
 
 def test_no_secret_reaches_a_message() -> None:
-    f = finding("apikey.invalid", "stripe", evidence={"message": "Invalid API Key provided: sk_live_abcdef123456", "token": "xoxb-123456-abcdef"})
+    f = finding(
+        "apikey.invalid",
+        "stripe",
+        evidence={"message": "Invalid API Key provided: sk_live_abcdef123456", "token": "xoxb-123456-abcdef"},
+    )
     body = all_text(result_messages(result([f])))
     assert "sk_live_abcdef123456" not in body and "xoxb-123456-abcdef" not in body
 
 
 # -- trace -------------------------------------------------------------------------------
 
+
 def make_trace(**kw: Any) -> InvoiceTrace:
     base: dict[str, Any] = {
-        "integration": "globex", "number": "INV-2001", "source": "HubSpot", "destination": "Xero", "found": True, "in_scope": True,
-        "copies": (), "blocking": ({"code": "sku.missing", "subject": "PROD-404", "severity": "fail"},),
+        "integration": "globex",
+        "number": "INV-2001",
+        "source": "HubSpot",
+        "destination": "Xero",
+        "found": True,
+        "in_scope": True,
+        "copies": (),
+        "blocking": ({"code": "sku.missing", "subject": "PROD-404", "severity": "fail"},),
         "steps": (
             TraceStep("Found in HubSpot", True, "INV-2001: open, NZD 40.00, Ada <Lovelace>"),
             TraceStep("Status filter", True, "open is synced (open, paid)"),
@@ -211,10 +223,20 @@ def test_trace_with_many_long_steps_stays_valid() -> None:
 
 # -- home --------------------------------------------------------------------------------
 
+
 def health(name: str, fail: int = 0, warn: int = 0, **kw: Any) -> IntegrationHealth:
     base: dict[str, Any] = {
-        "name": name, "source": "hubspot", "destination": "xero", "last_run_at": NOW - timedelta(hours=2), "fail": fail, "warn": warn,
-        "error": 0, "blocked_invoices": 0, "blocked_amounts": {}, "oldest_unsynced_days": None, "token_expires_at": None,
+        "name": name,
+        "source": "hubspot",
+        "destination": "xero",
+        "last_run_at": NOW - timedelta(hours=2),
+        "fail": fail,
+        "warn": warn,
+        "error": 0,
+        "blocked_invoices": 0,
+        "blocked_amounts": {},
+        "oldest_unsynced_days": None,
+        "token_expires_at": None,
     }
     base.update(kw)
     return IntegrationHealth(**base)
@@ -224,8 +246,15 @@ def test_home_view_failing_first_with_every_fact() -> None:
     view = home_view(
         [
             health("acme"),
-            health("globex", fail=2, warn=1, blocked_invoices=3, blocked_amounts={"NZD": "120.00"},
-                   oldest_unsynced_days=9, token_expires_at=NOW + timedelta(days=5)),
+            health(
+                "globex",
+                fail=2,
+                warn=1,
+                blocked_invoices=3,
+                blocked_amounts={"NZD": "120.00"},
+                oldest_unsynced_days=9,
+                token_expires_at=NOW + timedelta(days=5),
+            ),
             health("initech", last_run_at=None),
         ],
         now=NOW,
@@ -254,6 +283,7 @@ def test_home_view_and_list_stay_within_block_limits() -> None:
 
 # -- help --------------------------------------------------------------------------------
 
+
 def test_help_and_usage_messages() -> None:
     message = help_blocks.help_message(integrations=["acme", "globex"])
     assert_valid(message)
@@ -281,12 +311,24 @@ def test_crash_message_quotes_the_ref() -> None:
 
 # -- alerts ------------------------------------------------------------------------------
 
+
 def notice(**kw: Any) -> AlertNotice:
     base: dict[str, Any] = {
-        "alert_id": 1, "integration": "globex", "source": "hubspot", "destination": "xero", "code": "sku.missing",
-        "title": "Item (SKU) missing in the destination", "severity": Severity.FAIL, "subjects": ("PROD-404",),
-        "blocked_invoices": 1, "blocked_amounts": {"NZD": "40.00"}, "remediation": "1. Create *PROD-404*.", "run_ref": "r1",
-        "channel": "C1", "opened_at": NOW, "evidence": {"sku": "PROD-404"},
+        "alert_id": 1,
+        "integration": "globex",
+        "source": "hubspot",
+        "destination": "xero",
+        "code": "sku.missing",
+        "title": "Item (SKU) missing in the destination",
+        "severity": Severity.FAIL,
+        "subjects": ("PROD-404",),
+        "blocked_invoices": 1,
+        "blocked_amounts": {"NZD": "40.00"},
+        "remediation": "1. Create *PROD-404*.",
+        "run_ref": "r1",
+        "channel": "C1",
+        "opened_at": NOW,
+        "evidence": {"sku": "PROD-404"},
     }
     base.update(kw)
     return AlertNotice(**base)

@@ -32,11 +32,24 @@ def create_item_in_xero(h: Harness, code: str) -> None:
 def push_invoice_to_xero(h: Harness) -> None:
     """The re-sync: INV-2001 created in Globex's Xero (through Xero's API)."""
     invoice = {
-        "InvoiceNumber": "INV-2001", "Type": "ACCREC", "Contact": {"Name": "Ada Lovelace"},
-        "Date": (date.today() - timedelta(days=4)).isoformat(), "DueDate": (date.today() + timedelta(days=10)).isoformat(),
-        "Status": "AUTHORISED", "CurrencyCode": "NZD", "LineAmountTypes": "Exclusive",
-        "LineItems": [{"Description": "Gadget", "Quantity": 1, "UnitAmount": 40, "ItemCode": "PROD-404",
-                       "AccountCode": "200", "TaxType": "NONE"}],
+        "InvoiceNumber": "INV-2001",
+        "Type": "ACCREC",
+        "Contact": {"Name": "Ada Lovelace"},
+        "Date": (date.today() - timedelta(days=4)).isoformat(),
+        "DueDate": (date.today() + timedelta(days=10)).isoformat(),
+        "Status": "AUTHORISED",
+        "CurrencyCode": "NZD",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {
+                "Description": "Gadget",
+                "Quantity": 1,
+                "UnitAmount": 40,
+                "ItemCode": "PROD-404",
+                "AccountCode": "200",
+                "TaxType": "NONE",
+            }
+        ],
     }
     response = httpx.put(
         h.sandbox.url("xero") + "/api.xro/2.0/Invoices",
@@ -104,8 +117,15 @@ def test_healthy_runs_post_no_alert(make_harness: Callable[..., Harness]) -> Non
 
 def test_app_home_published_on_open_and_after_each_run(make_harness: Callable[..., Harness]) -> None:
     h = make_harness()
-    response = h.event({"type": "app_home_opened", "user": "U0SUPPORT", "channel": "D0SUPPORT", "tab": "home",
-                        "event_ts": f"{time.time():.6f}"})
+    response = h.event(
+        {
+            "type": "app_home_opened",
+            "user": "U0SUPPORT",
+            "channel": "D0SUPPORT",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+    )
     assert response.status_code == 200
     h.fake.wait_for(lambda: h.fake.views.get("U0SUPPORT"))
     [first] = h.fake.views["U0SUPPORT"]

@@ -201,7 +201,9 @@ def test_a_long_ephemeral_answer_uses_the_response_url_pages(make_harness: Calla
     h.fake.wait_for(lambda: len(entry.posts) >= 2)
     time.sleep(0.3)
     assert entry.posts[0]["replace_original"] is True
-    assert all(p["response_type"] == "ephemeral" and p["replace_original"] is (i == 0) for i, p in enumerate(entry.posts))
+    assert all(
+        p["response_type"] == "ephemeral" and p["replace_original"] is (i == 0) for i, p in enumerate(entry.posts)
+    )
     assert len(entry.posts) <= 5
     assert h.fake.channel_messages("C0SUPPORT") == []  # nothing posted in the channel itself
 

@@ -66,7 +66,10 @@ def test_commands_are_frozen() -> None:
 def test_help_is_generated_from_the_table() -> None:
     lines = grammar.usage_lines()
     assert [form for form, _ in lines] == [
-        "/sync-check help", "/sync-check list", "/sync-check NAME invoice NUMBER", "/sync-check NAME",
+        "/sync-check help",
+        "/sync-check list",
+        "/sync-check NAME invoice NUMBER",
+        "/sync-check NAME",
     ]
     assert len(lines) == len(grammar.TABLE)
     assert all(text for _, text in lines)

@@ -23,7 +23,11 @@ def test_command_and_request_urls() -> None:
     [command] = data["features"]["slash_commands"]
     assert command["command"] == grammar.COMMAND
     assert command["should_escape"] is False
-    urls = [command["url"], data["settings"]["interactivity"]["request_url"], data["settings"]["event_subscriptions"]["request_url"]]
+    urls = [
+        command["url"],
+        data["settings"]["interactivity"]["request_url"],
+        data["settings"]["event_subscriptions"]["request_url"],
+    ]
     assert all(url == "https://HOST/slack/events" for url in urls)
     assert data["settings"]["socket_mode_enabled"] is False
 
@@ -37,5 +41,13 @@ def test_app_home_and_events() -> None:
 def test_minimum_bot_scopes() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write"} <= scopes
-    assert scopes <= {"commands", "chat:write", "users:read", "usergroups:read", "files:write", "im:write",
-                      "channels:read", "groups:read"}
+    assert scopes <= {
+        "commands",
+        "chat:write",
+        "users:read",
+        "usergroups:read",
+        "files:write",
+        "im:write",
+        "channels:read",
+        "groups:read",
+    }

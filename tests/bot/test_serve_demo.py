@@ -24,14 +24,32 @@ REPO = Path(__file__).resolve().parents[2]
 def slash_command(base: str, fake: FakeSlack, text: str) -> dict[str, object]:
     """POST a signed /sync-check like Slack does; return the answer posted to its response_url."""
     response_url = fake.new_response_url()
-    body = urlencode({"team_id": "T0TEST", "channel_id": "C0SUPPORT", "channel_name": "support",
-                      "user_id": "U0SUPPORT", "user_name": "support", "command": "/sync-check", "text": text,
-                      "api_app_id": "A0SYNC", "response_url": response_url, "trigger_id": "1.2.3"})
+    body = urlencode(
+        {
+            "team_id": "T0TEST",
+            "channel_id": "C0SUPPORT",
+            "channel_name": "support",
+            "user_id": "U0SUPPORT",
+            "user_name": "support",
+            "command": "/sync-check",
+            "text": text,
+            "api_app_id": "A0SYNC",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
     ts = str(int(time.time()))
     signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
-    ack = httpx.post(f"{base}/slack/events", content=body, timeout=10, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature})
+    ack = httpx.post(
+        f"{base}/slack/events",
+        content=body,
+        timeout=10,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+        },
+    )
     assert ack.status_code == 200
     entry = fake.response(response_url)
     fake.wait_for(lambda: entry.posts, 30)
@@ -46,8 +64,14 @@ def test_serve_demo_answers_sync_check_from_the_demo_world(tmp_path: Path, fake_
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.api_url,
     }
-    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "serve", "--demo", "--port", str(port)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

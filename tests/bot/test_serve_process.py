@@ -50,8 +50,14 @@ def test_serve_drains_on_sigterm(tmp_path: Path, fake_slack: FakeSlack, sandbox:
     connect_all(services)
     services.close()
 
-    proc = subprocess.Popen([sys.executable, "app.py", "serve"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "serve"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -72,8 +78,16 @@ def test_serve_drains_on_sigterm(tmp_path: Path, fake_slack: FakeSlack, sandbox:
 
         ts = str(int(time.time()))
         sig = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
-        ack = httpx.post(f"{base}/slack/events", content=body, timeout=10, headers={
-            "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig})
+        ack = httpx.post(
+            f"{base}/slack/events",
+            content=body,
+            timeout=10,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": sig,
+            },
+        )
         assert ack.status_code == 200
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)

@@ -52,7 +52,9 @@ def invoice(
 
 
 def item(code: str | None, name: str | None = None, active: bool = True, id: str | None = None, **kw: Any) -> Item:
-    return Item(id=id or f"item-{code}-{name or ''}-{active}", code=code, name=name or f"Item {code}", active=active, **kw)
+    return Item(
+        id=id or f"item-{code}-{name or ''}-{active}", code=code, name=name or f"Item {code}", active=active, **kw
+    )
 
 
 def ctx(

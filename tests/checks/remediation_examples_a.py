@@ -96,15 +96,22 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             **_HUB,
             "missing": ["crm.objects.products.read", "crm.objects.invoices.read"],
             "granted": ["crm.objects.contacts.read", "crm.objects.line_items.read", "oauth"],
-            "needed": ["crm.objects.contacts.read", "crm.objects.products.read", "crm.objects.line_items.read",
-                       "crm.objects.invoices.read", "oauth"],
+            "needed": [
+                "crm.objects.contacts.read",
+                "crm.objects.products.read",
+                "crm.objects.line_items.read",
+                "crm.objects.invoices.read",
+                "oauth",
+            ],
             "granted_from": "system",
         },
     },
     "apikey.invalid": {
         "subject": "stripe",
         "system": "stripe",
-        "evidence": _error(_STRIPE, "TokenRevoked", "Invalid API Key provided: rk_live_****Xk2p", "api_key_invalid", 401),
+        "evidence": _error(
+            _STRIPE, "TokenRevoked", "Invalid API Key provided: rk_live_****Xk2p", "api_key_invalid", 401
+        ),
     },
     "apikey.permissions": {
         "subject": "stripe",
@@ -274,73 +281,326 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 
 # Other branches of the same templates: (code, example), rendered by tests/checks/test_remediation_a.py.
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
-    ("connection.disconnected", {"subject": "xero", "system": "xero", "evidence": {
-        **_error(_XERO, "TenantError", "AuthenticationUnsuccessful", "AuthenticationUnsuccessful", 403),
-        "configured_tenant": "a3f1", "configured_name": "Acme <Plumbing> & Co", "reason": "tenant_disconnected",
-        "state": "active"}}),
-    ("connection.disconnected", {"subject": "stripe", "system": "stripe", "evidence": {
-        **_STRIPE, "state": "disconnected", "reason": "disconnected", "last_error": None}}),
-    ("connection.state", {"subject": "hubspot", "system": "hubspot", "evidence": {
-        **_HUB, "state": "grace_period", "last_error": None}}),
-    ("connection.state", {"subject": "xero", "system": "xero", "evidence": {
-        **_XERO, "state": "pending_credits", "last_error": None}}),
-    ("connection.wrong_tenant", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **_QBO, "configured_tenant": "9130350000000001", "configured_name": "Acme", "connected_tenant":
-        "9130350000000001", "connected_name": "Acme Holdings", "tenant_differs": False, "name_differs": True,
-        "renamed": True, "tenants_available": [], "configured_reachable": False}}),
-    ("connection.wrong_tenant", {"subject": "stripe", "system": "stripe", "evidence": {
-        **_error(_STRIPE, "TenantError", "the API key belongs to account acct_2 (Other), not the configured acct_1",
-                 "wrong_account", None), "configured_tenant": "acct_1", "configured_name": None}}),
-    ("connection.wrong_tenant", {"subject": "xero", "system": "xero", "evidence": {
-        **_XERO, "configured_tenant": "t-1", "configured_name": None, "connected_tenant": "t-2",
-        "connected_name": "Other Org", "tenant_differs": True, "name_differs": False, "renamed": False,
-        "tenants_available": [{"id": "t-2", "name": "Other Org"}, {"id": "t-1", "name": "Acme"}],
-        "configured_reachable": True}}),
-    ("token.expired", {"subject": "quickbooks", "system": "quickbooks", "evidence":
-        _error(_QBO, "TokenExpired", "message=ApplicationAuthenticationFailed; errorCode=003200; statusCode=401",
-               "3200", 401)}),
-    ("token.expired", {"subject": "hubspot", "system": "hubspot", "evidence": {
-        **_HUB, "token": "access", "expired_at": "2026-05-20T08:00:00+00:00", "refreshable": False}}),
-    ("token.expiring", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **_QBO, "token": "refresh", "basis": "stated", "issued_at": None, "expires_at": "2026-06-01T00:00:00+00:00",
-        "lifetime_days": None, "age_days": None, "days_remaining": 11, "reasons": ["days_left"]}}),
-    ("token.scope_missing", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **_error(_QBO, "ScopeMissing", "AuthorizationFailure", "120", 403),
-        "missing": ["com.intuit.quickbooks.accounting"]}}),
-    ("apikey.invalid", {"subject": "hubspot", "system": "hubspot", "evidence":
-        _error(_HUB, "TokenRevoked", "Authentication credentials not found", "INVALID_AUTHENTICATION", 401)}),
-    ("apikey.permissions", {"subject": "hubspot", "system": "hubspot", "evidence": {
-        **_HUB, "missing": ["crm.objects.invoices.read"], "granted": ["oauth"], "needed": ["oauth"],
-        "granted_from": "system"}}),
-    ("apikey.environment", {"subject": "hubspot", "system": "hubspot", "evidence": {
-        **_HUB, "configured": "live", "actual": "test", "auth": "oauth2", "key_kind": None, "key_prefix": None}}),
-    ("apikey.environment", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **_error(_QBO, "WrongEnvironment", "sandbox company on a live integration", None, None),
-        "actual": "test", "configured": "live"}}),
-    ("plan.addon_missing", {"subject": "sync_addon", "system": "quickbooks", "evidence": {
-        "system": "quickbooks", "feature": "sync_addon", "plan": None, "organisation": "Acme",
-        "reasons": ["required"], "count": 0, "invoices": []}}),
-    ("plan.feature_missing", {"subject": "tracking", "system": "xero", "evidence": {
-        "system": "xero", "feature": "tracking", "plan": "STANDARD", "organisation": "Acme",
-        "reasons": ["tracking_mapped"], "count": 1, "invoices": ["INV-7"], "tracking_categories": ["Region"]}}),
-    ("plan.feature_missing", {"subject": "inventory", "system": "hubspot", "evidence": {
-        "system": "hubspot", "feature": "inventory", "plan": None, "organisation": "Acme",
-        "reasons": ["required"], "count": 0, "invoices": []}}),
-    ("plan.limit", {"subject": "monthly_invoice_limit", "system": "xero", "evidence": {
-        **EXAMPLES["plan.limit"]["evidence"], "used": 20, "remaining": 0, "reached": True, "projected_day": None,
-        "projected_date": None, "waiting": ["INV-1100"]}}),
-    ("plan.trial", {"subject": "xero", "system": "xero", "evidence": {
-        **EXAMPLES["plan.trial"]["evidence"], "system": "xero", "organisation": "Demo Company (AU)", "is_demo": True,
-        "is_trial": False, "trial_days_remaining": None}}),
-    ("plan.trial", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **EXAMPLES["plan.trial"]["evidence"], "trial_days_remaining": 0}}),
-    ("settings.sync_disabled", {"subject": "auto_sync.sales", "system": "stripe", "evidence": {
-        "setting": "auto_sync.sales", "value": False, "count": 0, "invoices": []}}),
-    ("settings.period_locked", {"subject": "lock_date", "system": "quickbooks", "evidence": {
-        **EXAMPLES["settings.period_locked"]["evidence"], "system": "quickbooks", "count": 25}}),
-    ("rate.limited", {"subject": "quickbooks", "system": "quickbooks", "evidence": {
-        **_error(_QBO, "RateLimited", "ThrottleExceeded", "429", 429), "retry_after": 60.0, "limit": "minute"}}),
-    ("rate.limited", {"subject": "hubspot", "system": "hubspot", "evidence": {
-        **_HUB, "reasons": ["day_quota"], "throttled": 0, "day_remaining": 0, "day_limit": None,
-        "day_threshold": 100, "minute_remaining": None, "last_problem": None, "exhausted": True}}),
+    (
+        "connection.disconnected",
+        {
+            "subject": "xero",
+            "system": "xero",
+            "evidence": {
+                **_error(_XERO, "TenantError", "AuthenticationUnsuccessful", "AuthenticationUnsuccessful", 403),
+                "configured_tenant": "a3f1",
+                "configured_name": "Acme <Plumbing> & Co",
+                "reason": "tenant_disconnected",
+                "state": "active",
+            },
+        },
+    ),
+    (
+        "connection.disconnected",
+        {
+            "subject": "stripe",
+            "system": "stripe",
+            "evidence": {**_STRIPE, "state": "disconnected", "reason": "disconnected", "last_error": None},
+        },
+    ),
+    (
+        "connection.state",
+        {"subject": "hubspot", "system": "hubspot", "evidence": {**_HUB, "state": "grace_period", "last_error": None}},
+    ),
+    (
+        "connection.state",
+        {"subject": "xero", "system": "xero", "evidence": {**_XERO, "state": "pending_credits", "last_error": None}},
+    ),
+    (
+        "connection.wrong_tenant",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {
+                **_QBO,
+                "configured_tenant": "9130350000000001",
+                "configured_name": "Acme",
+                "connected_tenant": "9130350000000001",
+                "connected_name": "Acme Holdings",
+                "tenant_differs": False,
+                "name_differs": True,
+                "renamed": True,
+                "tenants_available": [],
+                "configured_reachable": False,
+            },
+        },
+    ),
+    (
+        "connection.wrong_tenant",
+        {
+            "subject": "stripe",
+            "system": "stripe",
+            "evidence": {
+                **_error(
+                    _STRIPE,
+                    "TenantError",
+                    "the API key belongs to account acct_2 (Other), not the configured acct_1",
+                    "wrong_account",
+                    None,
+                ),
+                "configured_tenant": "acct_1",
+                "configured_name": None,
+            },
+        },
+    ),
+    (
+        "connection.wrong_tenant",
+        {
+            "subject": "xero",
+            "system": "xero",
+            "evidence": {
+                **_XERO,
+                "configured_tenant": "t-1",
+                "configured_name": None,
+                "connected_tenant": "t-2",
+                "connected_name": "Other Org",
+                "tenant_differs": True,
+                "name_differs": False,
+                "renamed": False,
+                "tenants_available": [{"id": "t-2", "name": "Other Org"}, {"id": "t-1", "name": "Acme"}],
+                "configured_reachable": True,
+            },
+        },
+    ),
+    (
+        "token.expired",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": _error(
+                _QBO,
+                "TokenExpired",
+                "message=ApplicationAuthenticationFailed; errorCode=003200; statusCode=401",
+                "3200",
+                401,
+            ),
+        },
+    ),
+    (
+        "token.expired",
+        {
+            "subject": "hubspot",
+            "system": "hubspot",
+            "evidence": {**_HUB, "token": "access", "expired_at": "2026-05-20T08:00:00+00:00", "refreshable": False},
+        },
+    ),
+    (
+        "token.expiring",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {
+                **_QBO,
+                "token": "refresh",
+                "basis": "stated",
+                "issued_at": None,
+                "expires_at": "2026-06-01T00:00:00+00:00",
+                "lifetime_days": None,
+                "age_days": None,
+                "days_remaining": 11,
+                "reasons": ["days_left"],
+            },
+        },
+    ),
+    (
+        "token.scope_missing",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {
+                **_error(_QBO, "ScopeMissing", "AuthorizationFailure", "120", 403),
+                "missing": ["com.intuit.quickbooks.accounting"],
+            },
+        },
+    ),
+    (
+        "apikey.invalid",
+        {
+            "subject": "hubspot",
+            "system": "hubspot",
+            "evidence": _error(
+                _HUB, "TokenRevoked", "Authentication credentials not found", "INVALID_AUTHENTICATION", 401
+            ),
+        },
+    ),
+    (
+        "apikey.permissions",
+        {
+            "subject": "hubspot",
+            "system": "hubspot",
+            "evidence": {
+                **_HUB,
+                "missing": ["crm.objects.invoices.read"],
+                "granted": ["oauth"],
+                "needed": ["oauth"],
+                "granted_from": "system",
+            },
+        },
+    ),
+    (
+        "apikey.environment",
+        {
+            "subject": "hubspot",
+            "system": "hubspot",
+            "evidence": {
+                **_HUB,
+                "configured": "live",
+                "actual": "test",
+                "auth": "oauth2",
+                "key_kind": None,
+                "key_prefix": None,
+            },
+        },
+    ),
+    (
+        "apikey.environment",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {
+                **_error(_QBO, "WrongEnvironment", "sandbox company on a live integration", None, None),
+                "actual": "test",
+                "configured": "live",
+            },
+        },
+    ),
+    (
+        "plan.addon_missing",
+        {
+            "subject": "sync_addon",
+            "system": "quickbooks",
+            "evidence": {
+                "system": "quickbooks",
+                "feature": "sync_addon",
+                "plan": None,
+                "organisation": "Acme",
+                "reasons": ["required"],
+                "count": 0,
+                "invoices": [],
+            },
+        },
+    ),
+    (
+        "plan.feature_missing",
+        {
+            "subject": "tracking",
+            "system": "xero",
+            "evidence": {
+                "system": "xero",
+                "feature": "tracking",
+                "plan": "STANDARD",
+                "organisation": "Acme",
+                "reasons": ["tracking_mapped"],
+                "count": 1,
+                "invoices": ["INV-7"],
+                "tracking_categories": ["Region"],
+            },
+        },
+    ),
+    (
+        "plan.feature_missing",
+        {
+            "subject": "inventory",
+            "system": "hubspot",
+            "evidence": {
+                "system": "hubspot",
+                "feature": "inventory",
+                "plan": None,
+                "organisation": "Acme",
+                "reasons": ["required"],
+                "count": 0,
+                "invoices": [],
+            },
+        },
+    ),
+    (
+        "plan.limit",
+        {
+            "subject": "monthly_invoice_limit",
+            "system": "xero",
+            "evidence": {
+                **EXAMPLES["plan.limit"]["evidence"],
+                "used": 20,
+                "remaining": 0,
+                "reached": True,
+                "projected_day": None,
+                "projected_date": None,
+                "waiting": ["INV-1100"],
+            },
+        },
+    ),
+    (
+        "plan.trial",
+        {
+            "subject": "xero",
+            "system": "xero",
+            "evidence": {
+                **EXAMPLES["plan.trial"]["evidence"],
+                "system": "xero",
+                "organisation": "Demo Company (AU)",
+                "is_demo": True,
+                "is_trial": False,
+                "trial_days_remaining": None,
+            },
+        },
+    ),
+    (
+        "plan.trial",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {**EXAMPLES["plan.trial"]["evidence"], "trial_days_remaining": 0},
+        },
+    ),
+    (
+        "settings.sync_disabled",
+        {
+            "subject": "auto_sync.sales",
+            "system": "stripe",
+            "evidence": {"setting": "auto_sync.sales", "value": False, "count": 0, "invoices": []},
+        },
+    ),
+    (
+        "settings.period_locked",
+        {
+            "subject": "lock_date",
+            "system": "quickbooks",
+            "evidence": {**EXAMPLES["settings.period_locked"]["evidence"], "system": "quickbooks", "count": 25},
+        },
+    ),
+    (
+        "rate.limited",
+        {
+            "subject": "quickbooks",
+            "system": "quickbooks",
+            "evidence": {
+                **_error(_QBO, "RateLimited", "ThrottleExceeded", "429", 429),
+                "retry_after": 60.0,
+                "limit": "minute",
+            },
+        },
+    ),
+    (
+        "rate.limited",
+        {
+            "subject": "hubspot",
+            "system": "hubspot",
+            "evidence": {
+                **_HUB,
+                "reasons": ["day_quota"],
+                "throttled": 0,
+                "day_remaining": 0,
+                "day_limit": None,
+                "day_threshold": 100,
+                "minute_remaining": None,
+                "last_problem": None,
+                "exhausted": True,
+            },
+        },
+    ),
 ]

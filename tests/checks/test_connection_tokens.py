@@ -13,19 +13,28 @@ from tests.checks.helpers_a import NOW, api_key, config, ctx, oauth, side
 
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
 HUBSPOT_SCOPES = frozenset(
-    {"crm.objects.contacts.read", "crm.objects.products.read", "crm.objects.line_items.read",
-     "crm.objects.invoices.read", "oauth"}
+    {
+        "crm.objects.contacts.read",
+        "crm.objects.products.read",
+        "crm.objects.line_items.read",
+        "crm.objects.invoices.read",
+        "oauth",
+    }
 )
 REALM = "9130350000000001"
-
 
 
 def check_connection(ctx):  # both sides, as the runner runs them
     return [*check_source_connection(ctx), *check_destination_connection(ctx)]
 
+
 def integration(**dest):
-    return config("hubspot", "quickbooks", source_side={"tenant": "4410021"},
-                  destination_side={"tenant": REALM, "name": "Acme Pty Ltd", **dest})
+    return config(
+        "hubspot",
+        "quickbooks",
+        source_side={"tenant": "4410021"},
+        destination_side={"tenant": REALM, "name": "Acme Pty Ltd", **dest},
+    )
 
 
 def hubspot(cfg, *, credentials=None, scopes=HUBSPOT_SCOPES, environment="live", **kw):
@@ -62,8 +71,12 @@ def test_no_credentials_is_disconnected_and_skips_the_probe():
     f = findings[0]
     assert f.subject == "quickbooks" and f.system == "quickbooks"
     assert f.evidence == {
-        "system": "quickbooks", "side": "destination", "display_name": "QuickBooks Online",
-        "state": "active", "reason": "no_credentials", "last_error": None,
+        "system": "quickbooks",
+        "side": "destination",
+        "display_name": "QuickBooks Online",
+        "state": "active",
+        "reason": "no_credentials",
+        "last_error": None,
     }
     assert f.action is not None and f.action.kind == "reauthorise"
 
@@ -103,10 +116,16 @@ def test_wrong_tenant_names_configured_connected_and_reachable_tenants():
     assert f.code == "connection.wrong_tenant"
     assert f.severity is Severity.FAIL
     assert f.evidence == {
-        "system": "quickbooks", "side": "destination", "display_name": "QuickBooks Online",
-        "configured_tenant": REALM, "configured_name": "Acme Pty Ltd",
-        "connected_tenant": "9130350000000999", "connected_name": "Acme Test Co",
-        "tenant_differs": True, "name_differs": True, "renamed": False,
+        "system": "quickbooks",
+        "side": "destination",
+        "display_name": "QuickBooks Online",
+        "configured_tenant": REALM,
+        "configured_name": "Acme Pty Ltd",
+        "connected_tenant": "9130350000000999",
+        "connected_name": "Acme Test Co",
+        "tenant_differs": True,
+        "name_differs": True,
+        "renamed": False,
         "tenants_available": [{"id": "9130350000000999", "name": "Acme Test Co"}],
         "configured_reachable": False,
     }
@@ -116,7 +135,8 @@ def test_wrong_tenant_names_configured_connected_and_reachable_tenants():
 def test_wrong_tenant_when_the_token_also_reaches_the_configured_one_needs_no_consent():
     cfg = integration()
     info = ConnectionInfo(
-        tenant_id="other", tenant_name="Other Ltd",
+        tenant_id="other",
+        tenant_name="Other Ltd",
         tenants_available=(("other", "Other Ltd"), (REALM, "Acme Pty Ltd")),
     )
     [f] = run(check_connection, cfg, hubspot(cfg), quickbooks(cfg, info=info))
@@ -155,8 +175,12 @@ def test_name_comes_from_the_organisation_when_the_probe_has_none():
 
 def test_access_token_expiry_alone_is_normal():
     cfg = integration()
-    dst = quickbooks(cfg, credentials=oauth(scopes=(QBO_SCOPE,), expires_at=NOW - timedelta(hours=5),
-                                            refresh_expires_at=NOW + timedelta(days=80)))
+    dst = quickbooks(
+        cfg,
+        credentials=oauth(
+            scopes=(QBO_SCOPE,), expires_at=NOW - timedelta(hours=5), refresh_expires_at=NOW + timedelta(days=80)
+        ),
+    )
     assert run(check_tokens, cfg, hubspot(cfg), dst) == []
 
 
@@ -168,11 +192,17 @@ def test_stated_refresh_expiry_within_14_days_warns():
     assert f.code == "token.expiring"
     assert f.severity is Severity.WARN
     assert f.evidence == {
-        "system": "quickbooks", "side": "destination", "display_name": "QuickBooks Online",
-        "token": "refresh", "basis": "stated",
+        "system": "quickbooks",
+        "side": "destination",
+        "display_name": "QuickBooks Online",
+        "token": "refresh",
+        "basis": "stated",
         "issued_at": issued.isoformat(),
         "expires_at": (NOW + timedelta(days=10, hours=2)).isoformat(),
-        "lifetime_days": None, "age_days": 3, "days_remaining": 10, "reasons": ["days_left"],
+        "lifetime_days": None,
+        "age_days": 3,
+        "days_remaining": 10,
+        "reasons": ["days_left"],
     }
     assert f.action is not None
 
@@ -209,8 +239,11 @@ def test_scope_missing_names_each_missing_scope():
     [f] = run(check_tokens, cfg, hubspot(cfg, scopes=granted), quickbooks(cfg))
     assert f.code == "token.scope_missing"
     assert f.subject == "hubspot"
-    assert f.evidence["missing"] == ["crm.objects.products.read", "crm.objects.line_items.read",
-                                     "crm.objects.invoices.read"]
+    assert f.evidence["missing"] == [
+        "crm.objects.products.read",
+        "crm.objects.line_items.read",
+        "crm.objects.invoices.read",
+    ]
     assert f.evidence["granted"] == ["crm.objects.contacts.read", "oauth"]
     assert f.evidence["granted_from"] == "system"
     assert f.action is not None and f.action.kind == "reauthorise"
@@ -238,17 +271,21 @@ def test_scope_equivalences():
 
 
 def test_api_key_environment_mismatch():
-    cfg = config("stripe", "quickbooks", source_side={"environment": "live"},
-                 destination_side={"tenant": REALM})
+    cfg = config("stripe", "quickbooks", source_side={"environment": "live"}, destination_side={"tenant": REALM})
     info = ConnectionInfo(tenant_id="acct_1", tenant_name="Acme", environment="test")
     src = side("source", cfg, credentials=api_key("sk_test_51Habc"), probe=info)
     [f] = run(check_tokens, cfg, src, quickbooks(cfg))
     assert f.code == "apikey.environment"
     assert f.severity is Severity.FAIL
     assert f.evidence == {
-        "system": "stripe", "side": "source", "display_name": "Stripe",
-        "configured": "live", "actual": "test", "auth": "api_key",
-        "key_kind": "secret", "key_prefix": "sk_test_",
+        "system": "stripe",
+        "side": "source",
+        "display_name": "Stripe",
+        "configured": "live",
+        "actual": "test",
+        "auth": "api_key",
+        "key_kind": "secret",
+        "key_prefix": "sk_test_",
     }
     assert "51Habc" not in repr(f)
     assert f.action is None

@@ -139,7 +139,11 @@ def test_name_collision_with_destination_contact_proposes_distinct_contact() -> 
     }
     assert finding.action is not None
     assert finding.action.kind == "create_contact"
-    assert dict(finding.action.params) == {"name": "Acme Ltd (billing@acme.com)", "email": "billing@acme.com", "source_id": "c1"}
+    assert dict(finding.action.params) == {
+        "name": "Acme Ltd (billing@acme.com)",
+        "email": "billing@acme.com",
+        "source_id": "c1",
+    }
 
 
 def test_two_source_contacts_sharing_a_name_collide_in_quickbooks_not_in_hubspot() -> None:
@@ -186,7 +190,9 @@ def test_incomplete_address_only_where_quickbooks_us_needs_it() -> None:
     new = src("c2", "New Co", "new@co.com", address=Address("2 High St", None, None, None, "US"))
     source = {"invoices": [invoice("INV-1", contact=known), invoice("INV-2", contact=new)], "contacts": [known, new]}
     destination = {
-        "contacts": [Contact("q1", "Jane Doe", "jane@x.com", address=Address("1 Main St", "Springfield", None, None, "US"))],
+        "contacts": [
+            Contact("q1", "Jane Doe", "jane@x.com", address=Address("1 Main St", "Springfield", None, None, "US"))
+        ],
         "org": OrgInfo("realm-1", "Acme US", country="US"),
     }
     run = ctx(source, destination, systems=("hubspot", "quickbooks"))
@@ -208,7 +214,9 @@ def test_incomplete_address_only_where_quickbooks_us_needs_it() -> None:
 
 def test_contact_from_invoice_when_source_has_no_contacts_capability() -> None:
     inv = invoice("in_1", contact_id="cus_1", contact_name="Jane Doe", contact_email="JANE@acme.com")
-    run = ctx({"invoices": [inv]}, {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com")]}, systems=("stripe", "xero"))
+    run = ctx(
+        {"invoices": [inv]}, {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com")]}, systems=("stripe", "xero")
+    )
     [finding] = check_contacts(run)
     assert finding.code == "contact.email_mismatch"
     assert finding.evidence["difference"] == ["case"]

@@ -38,24 +38,59 @@ def stripe():
 @pytest.mark.parametrize(
     ("error", "code", "severity", "reauth"),
     [
-        (TokenExpired("ApplicationAuthenticationFailed", system="quickbooks", code="3200", status=401),
-         "token.expired", Severity.FAIL, True),
+        (
+            TokenExpired("ApplicationAuthenticationFailed", system="quickbooks", code="3200", status=401),
+            "token.expired",
+            Severity.FAIL,
+            True,
+        ),
         (TokenRevoked("token revoked", system="quickbooks", status=401), "token.revoked", Severity.FAIL, True),
-        (RefreshFailed("Invalid refresh token", system="quickbooks", code="invalid_grant", status=400),
-         "token.refresh_failed", Severity.FAIL, True),
-        (ScopeMissing("scope missing", system="quickbooks", needed=("com.intuit.quickbooks.accounting",), status=403),
-         "token.scope_missing", Severity.FAIL, True),
-        (CredentialsMissing("no credentials are stored", system="quickbooks"),
-         "connection.disconnected", Severity.FAIL, True),
-        (TenantError("AuthorizationFailure: -11014", system="quickbooks", code="120", status=403),
-         "connection.wrong_tenant", Severity.FAIL, True),
-        (RateLimited("Throttle exceeded", system="quickbooks", retry_after=60, limit="minute", status=429),
-         "rate.limited", Severity.ERROR, False),
+        (
+            RefreshFailed("Invalid refresh token", system="quickbooks", code="invalid_grant", status=400),
+            "token.refresh_failed",
+            Severity.FAIL,
+            True,
+        ),
+        (
+            ScopeMissing(
+                "scope missing", system="quickbooks", needed=("com.intuit.quickbooks.accounting",), status=403
+            ),
+            "token.scope_missing",
+            Severity.FAIL,
+            True,
+        ),
+        (
+            CredentialsMissing("no credentials are stored", system="quickbooks"),
+            "connection.disconnected",
+            Severity.FAIL,
+            True,
+        ),
+        (
+            TenantError("AuthorizationFailure: -11014", system="quickbooks", code="120", status=403),
+            "connection.wrong_tenant",
+            Severity.FAIL,
+            True,
+        ),
+        (
+            RateLimited("Throttle exceeded", system="quickbooks", retry_after=60, limit="minute", status=429),
+            "rate.limited",
+            Severity.ERROR,
+            False,
+        ),
         (Unavailable("HTTP 503", system="quickbooks", status=503), "connection.unreachable", Severity.ERROR, False),
-        (UnexpectedResponse("not JSON", system="quickbooks", status=200), "connection.unreachable", Severity.ERROR, False),
+        (
+            UnexpectedResponse("not JSON", system="quickbooks", status=200),
+            "connection.unreachable",
+            Severity.ERROR,
+            False,
+        ),
         (NotFound("no such company", system="quickbooks", status=404), "connection.unreachable", Severity.ERROR, False),
-        (Rejected("Invalid Company Status", system="quickbooks", code="6190", status=400),
-         "connection.unreachable", Severity.ERROR, False),
+        (
+            Rejected("Invalid Company Status", system="quickbooks", code="6190", status=400),
+            "connection.unreachable",
+            Severity.ERROR,
+            False,
+        ),
         (ProviderError("HTTP 418", system="quickbooks", status=418), "connection.unreachable", Severity.ERROR, False),
     ],
 )
@@ -77,13 +112,19 @@ def test_oauth_side_errors_map_to_catalog_codes(error, code, severity, reauth):
 
 
 def test_api_key_errors_use_apikey_codes_and_offer_no_reauthorise():
-    revoked = finding_for_error(TokenRevoked("Invalid API Key provided: rk_live_****abc", system="stripe",
-                                             code="api_key_invalid", status=401), stripe())
+    revoked = finding_for_error(
+        TokenRevoked("Invalid API Key provided: rk_live_****abc", system="stripe", code="api_key_invalid", status=401),
+        stripe(),
+    )
     assert revoked.code == "apikey.invalid"
     assert revoked.action is None
     perms = finding_for_error(
-        ScopeMissing("The provided key 'rk_live_…' does not have the required permissions", system="stripe",
-                     needed=("rak_invoice_read",), status=403),
+        ScopeMissing(
+            "The provided key 'rk_live_…' does not have the required permissions",
+            system="stripe",
+            needed=("rak_invoice_read",),
+            status=403,
+        ),
         stripe(),
     )
     assert perms.code == "apikey.permissions"
@@ -92,8 +133,13 @@ def test_api_key_errors_use_apikey_codes_and_offer_no_reauthorise():
 
 
 def test_wrong_environment_carries_both_environments():
-    error = WrongEnvironment("a test-mode restricted key is configured", actual="test", expected="live",
-                             system="stripe", code="wrong_environment")
+    error = WrongEnvironment(
+        "a test-mode restricted key is configured",
+        actual="test",
+        expected="live",
+        system="stripe",
+        code="wrong_environment",
+    )
     finding = finding_for_error(error, stripe())
     assert finding.code == "apikey.environment"
     assert finding.evidence["actual"] == "test"
@@ -112,8 +158,11 @@ def test_tenant_error_for_a_disconnected_tenant_is_disconnected():
 
 
 def test_tenant_error_for_another_account_is_wrong_tenant_with_configuration():
-    error = TenantError("the API key belongs to account acct_2 (Other), not the configured acct_1",
-                        system="stripe", code="wrong_account")
+    error = TenantError(
+        "the API key belongs to account acct_2 (Other), not the configured acct_1",
+        system="stripe",
+        code="wrong_account",
+    )
     finding = finding_for_error(error, stripe())
     assert finding.code == "connection.wrong_tenant"
     assert finding.evidence["configured_tenant"] is None

@@ -20,7 +20,11 @@ CHART = [
 ]
 RATES = [TaxRate("OUTPUT", "GST on Income"), TaxRate("NONE", "No GST"), TaxRate("TAX001", "Old rate", status="deleted")]
 TRACKING = [
-    TrackingCategory("t1", "Region", options=(TrackingOption("North"), TrackingOption("South"), TrackingOption("West", status="archived"))),
+    TrackingCategory(
+        "t1",
+        "Region",
+        options=(TrackingOption("North"), TrackingOption("South"), TrackingOption("West", status="archived")),
+    ),
     TrackingCategory("t2", "Dept", status="archived"),
 ]
 ORG = OrgInfo("org-1", "Acme", base_currency="AUD", currencies=frozenset({"AUD", "USD"}))
@@ -36,7 +40,9 @@ def test_healthy_mapping_has_no_findings() -> None:
     run = ctx(
         {
             "invoices": [
-                invoice("INV-1", line("A", account_code="4000", tax_code="GST", tracking=(TrackingRef("Area", "North"),))),
+                invoice(
+                    "INV-1", line("A", account_code="4000", tax_code="GST", tracking=(TrackingRef("Area", "North"),))
+                ),
                 invoice("INV-2", line("B", account_code="200", tax_code="OUTPUT"), currency="USD"),
             ]
         },
@@ -52,7 +58,9 @@ def test_account_unmapped_unknown_archived() -> None:
         {
             "invoices": [
                 invoice("INV-1", line("A", account_code="4100")),  # no mapping, not in Xero
-                invoice("INV-2", line("A", account_code="4000"), line("B", account_code="4000")),  # mapped to 201: unknown
+                invoice(
+                    "INV-2", line("A", account_code="4000"), line("B", account_code="4000")
+                ),  # mapped to 201: unknown
                 invoice("INV-3", line("A", account_code="4200")),  # mapped to 210: archived
             ]
         },
@@ -63,16 +71,30 @@ def test_account_unmapped_unknown_archived() -> None:
     found = {f.subject: f for f in by_code(check_mappings(run))["mapping.account_code"]}
     assert set(found) == {"4100", "201", "210"}
     assert found["4100"].evidence == {
-        "code": "4100", "source_codes": ["4100"], "mapping": [], "lines": 1, "reason": "unmapped", "suggestions": [],
+        "code": "4100",
+        "source_codes": ["4100"],
+        "mapping": [],
+        "lines": 1,
+        "reason": "unmapped",
+        "suggestions": [],
     }
     assert found["201"].evidence == {
-        "code": "201", "source_codes": ["4000"], "mapping": ["accounts"], "lines": 2, "reason": "unknown",
+        "code": "201",
+        "source_codes": ["4000"],
+        "mapping": ["accounts"],
+        "lines": 2,
+        "reason": "unknown",
         "suggestions": ["200"],
     }
     assert found["201"].impact.invoices == ("INV-2",)
     assert found["210"].evidence == {
-        "code": "210", "source_codes": ["4200"], "mapping": ["accounts"], "lines": 1, "reason": "archived",
-        "account_name": "Old sales", "status": "archived",
+        "code": "210",
+        "source_codes": ["4200"],
+        "mapping": ["accounts"],
+        "lines": 1,
+        "reason": "archived",
+        "account_name": "Old sales",
+        "status": "archived",
     }
     assert all(f.severity is Severity.FAIL and f.system == "xero" for f in found.values())
 
@@ -119,8 +141,13 @@ def test_tax_codes() -> None:
     )
     found = {f.subject: f for f in by_code(check_mappings(run))["mapping.tax_code"]}
     assert found["TAX001"].evidence == {
-        "code": "TAX001", "source_codes": ["GST"], "mapping": ["tax"], "lines": 1, "reason": "archived",
-        "tax_name": "Old rate", "status": "deleted",
+        "code": "TAX001",
+        "source_codes": ["GST"],
+        "mapping": ["tax"],
+        "lines": 1,
+        "reason": "archived",
+        "tax_name": "Old rate",
+        "status": "deleted",
     }
     assert found["EXEMPT"].evidence["reason"] == "unmapped"
     assert found["EXEMPT"].impact.invoices == ("INV-2",)
@@ -134,7 +161,11 @@ def test_tracking_category_and_option_problems() -> None:
                 invoice("INV-1", line("A", tracking=(TrackingRef("Region", "East"),))),  # unknown option
                 invoice("INV-2", line("A", tracking=(TrackingRef("Region", "West"),))),  # archived option
                 invoice("INV-3", line("A", tracking=(TrackingRef("Dept", "Ops"),))),  # archived category
-                invoice("INV-4", line("A", tracking=(TrackingRef("Job", "J1"),)), line("B", tracking=(TrackingRef("Job", "J2"),))),
+                invoice(
+                    "INV-4",
+                    line("A", tracking=(TrackingRef("Job", "J1"),)),
+                    line("B", tracking=(TrackingRef("Job", "J2"),)),
+                ),
             ]
         },
         dest(),
@@ -142,32 +173,53 @@ def test_tracking_category_and_option_problems() -> None:
     found = {f.subject: f for f in by_code(check_mappings(run))["mapping.tracking"]}
     assert set(found) == {"Region: East", "Region: West", "Dept", "Job"}
     assert found["Region: East"].evidence == {
-        "category": "Region", "source_categories": ["Region"], "mapping": [], "option": "East",
-        "reason": "unknown_option", "options": ["North", "South"],
+        "category": "Region",
+        "source_categories": ["Region"],
+        "mapping": [],
+        "option": "East",
+        "reason": "unknown_option",
+        "options": ["North", "South"],
     }
     assert found["Region: West"].evidence["reason"] == "archived_option"
     assert found["Dept"].evidence == {
-        "category": "Dept", "source_categories": ["Dept"], "mapping": [], "reason": "archived_category",
-        "status": "archived", "options_used": ["Ops"],
+        "category": "Dept",
+        "source_categories": ["Dept"],
+        "mapping": [],
+        "reason": "archived_category",
+        "status": "archived",
+        "options_used": ["Ops"],
     }
     # one finding for the category, not one per option
     assert found["Job"].evidence == {
-        "category": "Job", "source_categories": ["Job"], "mapping": [], "reason": "unmapped_category",
-        "categories": ["Region"], "options_used": ["J1", "J2"],
+        "category": "Job",
+        "source_categories": ["Job"],
+        "mapping": [],
+        "reason": "unmapped_category",
+        "categories": ["Region"],
+        "options_used": ["J1", "J2"],
     }
     assert found["Job"].impact.invoices == ("INV-4",)
 
 
 def test_currency_not_enabled_and_currency_mapping() -> None:
     run = ctx(
-        {"invoices": [invoice("INV-1", currency="EUR"), invoice("INV-2", currency="usd"), invoice("INV-3", currency="eur")]},
+        {
+            "invoices": [
+                invoice("INV-1", currency="EUR"),
+                invoice("INV-2", currency="usd"),
+                invoice("INV-3", currency="eur"),
+            ]
+        },
         dest(),
         mappings=Mappings(currencies={"usd": "USD"}),
     )
     [finding] = by_code(check_mappings(run))["mapping.currency"]
     assert finding.subject == "EUR"
     assert finding.evidence == {
-        "currency": "EUR", "source_currencies": ["EUR", "eur"], "enabled": ["AUD", "USD"], "base_currency": "AUD",
+        "currency": "EUR",
+        "source_currencies": ["EUR", "eur"],
+        "enabled": ["AUD", "USD"],
+        "base_currency": "AUD",
     }
     assert finding.impact.invoices == ("INV-1", "INV-3")
 

@@ -27,7 +27,7 @@ def test_normalisers() -> None:
     assert fold_code(" prod-001 ") == "prod-001"
     assert fold_code("PROD001") != fold_code("PROD-001")
     assert skeleton("PROD-0O1") == skeleton("prod-001") == "pr0d001"
-    assert fold("Ｆｕｌｌ Width") == "fullwidth"  # NFKC
+    assert fold("Ｆｕｌｌ Width") == "fullwidth"  # noqa: RUF001 - NFKC folds full-width letters
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,15 @@ REALM = "9130350000000001"
 
 
 def org(**kw):
-    base = dict(tenant_id=REALM, name="Acme Pty Ltd", base_currency="AUD", currencies=frozenset({"AUD"}),
-                plan="QuickBooks Online Essentials", features_known=True,
-                features=frozenset({Feature.APPROVE_INVOICES, Feature.SYNC_ADDON}))
+    base = dict(
+        tenant_id=REALM,
+        name="Acme Pty Ltd",
+        base_currency="AUD",
+        currencies=frozenset({"AUD"}),
+        plan="QuickBooks Online Essentials",
+        features_known=True,
+        features=frozenset({Feature.APPROVE_INVOICES, Feature.SYNC_ADDON}),
+    )
     base.update(kw)
     return OrgInfo(**base)
 
@@ -38,8 +44,12 @@ def test_healthy_plan_gives_nothing():
 
 def test_foreign_currency_needs_multicurrency_with_blocked_invoices():
     cfg = config("hubspot", "quickbooks")
-    invs = [invoice("INV-1"), invoice("INV-2", currency="USD", total="250.00"),
-            invoice("INV-3", currency="NZD", total="80.00"), invoice("INV-4", currency="USD", total="10.00")]
+    invs = [
+        invoice("INV-1"),
+        invoice("INV-2", currency="USD", total="250.00"),
+        invoice("INV-3", currency="NZD", total="80.00"),
+        invoice("INV-4", currency="USD", total="10.00"),
+    ]
     landed = [invoice("INV-4")]  # already in the destination: not blocked
     [f] = run(cfg, invs, org(), landed)
     assert f.code == "plan.feature_missing"
@@ -47,9 +57,15 @@ def test_foreign_currency_needs_multicurrency_with_blocked_invoices():
     assert f.subject == "multicurrency"
     assert f.system == "quickbooks"
     assert f.evidence == {
-        "system": "quickbooks", "feature": "multicurrency", "plan": "QuickBooks Online Essentials",
-        "organisation": "Acme Pty Ltd", "reasons": ["currency"], "count": 2, "invoices": ["INV-2", "INV-3"],
-        "base_currency": "AUD", "currencies": ["NZD", "USD"],
+        "system": "quickbooks",
+        "feature": "multicurrency",
+        "plan": "QuickBooks Online Essentials",
+        "organisation": "Acme Pty Ltd",
+        "reasons": ["currency"],
+        "count": 2,
+        "invoices": ["INV-2", "INV-3"],
+        "base_currency": "AUD",
+        "currencies": ["NZD", "USD"],
     }
     assert f.impact.invoices == ("INV-2", "INV-3")
     assert f.impact.amounts == {"USD": Decimal("250.00"), "NZD": Decimal("80.00")}
@@ -111,10 +127,21 @@ def test_monthly_limit_projected_inside_the_month_warns():
     assert f.code == "plan.limit"
     assert f.severity is Severity.WARN
     assert f.evidence == {
-        "system": "xero", "plan": "QuickBooks Online Essentials", "organisation": "Acme Pty Ltd",
-        "limit": 20, "used": 14, "remaining": 6, "reached": False, "month": "2026-05", "as_of": "2026-05-20",
-        "days_in_month": 31, "per_day": 0.7, "projected_day": 29, "projected_date": "2026-05-29",
-        "resets_on": "2026-06-01", "waiting": [],
+        "system": "xero",
+        "plan": "QuickBooks Online Essentials",
+        "organisation": "Acme Pty Ltd",
+        "limit": 20,
+        "used": 14,
+        "remaining": 6,
+        "reached": False,
+        "month": "2026-05",
+        "as_of": "2026-05-20",
+        "days_in_month": 31,
+        "per_day": 0.7,
+        "projected_day": 29,
+        "projected_date": "2026-05-29",
+        "resets_on": "2026-06-01",
+        "waiting": [],
     }
 
 
@@ -140,9 +167,15 @@ def test_trial_and_demo():
     [trial] = run(cfg, [], org(is_trial=True, trial_days_remaining=12, status="TRIAL"))
     assert trial.code == "plan.trial" and trial.severity is Severity.WARN
     assert trial.evidence == {
-        "system": "xero", "side": "destination", "organisation": "Acme Pty Ltd", "tenant": REALM,
-        "plan": "QuickBooks Online Essentials", "is_trial": True, "is_demo": False,
-        "trial_days_remaining": 12, "status": "TRIAL",
+        "system": "xero",
+        "side": "destination",
+        "organisation": "Acme Pty Ltd",
+        "tenant": REALM,
+        "plan": "QuickBooks Online Essentials",
+        "is_trial": True,
+        "is_demo": False,
+        "trial_days_remaining": 12,
+        "status": "TRIAL",
     }
     [demo] = run(cfg, [], org(is_demo=True, name="Demo Company (AU)", features_known=False))
     assert demo.severity is Severity.FAIL and demo.evidence["is_demo"] is True

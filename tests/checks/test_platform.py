@@ -25,9 +25,17 @@ def test_429s_this_run():
     assert f.severity is Severity.WARN
     assert f.subject == "xero"
     assert f.evidence == {
-        "system": "xero", "side": "destination", "display_name": "Xero", "reasons": ["throttled"], "throttled": 3,
-        "day_remaining": 4000, "day_limit": 5000, "day_threshold": 500, "minute_remaining": None,
-        "last_problem": "minute", "exhausted": False,
+        "system": "xero",
+        "side": "destination",
+        "display_name": "Xero",
+        "reasons": ["throttled"],
+        "throttled": 3,
+        "day_remaining": 4000,
+        "day_limit": 5000,
+        "day_threshold": 500,
+        "minute_remaining": None,
+        "last_problem": "minute",
+        "exhausted": False,
     }
 
 

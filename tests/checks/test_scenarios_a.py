@@ -31,30 +31,49 @@ SCOPES = ["accounting.transactions", "accounting.contacts", "accounting.settings
 NOW = datetime(2024, 5, 20, 12, 0, tzinfo=UTC)
 
 
-
 def check_connection(ctx):  # both sides, as the runner runs them
     return [*check_source_connection(ctx), *check_destination_connection(ctx)]
+
 
 def tenant(tenant_id: str = ACME, name: str = "Acme Ltd", **extra: Any) -> dict[str, Any]:
     section: dict[str, Any] = {
         "id": tenant_id,
         "name": name,
-        "organisation": {"BaseCurrency": "NZD", "CountryCode": "NZ", "Class": "STANDARD", "PeriodLockDate": "2024-01-31"},
+        "organisation": {
+            "BaseCurrency": "NZD",
+            "CountryCode": "NZ",
+            "Class": "STANDARD",
+            "PeriodLockDate": "2024-01-31",
+        },
         "currencies": ["AUD"],
         "invoices": [
-            {"InvoiceNumber": "INV-001", "Contact": {"Name": "Customer 1"}, "Date": "2024-05-02", "Status": "AUTHORISED",
-             "LineItems": [{"Description": "Labour", "Quantity": 1, "UnitAmount": 50, "AccountCode": "200"}]},
+            {
+                "InvoiceNumber": "INV-001",
+                "Contact": {"Name": "Customer 1"},
+                "Date": "2024-05-02",
+                "Status": "AUTHORISED",
+                "LineItems": [{"Description": "Labour", "Quantity": 1, "UnitAmount": 50, "AccountCode": "200"}],
+            },
         ],
     }
     section.update(extra)
     return section
 
 
-def world(tenants: list[dict[str, Any]] | None = None, principal: list[str] | None = None, **grant: Any) -> dict[str, Any]:
+def world(
+    tenants: list[dict[str, Any]] | None = None, principal: list[str] | None = None, **grant: Any
+) -> dict[str, Any]:
     return {
         "xero": {
-            "grants": [{"access_token": "at-acme", "refresh_token": "rt-acme", "scopes": SCOPES,
-                        "principal": principal or [ACME], **grant}],
+            "grants": [
+                {
+                    "access_token": "at-acme",
+                    "refresh_token": "rt-acme",
+                    "scopes": SCOPES,
+                    "principal": principal or [ACME],
+                    **grant,
+                }
+            ],
             "tenants": tenants or [tenant()],
             "faults": {"retry_after": 0},
         }
@@ -90,30 +109,46 @@ def run_ctx(
     refresh_age: timedelta = timedelta(days=1),
     scopes: list[str] = SCOPES,
     source_invoices: list[Any] | None = None,
-    settings: SyncSettings = SyncSettings(),
+    settings: SyncSettings | None = None,
     requires: tuple[str, ...] = (),
 ) -> RunContext:
     creds = Credentials(
-        kind="oauth2", access_token="at-acme", refresh_token="rt-acme",
+        kind="oauth2",
+        access_token="at-acme",
+        refresh_token="rt-acme",
         expires_at=datetime.now(UTC) + timedelta(minutes=30),
-        refresh_issued_at=NOW - refresh_age, scopes=tuple(scopes),
+        refresh_issued_at=NOW - refresh_age,
+        scopes=tuple(scopes),
     )
     store = MemoryCredentialStore("acme/xero", creds)
     provider = get_provider(
-        "xero", tenant=tenant_id, credentials=store, stats=CallStats(), overrides=sb.overrides("xero"),
+        "xero",
+        tenant=tenant_id,
+        credentials=store,
+        stats=CallStats(),
+        overrides=sb.overrides("xero"),
         retry=RetryPolicy(attempts=1, backoff=0.01),
     )
     integration = IntegrationConfig(
         name="acme",
         source=SideConfig(system="hubspot"),
         destination=SideConfig(system="xero", tenant=tenant_id, name=name),
-        settings=settings,
+        settings=settings or SyncSettings(),
         requires=requires,
     )
-    source = SideData.preloaded("source", integration.source, invoices=source_invoices or [],
-                                connection=ConnectionState(credentials=Credentials(kind="api_key", api_key="pat-x")))
-    destination = SideData("destination", integration.destination, provider, since=date(2024, 1, 1),
-                           connection=ConnectionState(credentials=creds))
+    source = SideData.preloaded(
+        "source",
+        integration.source,
+        invoices=source_invoices or [],
+        connection=ConnectionState(credentials=Credentials(kind="api_key", api_key="pat-x")),
+    )
+    destination = SideData(
+        "destination",
+        integration.destination,
+        provider,
+        since=date(2024, 1, 1),
+        connection=ConnectionState(credentials=creds),
+    )
     return RunContext(integration=integration, source=source, destination=destination, now=NOW)
 
 
@@ -178,12 +213,19 @@ def test_missing_scope_is_named(start: Any) -> None:
 
 def test_multicurrency_not_allowed_and_starter_cap(start: Any) -> None:
     invoices = [
-        {"InvoiceNumber": f"INV-{i:03d}", "Contact": {"Name": "C"}, "Date": f"2024-05-{i + 1:02d}", "Status": "AUTHORISED",
-         "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}]}
+        {
+            "InvoiceNumber": f"INV-{i:03d}",
+            "Contact": {"Name": "C"},
+            "Date": f"2024-05-{i + 1:02d}",
+            "Status": "AUTHORISED",
+            "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}],
+        }
         for i in range(14)
     ]
     org = {"BaseCurrency": "NZD", "CountryCode": "NZ", "Class": "STARTER"}
-    sb = start(world(tenants=[tenant(organisation=org, actions={"UseMulticurrency": "NOT-ALLOWED"}, invoices=invoices)]))
+    sb = start(
+        world(tenants=[tenant(organisation=org, actions={"UseMulticurrency": "NOT-ALLOWED"}, invoices=invoices)])
+    )
     source = [invoice("INV-500", currency="USD", total="300.00", issue=date(2024, 5, 18))]
     findings = {f.code: f for f in check_plan(run_ctx(sb, source_invoices=source))}
     assert set(findings) == {"plan.feature_missing", "plan.limit"}
@@ -196,8 +238,10 @@ def test_multicurrency_not_allowed_and_starter_cap(start: Any) -> None:
 
 def test_invoice_dated_inside_the_lock_date(start: Any) -> None:
     sb = start(world())
-    source = [invoice("INV-001", currency="NZD", issue=date(2024, 5, 2)),
-              invoice("INV-OLD", currency="NZD", issue=date(2024, 1, 15))]
+    source = [
+        invoice("INV-001", currency="NZD", issue=date(2024, 5, 2)),
+        invoice("INV-OLD", currency="NZD", issue=date(2024, 1, 15)),
+    ]
     [f] = check_settings(run_ctx(sb, source_invoices=source))
     assert f.code == "settings.period_locked"
     assert f.evidence["lock_date"] == "2024-01-31"

@@ -40,12 +40,28 @@ WORLD: dict[str, Any] = {
                 "currencies": ["AUD"],
                 "accounts": [{"Code": "200", "Name": "Sales", "Type": "REVENUE", "Status": "ACTIVE"}],
                 "contacts": [{"Name": "Jane Doe", "EmailAddress": "jane@acme.com"}],
-                "items": [{"Code": "PROD-001", "Name": "Widget", "SalesDetails": {"UnitPrice": 50, "AccountCode": "200"}}],
+                "items": [
+                    {"Code": "PROD-001", "Name": "Widget", "SalesDetails": {"UnitPrice": 50, "AccountCode": "200"}}
+                ],
                 "invoices": [
-                    {"InvoiceNumber": "INV-001", "Type": "ACCREC", "Contact": {"Name": "Jane Doe"}, "Date": "2024-05-02",
-                     "Status": "AUTHORISED", "CurrencyCode": "AUD", "LineAmountTypes": "NoTax",
-                     "LineItems": [{"Description": "Widget", "Quantity": 1, "UnitAmount": 50, "ItemCode": "PROD-001",
-                                    "AccountCode": "200"}]},
+                    {
+                        "InvoiceNumber": "INV-001",
+                        "Type": "ACCREC",
+                        "Contact": {"Name": "Jane Doe"},
+                        "Date": "2024-05-02",
+                        "Status": "AUTHORISED",
+                        "CurrencyCode": "AUD",
+                        "LineAmountTypes": "NoTax",
+                        "LineItems": [
+                            {
+                                "Description": "Widget",
+                                "Quantity": 1,
+                                "UnitAmount": 50,
+                                "ItemCode": "PROD-001",
+                                "AccountCode": "200",
+                            }
+                        ],
+                    },
                 ],
             }
         ],
@@ -70,20 +86,41 @@ def sandbox() -> Iterator[Sandbox]:
 def source_invoice(number: str, sku: str, email: str, amount: str = "50", day: date = date(2024, 5, 2)) -> Invoice:
     value = Decimal(amount)
     return Invoice(
-        id=f"hs-{number}", number=number, status=InvoiceStatus.OPEN, currency="AUD", total=value,
-        contact_id="hs-c1", contact_name="Jane Doe", contact_email=email, issue_date=day,
+        id=f"hs-{number}",
+        number=number,
+        status=InvoiceStatus.OPEN,
+        currency="AUD",
+        total=value,
+        contact_id="hs-c1",
+        contact_name="Jane Doe",
+        contact_email=email,
+        issue_date=day,
         lines=(InvoiceLine(description="Widget", sku=sku, quantity=Decimal(1), unit_amount=value, amount=value),),
     )
 
 
 def run_ctx(sb: Sandbox, invoices: list[Invoice], contacts: list[Contact]) -> RunContext:
-    creds = Credentials(kind="oauth2", access_token="at-b", refresh_token="rt-b",
-                        expires_at=datetime.now(UTC) + timedelta(minutes=30), scopes=tuple(SCOPES))
-    provider = get_provider("xero", tenant=ACME, credentials=MemoryCredentialStore("acme/xero", creds), stats=CallStats(),
-                            overrides=sb.overrides("xero"), retry=RetryPolicy(attempts=1, backoff=0.01))
+    creds = Credentials(
+        kind="oauth2",
+        access_token="at-b",
+        refresh_token="rt-b",
+        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+        scopes=tuple(SCOPES),
+    )
+    provider = get_provider(
+        "xero",
+        tenant=ACME,
+        credentials=MemoryCredentialStore("acme/xero", creds),
+        stats=CallStats(),
+        overrides=sb.overrides("xero"),
+        retry=RetryPolicy(attempts=1, backoff=0.01),
+    )
     integration = IntegrationConfig(
-        name="acme", source=SideConfig("hubspot"), destination=SideConfig("xero", tenant=ACME),
-        settings=SyncSettings(window_days=30), mappings=Mappings(default_account="200"),
+        name="acme",
+        source=SideConfig("hubspot"),
+        destination=SideConfig("xero", tenant=ACME),
+        settings=SyncSettings(window_days=30),
+        mappings=Mappings(default_account="200"),
     )
     return RunContext(
         integration=integration,
@@ -124,5 +161,10 @@ def test_broken_invoice_found_explained_and_counted_once(sandbox: Sandbox) -> No
 
     trace = trace_invoice(ctx, "INV-002", findings)
     assert not trace.copies
-    assert {b["code"] for b in trace.blocking} == {"contact.email_mismatch", "sku.missing", "sync.unsynced", "sync.stale"}
+    assert {b["code"] for b in trace.blocking} == {
+        "contact.email_mismatch",
+        "sku.missing",
+        "sync.unsynced",
+        "sync.stale",
+    }
     assert trace.verdict.startswith("INV-002 is not in Xero because ")

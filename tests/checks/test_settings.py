@@ -37,14 +37,22 @@ def test_sync_disabled_lists_the_waiting_invoices():
 
 def test_auto_sync_of_sales_off():
     [f] = run(config(auto_sync_sales=False), [invoice("INV-1")])
-    assert (f.code, f.subject, f.evidence["setting"]) == ("settings.sync_disabled", "auto_sync.sales", "auto_sync.sales")
+    assert (f.code, f.subject, f.evidence["setting"]) == (
+        "settings.sync_disabled",
+        "auto_sync.sales",
+        "auto_sync.sales",
+    )
 
 
 def test_direction_not_pushing():
     [f] = run(config(direction="destination_to_source"), [invoice("INV-1")])
     assert f.code == "settings.direction"
-    assert f.evidence == {"direction": "destination_to_source", "needed": "source_to_destination", "count": 1,
-                          "invoices": ["INV-1"]}
+    assert f.evidence == {
+        "direction": "destination_to_source",
+        "needed": "source_to_destination",
+        "count": 1,
+        "invoices": ["INV-1"],
+    }
     assert run(config(direction="both"), [invoice("INV-1")], [invoice("INV-1")]) == []
 
 
@@ -65,8 +73,14 @@ def test_date_filter_before_and_after():
     invs = [invoice("OLD-1", issue=date(2026, 4, 20)), invoice("NEW-1", issue=date(2026, 6, 2)), invoice("IN-1")]
     [f] = run(cfg, invs, [invoice("IN-1")])
     assert f.code == "settings.date_filter"
-    assert f.evidence == {"since": "2026-05-01", "until": "2026-05-31", "before_since": 1, "after_until": 1,
-                          "count": 2, "invoices": ["OLD-1", "NEW-1"]}
+    assert f.evidence == {
+        "since": "2026-05-01",
+        "until": "2026-05-31",
+        "before_since": 1,
+        "after_until": 1,
+        "count": 2,
+        "invoices": ["OLD-1", "NEW-1"],
+    }
 
 
 def test_skipped_source():
@@ -79,15 +93,22 @@ def test_skipped_source():
 
 def test_period_locked_only_for_invoices_not_yet_synced():
     lock = OrgInfo(tenant_id="t-1", name="Acme Ltd", lock_date=date(2026, 4, 30))
-    invs = [invoice("INV-9", issue=date(2026, 4, 30)), invoice("INV-8", issue=date(2026, 4, 2)),
-            invoice("INV-7", issue=date(2026, 3, 1)), invoice("INV-10", issue=date(2026, 5, 1))]
+    invs = [
+        invoice("INV-9", issue=date(2026, 4, 30)),
+        invoice("INV-8", issue=date(2026, 4, 2)),
+        invoice("INV-7", issue=date(2026, 3, 1)),
+        invoice("INV-10", issue=date(2026, 5, 1)),
+    ]
     landed = [invoice("X-1", reference="INV-7")]  # synced before the lock: matched by reference
     [f] = run(config(), invs, landed, dest_org=lock)
     assert f.code == "settings.period_locked"
     assert f.severity is Severity.FAIL
     assert f.system == "xero"
     assert f.evidence == {
-        "system": "xero", "organisation": "Acme Ltd", "lock_date": "2026-04-30", "count": 2,
+        "system": "xero",
+        "organisation": "Acme Ltd",
+        "lock_date": "2026-04-30",
+        "count": 2,
         "invoices": [{"number": "INV-8", "issue_date": "2026-04-02"}, {"number": "INV-9", "issue_date": "2026-04-30"}],
         "earliest": "2026-04-02",
     }

@@ -20,7 +20,12 @@ def test_healthy_catalogue_has_no_findings() -> None:
 
 def test_missing_sku_suggests_closest_and_proposes_create_item() -> None:
     run = ctx(
-        {"invoices": [invoice("INV-1", line("PROD-0O1", "25.50", description="Blue widget")), invoice("INV-2", line("PROD-0O1", "25.50"))]},
+        {
+            "invoices": [
+                invoice("INV-1", line("PROD-0O1", "25.50", description="Blue widget")),
+                invoice("INV-2", line("PROD-0O1", "25.50")),
+            ]
+        },
         {"items": [item("PROD-001"), item("PROD-002"), item("GADGET-7")]},
         mappings=Mappings(default_account="200", default_tax="OUTPUT"),
     )

@@ -43,8 +43,22 @@ def test_unsynced_lists_invoices_with_age_oldest_first_and_proposes_resync() -> 
         "count": 2,
         "oldest_age_days": 19,
         "invoices": [
-            {"number": "INV-2", "date": "2026-05-01", "age_days": 19, "total": "50.00", "currency": "AUD", "contact": None},
-            {"number": "INV-1", "date": "2026-05-10", "age_days": 10, "total": "100.00", "currency": "AUD", "contact": "Jane"},
+            {
+                "number": "INV-2",
+                "date": "2026-05-01",
+                "age_days": 19,
+                "total": "50.00",
+                "currency": "AUD",
+                "contact": None,
+            },
+            {
+                "number": "INV-1",
+                "date": "2026-05-10",
+                "age_days": 10,
+                "total": "100.00",
+                "currency": "AUD",
+                "contact": "Jane",
+            },
         ],
         "listed": 2,
         "window_start": "2026-04-20",
@@ -187,7 +201,12 @@ def test_stale_dead_mans_switch() -> None:
     assert stale.evidence["newest_waiting"]["number"] == "INV-3"
     assert stale.impact.invoices == ("INV-2", "INV-3")
     # a newer landing recorded by an earlier run (history) keeps the switch quiet
-    fresh = ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS, history=History(last_synced_at=NOW - timedelta(hours=2)))
+    fresh = ctx(
+        {"invoices": source},
+        {"invoices": dest},
+        settings=SETTINGS,
+        history=History(last_synced_at=NOW - timedelta(hours=2)),
+    )
     assert "sync.stale" not in by_code(check_sync_state(fresh))
 
 
@@ -203,8 +222,18 @@ def test_stale_never_synced_waits_for_overdue_invoice() -> None:
 def test_failed_from_history_skips_those_that_landed_since() -> None:
     history = History(
         failed_actions=[
-            {"number": "INV-1", "error": "Item code 'X' is not valid", "attempts": 2, "at": "2026-05-18T10:00:00+00:00"},
-            {"number": "INV-1", "error": "Account code '999' is not valid", "attempts": 3, "at": "2026-05-19T10:00:00+00:00"},
+            {
+                "number": "INV-1",
+                "error": "Item code 'X' is not valid",
+                "attempts": 2,
+                "at": "2026-05-18T10:00:00+00:00",
+            },
+            {
+                "number": "INV-1",
+                "error": "Account code '999' is not valid",
+                "attempts": 3,
+                "at": "2026-05-19T10:00:00+00:00",
+            },
             {"number": "INV-2", "error": "boom", "attempts": 3, "at": datetime(2026, 5, 19, 9, 0)},
         ]
     )

@@ -27,7 +27,13 @@ def test_synced_invoice() -> None:
     trace = trace_invoice(run, "INV-1", [])
     assert trace.found and trace.in_scope and trace.synced
     assert trace.verdict == "INV-1 is in Xero as x1 (open, AUD 100.00)."
-    assert [s.label for s in trace.steps] == ["Found in HubSpot", "Sync enabled", "Status filter", "Date range", "In Xero"]
+    assert [s.label for s in trace.steps] == [
+        "Found in HubSpot",
+        "Sync enabled",
+        "Status filter",
+        "Date range",
+        "In Xero",
+    ]
     assert all(s.ok for s in trace.steps)
     assert trace.steps[-1] == TraceStep("In Xero", True, "id x1, open, AUD 100.00")
 
@@ -49,14 +55,20 @@ def test_excluded_by_status_filter() -> None:
     assert trace.in_scope is False
     status = next(s for s in trace.steps if s.label == "Status filter")
     assert status == TraceStep("Status filter", False, "draft is not synced (only open, paid)")
-    assert trace.verdict == "INV-5 is not synced because its status draft is excluded by the status filter (only open, paid). It is not in Xero."
+    assert (
+        trace.verdict
+        == "INV-5 is not synced because its status draft is excluded by the status filter (only open, paid). It is not in Xero."
+    )
 
 
 def test_excluded_by_date_and_skip_source() -> None:
     settings = SyncSettings(since=date(2026, 5, 1), skip_sources=("aroflo",))
     run = run_with([invoice("INV-6", day=date(2026, 4, 2)), invoice("INV-7", source="aroflo")], [], settings=settings)
     old = trace_invoice(run, "INV-6", [])
-    assert old.verdict == "INV-6 is not synced because its date 2026-04-02 is before the sync's start date 2026-05-01. It is not in Xero."
+    assert (
+        old.verdict
+        == "INV-6 is not synced because its date 2026-04-02 is before the sync's start date 2026-05-01. It is not in Xero."
+    )
     skipped = trace_invoice(run, "inv-7", [])  # found ignoring case
     assert skipped.found
     assert "found by number ignoring case" in skipped.steps[0].detail
@@ -96,24 +108,39 @@ def test_duplicate_copies_and_warning_findings() -> None:
     assert trace.steps[-1].ok is False and trace.steps[-1].code == "sync.duplicate"
     assert trace.verdict == "INV-3 is in Xero 2 times (x1, x2): a duplicate to void."
 
-    drift = ctx({"invoices": [invoice("INV-4", total="120.00")]}, {"invoices": [invoice("INV-4", id="x4")]}, settings=SETTINGS)
+    drift = ctx(
+        {"invoices": [invoice("INV-4", total="120.00")]}, {"invoices": [invoice("INV-4", id="x4")]}, settings=SETTINGS
+    )
     trace = trace_invoice(drift, "INV-4", check_sync_state(drift))
     step = next(s for s in trace.steps if s.code == "sync.drift")
     assert step.ok is None  # a warning: reported, not blocking
     assert trace.synced
-    assert trace.verdict.startswith("INV-4 is in Xero as x4 (open, AUD 100.00), but Invoice differs between source and destination")
+    assert trace.verdict.startswith(
+        "INV-4 is in Xero as x4 (open, AUD 100.00), but Invoice differs between source and destination"
+    )
 
 
 def test_destination_unreadable_and_recent_change() -> None:
-    no_invoices = ctx({"invoices": [invoice("INV-1")]}, {"items": []}, settings=SETTINGS, dest_capabilities=frozenset({Capability.ITEMS}))
+    no_invoices = ctx(
+        {"invoices": [invoice("INV-1")]},
+        {"items": []},
+        settings=SETTINGS,
+        dest_capabilities=frozenset({Capability.ITEMS}),
+    )
     trace = trace_invoice(no_invoices, "INV-1", [])
     assert trace.steps[-1] == TraceStep("In Xero", None, "Xero does not expose invoices")
     assert "is unknown because Xero could not be read" in trace.verdict
 
     fresh = run_with([invoice("INV-2", updated_at=NOW - timedelta(minutes=5))], [])
-    assert trace_invoice(fresh, "INV-2", []).verdict == "INV-2 is not in Xero yet: it changed 5 minutes ago and may not have been picked up."
+    assert (
+        trace_invoice(fresh, "INV-2", []).verdict
+        == "INV-2 is not in Xero yet: it changed 5 minutes ago and may not have been picked up."
+    )
     stale = run_with([invoice("INV-2")], [])
-    assert trace_invoice(stale, "INV-2", []).verdict == "INV-2 is not in Xero and no check explains why: re-sync it to see Xero's own error."
+    assert (
+        trace_invoice(stale, "INV-2", []).verdict
+        == "INV-2 is not in Xero and no check explains why: re-sync it to see Xero's own error."
+    )
 
 
 def test_to_json_round_trips_through_json() -> None:
@@ -124,5 +151,10 @@ def test_to_json_round_trips_through_json() -> None:
     assert data["synced"] is True
     assert data["copies"][0]["id"] == "x1"
     assert data["invoice"]["total"] == "100.00"
-    assert data["steps"][0] == {"label": "Found in HubSpot", "ok": True, "detail": "INV-1: open, AUD 100.00", "code": None}
+    assert data["steps"][0] == {
+        "label": "Found in HubSpot",
+        "ok": True,
+        "detail": "INV-1: open, AUD 100.00",
+        "code": None,
+    }
     assert isinstance(trace, InvoiceTrace)

@@ -235,11 +235,7 @@ SCOPES: tuple[Cite, ...] = (
     (331, "`oauth` (account-info)"),
 )
 STATED_SCOPES = frozenset(
-    {
-        f"crm.objects.{o}.{rw}"
-        for o in ("contacts", "products", "line_items", "invoices")
-        for rw in ("read", "write")
-    }
+    {f"crm.objects.{o}.{rw}" for o in ("contacts", "products", "line_items", "invoices") for rw in ("read", "write")}
     | {"e-commerce", "tax_rates.read", "settings.currencies.read", "oauth"}
 )
 ALL_CITES: list[Cite] = [
@@ -303,18 +299,14 @@ class RecordingTransport(httpx.BaseTransport):
                 answer,
             )
         )
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=content, request=request
-        )
+        return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
 
     def close(self) -> None:
         self._inner.close()
 
 
 def _op_for(exchange: Exchange) -> Op:
-    matching = [
-        op for op in OPS if op.method == exchange.method and re.fullmatch(op.path, exchange.path)
-    ]
+    matching = [op for op in OPS if op.method == exchange.method and re.fullmatch(op.path, exchange.path)]
     assert matching, f"{exchange.method} {exchange.path} is not in the contract table"
     return matching[0]
 
@@ -327,9 +319,7 @@ def _values(data: Any, dotted: str) -> list[Any]:
         key = part[:-2] if fan else part
         following: list[Any] = []
         for value in current:
-            assert isinstance(value, dict) and key in value, (
-                f"missing {key!r} (in {dotted!r}) of {str(value)[:120]}"
-            )
+            assert isinstance(value, dict) and key in value, f"missing {key!r} (in {dotted!r}) of {str(value)[:120]}"
             following.extend(value[key] if fan else [value[key]])
         current = following
     return current
@@ -378,22 +368,16 @@ def session() -> Iterator[list[Exchange]]:
         oauth.items()
         oauth.invoices()
         oauth.find_invoice("INV-1001")
-        oauth.create_contact(
-            Contact(id="n", name="New Person", email="new@example.com"), idempotency_key="k"
-        )
+        oauth.create_contact(Contact(id="n", name="New Person", email="new@example.com"), idempotency_key="k")
         private = provider(private_credentials())
         private.probe()
         private.items()
-        narrow = provider(
-            Credentials(kind="oauth2", access_token="at-narrow", refresh_token="rt-narrow")
-        )
+        narrow = provider(Credentials(kind="oauth2", access_token="at-narrow", refresh_token="rt-narrow"))
         with pytest.raises(ScopeMissing):
             narrow.invoices()
         for path in ("/oauth/v3/token", "/oauth/v1/token"):
             with pytest.raises(RefreshFailed):
-                provider(
-                    oauth_credentials(expires_in=-60, refresh_token="rt-dead"), path
-                ).contacts()
+                provider(oauth_credentials(expires_in=-60, refresh_token="rt-dead"), path).contacts()
         box.emulators["hubspot"].faults.rate_limit = 1
         private.contacts()  # one 429, then the page
         with pytest.raises(ProviderError):
@@ -410,15 +394,9 @@ def test_every_request_is_in_the_table_with_allowed_fields(session: list[Exchang
     assert session
     for ex in session:
         op = _op_for(ex)
-        assert set(ex.query) <= op.query, (
-            f"{op.name}: unexpected query {sorted(set(ex.query) - op.query)}"
-        )
-        assert set(ex.body) <= op.body, (
-            f"{op.name}: unexpected body fields {sorted(set(ex.body) - op.body)}"
-        )
-        assert op.required_body <= set(ex.body), (
-            f"{op.name}: missing {sorted(op.required_body - set(ex.body))}"
-        )
+        assert set(ex.query) <= op.query, f"{op.name}: unexpected query {sorted(set(ex.query) - op.query)}"
+        assert set(ex.body) <= op.body, f"{op.name}: unexpected body fields {sorted(set(ex.body) - op.body)}"
+        assert op.required_body <= set(ex.body), f"{op.name}: missing {sorted(op.required_body - set(ex.body))}"
         limit = ex.query.get("limit", [None])[0] if op.method == "GET" else ex.body.get("limit")
         if op.max_limit is not None and limit is not None:
             assert 1 <= int(limit) <= op.max_limit, f"{op.name}: limit {limit} over {op.max_limit}"
@@ -460,11 +438,7 @@ def test_client_requests_the_stated_properties(session: list[Exchange]) -> None:
         match = re.search(r"/objects/(\w+)", ex.path)
         if not match:
             continue
-        props = (
-            ex.query.get("properties", [""])[0].split(",")
-            if ex.method == "GET"
-            else ex.body.get("properties", [])
-        )
+        props = ex.query.get("properties", [""])[0].split(",") if ex.method == "GET" else ex.body.get("properties", [])
         requested.setdefault(match.group(1), set()).update(p for p in props if p)
     for kind, (_, stated) in PROPERTIES.items():
         assert stated <= requested.get(kind, set()), (
@@ -483,11 +457,7 @@ def test_error_answers_use_hubspots_envelope(session: list[Exchange]) -> None:
     for ex in errors:
         # a 429 carries errorType/policyName instead of a category (line 357; RATE_LIMITS only
         # seen on daily exhaustion, line 358)
-        fields = (
-            ("message", "correlationId", "errorType", "policyName")
-            if ex.status == 429
-            else ERROR_ENVELOPE[1]
-        )
+        fields = ("message", "correlationId", "errorType", "policyName") if ex.status == 429 else ERROR_ENVELOPE[1]
         for field in fields:
             assert field in ex.response, f"{ex.status} answer lacks {field}"
         assert ex.response["status"] == "error"
@@ -496,9 +466,7 @@ def test_error_answers_use_hubspots_envelope(session: list[Exchange]) -> None:
     assert "Authentication credentials not found" in unauthenticated.response["message"]
     scopes = next(ex for ex in errors if ex.status == 403)
     assert scopes.response["category"] == "MISSING_SCOPES"
-    assert _values(scopes.response, "errors[].context.requiredGranularScopes") == [
-        ["crm.objects.invoices.read"]
-    ]
+    assert _values(scopes.response, "errors[].context.requiredGranularScopes") == [["crm.objects.invoices.read"]]
     throttled = next(ex for ex in errors if ex.status == 429)
     assert throttled.response["errorType"] == "RATE_LIMIT" and throttled.response["policyName"]
 
@@ -527,11 +495,7 @@ def test_rate_limit_headers_by_auth_kind(session: list[Exchange]) -> None:
 def test_declared_constants_follow_providers_md() -> None:
     assert set(HubSpot.scopes_needed) <= STATED_SCOPES
     assert TEST_ACCOUNT_TYPES == {"SANDBOX", "DEVELOPER_TEST", "APP_DEVELOPER"}
-    assert (
-        HubSpot.SEARCH_PER_SECOND <= 4
-        and HubSpot.SEARCH_PAGE_MAX <= 200
-        and HubSpot.LIST_PAGE_MAX <= 100
-    )
+    assert HubSpot.SEARCH_PER_SECOND <= 4 and HubSpot.SEARCH_PAGE_MAX <= 200 and HubSpot.LIST_PAGE_MAX <= 100
     assert HubSpot.default_endpoints.token_url == "https://api.hubapi.com/oauth/v3/token"
     assert HubSpot.default_endpoints.authorize_url == "https://app.hubspot.com/oauth/authorize"
     assert HubSpot.client_auth == "post"  # v3: params in body

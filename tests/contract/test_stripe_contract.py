@@ -154,16 +154,35 @@ def _session(shape: str) -> tuple[StripeEmulator, Recorder]:
             Contact(id="", name="New Co", email="ap@new.test", address=Address("1 Rd", "Perth", "WA", "6000", "AU")),
             idempotency_key="c-1",
         )
-        provider.create_contact(Contact(id="", name="New Co", email="ap@new.test",
-                                        address=Address("1 Rd", "Perth", "WA", "6000", "AU")), idempotency_key="c-1")
-        provider.create_item(Item(id="", code="PROD-009", name="Bolt", unit_price=Decimal("3.30")), idempotency_key="i-1")
+        provider.create_contact(
+            Contact(id="", name="New Co", email="ap@new.test", address=Address("1 Rd", "Perth", "WA", "6000", "AU")),
+            idempotency_key="c-1",
+        )
+        provider.create_item(
+            Item(id="", code="PROD-009", name="Bolt", unit_price=Decimal("3.30")), idempotency_key="i-1"
+        )
         provider.push_invoice(
-            Invoice(id="s", number="HS-1", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal(25),
-                    contact_id="cus_2", due_date=date(2024, 1, 31),
-                    lines=(InvoiceLine(description="Widget", quantity=Decimal(2), unit_amount=Decimal("12.50"),
-                                       amount=Decimal(25), tax_code="txr_gst"),
-                           InvoiceLine(description="Hours", quantity=Decimal("1.5"), unit_amount=Decimal(10),
-                                       amount=Decimal(15)))),
+            Invoice(
+                id="s",
+                number="HS-1",
+                status=InvoiceStatus.OPEN,
+                currency="AUD",
+                total=Decimal(25),
+                contact_id="cus_2",
+                due_date=date(2024, 1, 31),
+                lines=(
+                    InvoiceLine(
+                        description="Widget",
+                        quantity=Decimal(2),
+                        unit_amount=Decimal("12.50"),
+                        amount=Decimal(25),
+                        tax_code="txr_gst",
+                    ),
+                    InvoiceLine(
+                        description="Hours", quantity=Decimal("1.5"), unit_amount=Decimal(10), amount=Decimal(15)
+                    ),
+                ),
+            ),
             idempotency_key="p-1",
         )
         failures = [
@@ -230,7 +249,10 @@ def _errors(registry: Registry, schema: dict[str, Any], instance: Any) -> list[s
 def _rebase(node: Any) -> Any:
     """Schemas inlined in ``paths`` point at components with "#/...": anchor them in the spec."""
     if isinstance(node, dict):
-        return {k: (URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase(v)) for k, v in node.items()}
+        return {
+            k: (URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rebase(v) for v in node]
     return node
@@ -285,10 +307,19 @@ def test_session_covered_every_emulated_path(spec: dict[str, Any], session_2023:
     _, recorder = session_2023
     used = {(_operation(spec, ex["method"], ex["path"])[0], ex["method"]) for ex in recorder.exchanges}
     assert used >= {
-        ("/v1/account", "GET"), ("/v1/customers", "GET"), ("/v1/customers", "POST"), ("/v1/products", "GET"),
-        ("/v1/products", "POST"), ("/v1/prices", "GET"), ("/v1/invoices", "GET"), ("/v1/invoices", "POST"),
-        ("/v1/invoices/{invoice}", "GET"), ("/v1/invoices/{invoice}/lines", "GET"), ("/v1/invoiceitems", "GET"),
-        ("/v1/invoiceitems", "POST"), ("/v1/tax_rates", "GET"),
+        ("/v1/account", "GET"),
+        ("/v1/customers", "GET"),
+        ("/v1/customers", "POST"),
+        ("/v1/products", "GET"),
+        ("/v1/products", "POST"),
+        ("/v1/prices", "GET"),
+        ("/v1/invoices", "GET"),
+        ("/v1/invoices", "POST"),
+        ("/v1/invoices/{invoice}", "GET"),
+        ("/v1/invoices/{invoice}/lines", "GET"),
+        ("/v1/invoiceitems", "GET"),
+        ("/v1/invoiceitems", "POST"),
+        ("/v1/tax_rates", "GET"),
     }
 
 
@@ -315,8 +346,11 @@ def test_basil_shape_matches_the_official_examples() -> None:
         if ex["method"] == "GET" and ex["path"] == "/v1/invoices" and ex["status"] == 200
     ]
     bodies = [inv for page in invoices for inv in page["data"]]
-    line_pages = [json.loads(ex["response"])["data"] for ex in recorder.exchanges
-                  if ex["path"].endswith("/lines") and ex["status"] == 200]
+    line_pages = [
+        json.loads(ex["response"])["data"]
+        for ex in recorder.exchanges
+        if ex["path"].endswith("/lines") and ex["status"] == 200
+    ]
     lines = [line for inv in bodies for line in inv["lines"]["data"]] + [line for page in line_pages for line in page]
     assert bodies and lines
     for inv in bodies:

@@ -73,9 +73,7 @@ SPECS = SPECS_ROOT / "xero"
 HOST = "https://api.xero.com"
 API = "/api.xro/2.0"
 
-pytestmark = pytest.mark.skipif(
-    not (SPECS / "xero_accounting.yaml").exists(), reason="Xero specs not present"
-)
+pytestmark = pytest.mark.skipif(not (SPECS / "xero_accounting.yaml").exists(), reason="Xero specs not present")
 
 
 def _load(name: str) -> OpenAPI:
@@ -117,9 +115,7 @@ class Recording(httpx.BaseTransport):
         body = response.read()
         with self._lock:
             self.exchanges.append(Exchange(request, response, body))
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
+        return httpx.Response(response.status_code, headers=response.headers, content=body, request=request)
 
     def close(self) -> None:
         self._inner.close()
@@ -146,9 +142,7 @@ def session() -> Iterator[tuple[Recording, Sandbox]]:
         xero = get_provider(
             "xero",
             tenant=ACME,
-            credentials=MemoryCredentialStore(
-                "acme/xero", credentials(expires_in=30)
-            ),  # forces one refresh
+            credentials=MemoryCredentialStore("acme/xero", credentials(expires_in=30)),  # forces one refresh
             stats=CallStats(),
             overrides=sandbox.overrides("xero"),
             retry=RetryPolicy(backoff=0.01),
@@ -271,9 +265,7 @@ def _spec_response(exchange: Exchange) -> MockResponse:
         body,
         status_code=exchange.response.status_code,
         headers=dict(exchange.response.headers),
-        content_type=exchange.response.headers.get("content-type", "application/json").split(";")[
-            0
-        ],
+        content_type=exchange.response.headers.get("content-type", "application/json").split(";")[0],
     )
 
 
@@ -382,13 +374,9 @@ def test_emulator_post_and_summarize_errors_false_match_the_spec(accounting: Ope
             "xero-tenant-id": ACME,
             "Idempotency-Key": "post-1",
         }
-        body = {
-            "Contacts": [{"Name": "Customer 1", "EmailAddress": "one@example.com"}, {"Name": ""}]
-        }
+        body = {"Contacts": [{"Name": "Customer 1", "EmailAddress": "one@example.com"}, {"Name": ""}]}
         with httpx.Client() as client:
-            response = client.post(
-                url, params={"summarizeErrors": "false"}, json=body, headers=headers
-            )
+            response = client.post(url, params={"summarizeErrors": "false"}, json=body, headers=headers)
         assert response.status_code == 200
         elements = response.json()["Contacts"]
         assert [e["StatusAttributeString"] for e in elements] == ["OK", "ERROR"]
@@ -397,16 +385,12 @@ def test_emulator_post_and_summarize_errors_false_match_the_spec(accounting: Ope
         _validate(accounting, exchange, "response")
 
 
-def test_the_validator_is_not_a_rubber_stamp(
-    session: tuple[Recording, Sandbox], accounting: OpenAPI
-) -> None:
+def test_the_validator_is_not_a_rubber_stamp(session: tuple[Recording, Sandbox], accounting: OpenAPI) -> None:
     """A response with a status outside the spec's enum, and a request without the tenant
     header, are refused: the checks above can fail."""
     recording, _ = session
     invoices = next(
-        e
-        for e in _api_exchanges(recording)
-        if e.request.url.path == f"{API}/Invoices" and e.request.method == "GET"
+        e for e in _api_exchanges(recording) if e.request.url.path == f"{API}/Invoices" and e.request.method == "GET"
     )
     body = json.loads(invoices.body)
     body["Invoices"][0]["Status"] = "SENT"

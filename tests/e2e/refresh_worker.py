@@ -16,8 +16,13 @@ from store.db import make_engine, make_session_factory
 def main(database_url: str, token_url: str, lock_file: str) -> None:
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
-    store = DbCredentialStore(sessions, Vault("test-secret-key"), "acme", "destination",
-                              lock_file=Path(lock_file) if lock_file != "-" else None)
+    store = DbCredentialStore(
+        sessions,
+        Vault("test-secret-key"),
+        "acme",
+        "destination",
+        lock_file=Path(lock_file) if lock_file != "-" else None,
+    )
     manager = TokenManager(store, TokenEndpoint(OAuthApp("xero", "cid", "cs", token_url=token_url)))
     with ThreadPoolExecutor(10) as pool:
         tokens = set(pool.map(lambda _: manager.access_token(), range(10)))

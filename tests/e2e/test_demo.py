@@ -11,14 +11,31 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-FINDING_KEYS = {"code", "severity", "title", "subject", "system", "evidence", "impact", "remediation", "status", "action"}
+FINDING_KEYS = {
+    "code",
+    "severity",
+    "title",
+    "subject",
+    "system",
+    "evidence",
+    "impact",
+    "remediation",
+    "status",
+    "action",
+}
 
 
 def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SYNC_DOCTOR"))}
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, str(REPO / "app.py"), "demo", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(REPO / "app.py"), "demo", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> None:
@@ -36,9 +53,18 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
     broken = {name for name, run in runs.items() if any(f["severity"] == "fail" for f in run["findings"])}
     assert {"acme", "bluegum", "umbrella"} <= broken
     codes = {f["code"] for run in runs.values() for f in run["findings"]}
-    stories = {"sku.missing", "sku.case_mismatch", "contact.email_mismatch", "contact.name_collision",
-               "mapping.currency", "plan.feature_missing", "settings.period_locked", "token.refresh_failed",
-               "apikey.environment", "token.expiring"}
+    stories = {
+        "sku.missing",
+        "sku.case_mismatch",
+        "contact.email_mismatch",
+        "contact.name_collision",
+        "mapping.currency",
+        "plan.feature_missing",
+        "settings.period_locked",
+        "token.refresh_failed",
+        "apikey.environment",
+        "token.expiring",
+    }
     assert stories <= codes
     # worst first: severities never increase down a report
     order = {"error": 3, "fail": 2, "warn": 1, "ok": 0}

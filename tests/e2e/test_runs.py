@@ -68,8 +68,9 @@ def test_runs_are_compared_new_ongoing_resolved(world: dict[str, Any], env: dict
         from providers.http import CallStats
 
         provider = factory("destination", checks.get("acme").destination, CallStats())
-        created = provider.create_item(Item(id="", code="SERV-010", name="Installation", account_code="4000"),
-                                       idempotency_key="fix-serv-010")
+        created = provider.create_item(
+            Item(id="", code="SERV-010", name="Installation", account_code="4000"), idempotency_key="fix-serv-010"
+        )
         assert created.created
         third = checks.run("acme")
         assert ("sku.missing", "SERV-010") in third.resolved
@@ -96,13 +97,19 @@ def test_trace_explains_a_blocked_and_a_synced_invoice(world: dict[str, Any], en
     assert "NO  In QuickBooks Online: not found by number or reference" in printed
 
 
-def test_runs_started_outside_slack_alert_once_per_newly_failing_code(world: dict[str, Any], env: dict[str, str]) -> None:
+def test_runs_started_outside_slack_alert_once_per_newly_failing_code(
+    world: dict[str, Any], env: dict[str, str]
+) -> None:
     from tests.fakes.slack_api import FakeSlack
 
     world["demo"]["slack"] = {"alert_channel": "C0ALERTS"}
     with FakeSlack() as slack:
-        environ = {"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k",
-                   "SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack.api_url}
+        environ = {
+            "DATABASE_URL": env["DATABASE_URL"],
+            "SYNC_DOCTOR_SECRET_KEY": "k",
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_API_URL": slack.api_url,
+        }
         with DemoEnvironment(environ, world=world) as demo:
             first = demo.services.checks.run("umbrella", trigger="cli")
             failing = {f.code for f in first.findings if f.severity.label == "fail"}

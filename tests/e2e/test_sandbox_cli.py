@@ -28,8 +28,11 @@ def test_sandbox_serves_a_world_until_sigterm(tmp_path: Path) -> None:
     world.write_text(WORLD, encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "app.py"), "sandbox", "--world", str(world)],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -34,31 +34,59 @@ class TokenOnly(Emulator):
 
 
 def test_two_processes_refresh_once(database_url: str, tmp_path: Path) -> None:
-    emulator = TokenOnly({"grants": [{"access_token": "at-old", "refresh_token": "rt-old", "expires_in": -60}],
-                          "access_token_ttl": 1800, "rotate_refresh_tokens": True, "refresh_grace_seconds": 0})
+    emulator = TokenOnly(
+        {
+            "grants": [{"access_token": "at-old", "refresh_token": "rt-old", "expires_in": -60}],
+            "access_token_ttl": 1800,
+            "rotate_refresh_tokens": True,
+            "refresh_grace_seconds": 0,
+        }
+    )
     server = LoopbackServer(emulator.app).start()
     engine = make_engine(database_url)
     migrate.upgrade(engine)
     sessions = make_session_factory(engine)
     vault = Vault("test-secret-key")
     with sessions.begin() as s:
-        save_connection(s, vault, integration="acme", side="destination", system="xero", actor="test",
-                        credentials=Credentials(kind="oauth2", access_token="at-old", refresh_token="rt-old",
-                                                expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        save_connection(
+            s,
+            vault,
+            integration="acme",
+            side="destination",
+            system="xero",
+            actor="test",
+            credentials=Credentials(
+                kind="oauth2",
+                access_token="at-old",
+                refresh_token="rt-old",
+                expires_at=datetime.now(UTC) - timedelta(minutes=1),
+            ),
+        )
     lock_file = str(tmp_path / "db.locks") if database_url.startswith("sqlite") else "-"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
         workers = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.e2e.refresh_worker", database_url, server.url + "/connect/token", lock_file],
-                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.e2e.refresh_worker",
+                    database_url,
+                    server.url + "/connect/token",
+                    lock_file,
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for _ in range(2)
         ]
         outputs = [w.communicate(timeout=60) for w in workers]
     finally:
         server.stop()
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
     tokens = {t for out, _ in outputs for t in out.strip().split(",")}
     assert emulator.tokens.refresh_calls == 1

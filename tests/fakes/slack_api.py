@@ -139,7 +139,9 @@ def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
 class FakeSlack:
     """``FakeSlack().start()``; ``api_url`` for ``SLACK_API_URL``; ``stop()`` when done."""
 
-    def __init__(self, *, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEST", bot_user_id: str = "U0BOT") -> None:
+    def __init__(
+        self, *, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEST", bot_user_id: str = "U0BOT"
+    ) -> None:
         self.tokens = set(tokens)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -217,7 +219,8 @@ class FakeSlack:
     def channel_messages(self, channel: str, *, thread_ts: str | None = None, top_level: bool = False) -> list[Posted]:
         with self._cond:
             return [
-                m for m in self.messages
+                m
+                for m in self.messages
                 if m.channel == channel
                 and (thread_ts is None or m.thread_ts == thread_ts)
                 and (not top_level or m.thread_ts is None)
@@ -228,7 +231,9 @@ class FakeSlack:
         with self._cond:
             ok = self._cond.wait_for(predicate, timeout=timeout)
         if not ok:
-            raise AssertionError(f"fake Slack: condition not met within {timeout}s; calls: {[c.method for c in self.calls]}")
+            raise AssertionError(
+                f"fake Slack: condition not met within {timeout}s; calls: {[c.method for c in self.calls]}"
+            )
         return ok
 
     # -- serving --------------------------------------------------------------------------
@@ -244,7 +249,7 @@ class FakeSlack:
             return self._respond(path.rsplit("/", 1)[1], raw)
         if not path.startswith("/api/"):
             return 404, "not found", {}
-        method = path[len("/api/"):].split("?", 1)[0]
+        method = path[len("/api/") :].split("?", 1)[0]
         params = _parse(raw, lower.get("content-type", ""))
         auth = lower.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
@@ -253,7 +258,11 @@ class FakeSlack:
             try:
                 if self.rate_limit.get(method, 0) > 0:
                     self.rate_limit[method] -= 1
-                    return 429, json.dumps({"ok": False, "error": "ratelimited"}), {"Retry-After": "0", "Content-Type": "application/json"}
+                    return (
+                        429,
+                        json.dumps({"ok": False, "error": "ratelimited"}),
+                        {"Retry-After": "0", "Content-Type": "application/json"},
+                    )
                 result = self._api(method, params, token)
             finally:
                 self._cond.notify_all()
@@ -265,8 +274,16 @@ class FakeSlack:
         if token not in self.tokens:
             return {"ok": False, "error": "invalid_auth" if token else "not_authed"}
         if method == "auth.test":
-            return {"ok": True, "url": "https://fake.slack.test/", "team": "Test", "user": "syncdoctor",
-                    "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": "B0BOT", "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Test",
+                "user": "syncdoctor",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": "B0BOT",
+                "is_enterprise_install": False,
+            }
         if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
             blocks = _json_field(params.get("blocks"))
             if blocks is None and not params.get("text"):
@@ -274,8 +291,12 @@ class FakeSlack:
             if blocks is not None:
                 errors = validate_blocks(blocks, MESSAGE_BLOCKS)
                 if errors:
-                    return {"ok": False, "error": "invalid_blocks", "errors": errors,
-                            "response_metadata": {"messages": errors}}
+                    return {
+                        "ok": False,
+                        "error": "invalid_blocks",
+                        "errors": errors,
+                        "response_metadata": {"messages": errors},
+                    }
             channel = str(params.get("channel") or "")
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}

@@ -73,9 +73,7 @@ def _contacts(n: int) -> list[dict[str, Any]]:
     return found
 
 
-def _invoices(
-    n: int, *, start: datetime = datetime(2026, 3, 1, 9, tzinfo=UTC)
-) -> list[dict[str, Any]]:
+def _invoices(n: int, *, start: datetime = datetime(2026, 3, 1, 9, tzinfo=UTC)) -> list[dict[str, Any]]:
     statuses = ["draft", "open", "paid", "voided"]
     return [
         {
@@ -376,9 +374,7 @@ def test_invoice_property_names_are_configurable(sandbox: Callable[..., Sandbox]
             "number": "hs_invoice_number",
         }
 
-    box = sandbox(
-        make_world(invoice_properties={"status": "hs_status", "number": "hs_invoice_number"})
-    )
+    box = sandbox(make_world(invoice_properties={"status": "hs_status", "number": "hs_invoice_number"}))
     plain, _, _ = connect(box)
     with pytest.raises(UnexpectedResponse, match="hs_invoice_status"):
         plain.invoices()
@@ -410,9 +406,7 @@ def test_twenty_concurrent_calls_on_an_expiring_token_refresh_once(
     assert store.saves == 1
     saved = store.load()
     assert saved is not None and saved.access_token != "at-acme"
-    assert (
-        saved.refresh_token == "rt-acme"
-    )  # HubSpot keeps the refresh token (rotation off by default)
+    assert saved.refresh_token == "rt-acme"  # HubSpot keeps the refresh token (rotation off by default)
 
 
 def test_access_token_rejected_early_refreshes_once_and_continues(
@@ -430,13 +424,9 @@ def test_access_token_rejected_early_refreshes_once_and_continues(
     ("token_path", "code"),
     [("/oauth/v3/token", "invalid_grant"), ("/oauth/v1/token", "BAD_REFRESH_TOKEN")],
 )
-def test_dead_refresh_token_fails_and_marks_reauth(
-    sandbox: Callable[..., Sandbox], token_path: str, code: str
-) -> None:
+def test_dead_refresh_token_fails_and_marks_reauth(sandbox: Callable[..., Sandbox], token_path: str, code: str) -> None:
     box = sandbox()
-    provider, store, _ = connect(
-        box, oauth_credentials(expires_in=-60, refresh_token="rt-dead"), token_path=token_path
-    )
+    provider, store, _ = connect(box, oauth_credentials(expires_in=-60, refresh_token="rt-dead"), token_path=token_path)
     with pytest.raises(RefreshFailed) as caught:
         provider.contacts()
     assert caught.value.code == code
@@ -485,11 +475,7 @@ def test_private_app_token_works_and_scopes_stay_unknown(sandbox: Callable[..., 
     assert len(provider.contacts()) == 6
     assert emulator(box).requests["POST /oauth/v3/token/introspect"] == 0
     rate = stats.rate_status("hubspot")
-    assert (
-        rate.day_limit == 250_000
-        and rate.day_remaining is not None
-        and rate.day_remaining < 250_000
-    )
+    assert rate.day_limit == 250_000 and rate.day_remaining is not None and rate.day_remaining < 250_000
 
 
 def test_unknown_private_token_is_revoked(sandbox: Callable[..., Sandbox]) -> None:
@@ -538,9 +524,7 @@ def test_create_contact_upserts_by_email(sandbox: Callable[..., Sandbox]) -> Non
     )
     assert first.created is True and again.created is False and again.id == first.id
     assert sum(c.email == "grace@example.com" for c in provider.contacts()) == 1
-    existing = provider.create_contact(
-        Contact(id="y", name="C1", email="c1@example.com"), idempotency_key="k2"
-    )
+    existing = provider.create_contact(Contact(id="y", name="C1", email="c1@example.com"), idempotency_key="k2")
     assert existing.id == "1" and existing.created is False
 
 

@@ -267,9 +267,7 @@ def globex_realm() -> dict[str, Any]:
             "SampleFile": True,
             "NameValue": [{"Name": "SubscriptionStatus", "Value": "TRIAL"}],
         },
-        "Preferences": {
-            "CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "AUD"}}
-        },
+        "Preferences": {"CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "AUD"}}},
         "Entitlements": {
             "QboCompany": True,
             "PlanName": "QBWEBESSENTIALS",
@@ -384,11 +382,7 @@ def test_contacts_include_inactive_and_page_through_every_page(qbo: Running) -> 
     assert set(contacts) == {"10", "11", "12", "13", "14"}
     assert qbo.queries() == 3  # 5 rows at 2 per page
     assert contacts["12"].archived and not contacts["10"].archived
-    assert (
-        contacts["10"].email == "ap@acme.test"
-        and contacts["10"].address
-        and contacts["10"].address.is_complete()
-    )
+    assert contacts["10"].email == "ap@acme.test" and contacts["10"].address and contacts["10"].address.is_complete()
     assert (contacts["11"].first_name, contacts["11"].last_name) == ("Bob", "Belcher")
     assert contacts["10"].currency == "USD"
     sent = [h for m, p, h in qbo.emulator.log if p.endswith("/query")]
@@ -398,20 +392,12 @@ def test_contacts_include_inactive_and_page_through_every_page(qbo: Running) -> 
 def test_items_accounts_tax_and_classes(qbo: Running) -> None:
     provider = qbo.provider()
     items = {i.id: i for i in provider.items()}
-    assert (
-        items["20"].code == "PROD-001"
-        and items["20"].account_code == "4000"
-        and items["20"].unit_price == 50
-    )
+    assert items["20"].code == "PROD-001" and items["20"].account_code == "4000" and items["20"].unit_price == 50
     assert items["21"].account_code == "Services"  # no AcctNum: QuickBooks identifies it by name
     assert not items["22"].active
 
     accounts = {a.id: a for a in provider.accounts()}
-    assert (
-        accounts["2"].status == "archived"
-        and accounts["2"].code == "4100"
-        and accounts["3"].code is None
-    )
+    assert accounts["2"].status == "archived" and accounts["2"].code == "4100" and accounts["3"].code is None
 
     (gst,) = provider.tax_rates()
     assert (gst.code, gst.name, gst.rate) == ("5", "GST", Decimal(10))
@@ -430,9 +416,7 @@ def test_invoices_status_lines_and_resolution_fetch_items_once(qbo: Running) -> 
 
     assert set(invoices) == {"INV-1001", "INV-1002", "INV-1003", "INV-1004", "INV-1005", "INV-1006"}
     paid, partial, void, open_, archived_item = (invoices[f"INV-100{n}"] for n in range(1, 6))
-    assert (
-        paid.status is InvoiceStatus.PAID and paid.total == Decimal(110) and paid.tax == Decimal(10)
-    )
+    assert paid.status is InvoiceStatus.PAID and paid.total == Decimal(110) and paid.tax == Decimal(10)
     assert partial.status is InvoiceStatus.OPEN and partial.raw_status == "Partially paid"
     assert partial.amount_due == Decimal(40) and partial.amount_paid == Decimal(20)
     assert void.status is InvoiceStatus.VOID
@@ -456,16 +440,10 @@ def test_invoices_status_lines_and_resolution_fetch_items_once(qbo: Running) -> 
         "5",
         (TrackingRef("Class", "North"),),
     )
-    assert open_.lines[0].tracking == (
-        TrackingRef("Class", "North"),
-    )  # invoice-level class applies to lines
+    assert open_.lines[0].tracking == (TrackingRef("Class", "North"),)  # invoice-level class applies to lines
     assert partial.lines[0].sku == "prod-002"
     assert archived_item.lines[0].sku == "OLD-1"
-    assert (
-        paid.contact_name == "Acme Corp"
-        and paid.contact_email == "ap@acme.test"
-        and paid.currency == "USD"
-    )
+    assert paid.contact_name == "Acme Corp" and paid.contact_email == "ap@acme.test" and paid.currency == "USD"
 
     provider.invoices()  # items and accounts are not fetched again by the same provider
     item_queries = [q for q in _queries(qbo) if "FROM Item" in q]
@@ -480,10 +458,12 @@ def test_invoices_since_asks_for_dated_or_modified(qbo: Running) -> None:
     # Every invoice was "modified" when the emulator loaded them; the TxnDate statement is sent too.
     assert {i.number for i in found} == {f"INV-100{n}" for n in range(1, 7)}
     statements = sorted(q for q in _queries(qbo) if "FROM Invoice" in q)  # sent in parallel
-    assert statements == sorted([
-        "SELECT * FROM Invoice WHERE TxnDate >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
-        "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
-    ])
+    assert statements == sorted(
+        [
+            "SELECT * FROM Invoice WHERE TxnDate >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
+            "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
+        ]
+    )
 
 
 def test_payments_link_invoices_and_keep_unapplied(qbo: Running) -> None:
@@ -502,9 +482,7 @@ def test_every_call_carries_minorversion_and_writes_a_requestid(qbo: Running) ->
     provider.org_info()
     provider.create_contact(Contact(id="", name="New One"), idempotency_key="k-1")
     api_calls = [r for r in qbo.emulator.received if r[1].startswith("/v3/company/")]
-    assert len(api_calls) >= 6 and all(
-        params.get("minorversion") == "75" for _, _, params, _ in api_calls
-    )
+    assert len(api_calls) >= 6 and all(params.get("minorversion") == "75" for _, _, params, _ in api_calls)
     (post,) = _posts(qbo)
     assert post[1] == f"/v3/company/{ACME}/customer" and post[2]["requestid"] == "k-1"
 
@@ -577,9 +555,7 @@ def test_push_invoice_with_the_same_requestid_creates_one(qbo: Running) -> None:
     first = provider.push_invoice(invoice, idempotency_key="resync-42")
     again = provider.push_invoice(invoice, idempotency_key="resync-42")
 
-    assert (
-        first.id == again.id and first.number == again.number == "1001"
-    )  # QuickBooks sequenced it
+    assert first.id == again.id and first.number == again.number == "1001"  # QuickBooks sequenced it
     created = [i for i in qbo.emulator.realms[ACME].entities["Invoice"] if i["Id"] == first.id]
     assert len(created) == 1 and len(qbo.emulator.realms[ACME].entities["Invoice"]) == 7
     posts = _posts(qbo)
@@ -665,9 +641,7 @@ def test_closed_period_code_is_configurable() -> None:
 def test_create_item_and_contact_are_idempotent(qbo: Running) -> None:
     provider = qbo.provider()
     made = provider.create_item(
-        Item(
-            id="", code="PROD-009", name="Sprocket", account_code="4000", unit_price=Decimal("9.5")
-        ),
+        Item(id="", code="PROD-009", name="Sprocket", account_code="4000", unit_price=Decimal("9.5")),
         idempotency_key="item-1",
     )
     assert made.created
@@ -686,20 +660,14 @@ def test_create_item_and_contact_are_idempotent(qbo: Running) -> None:
         "UnitPrice": 9.5,
     }
 
-    contact = provider.create_contact(
-        Contact(id="", name="Newco", email="hi@newco.test"), idempotency_key="c-1"
-    )
+    contact = provider.create_contact(Contact(id="", name="Newco", email="hi@newco.test"), idempotency_key="c-1")
     assert contact.created
-    assert not provider.create_contact(
-        Contact(id="", name="Acme Corp"), idempotency_key="c-2"
-    ).created
+    assert not provider.create_contact(Contact(id="", name="Acme Corp"), idempotency_key="c-2").created
     with pytest.raises(Rejected) as invalid:
         provider.create_contact(Contact(id="", name="Parent:Child"), idempotency_key="c-3")
     assert invalid.value.code == "6000"
     with pytest.raises(Rejected, match="income account"):
-        provider.create_item(
-            Item(id="", code="X", name="X", account_code="9999"), idempotency_key="i-3"
-        )
+        provider.create_item(Item(id="", code="X", name="X", account_code="9999"), idempotency_key="i-3")
 
 
 @pytest.mark.parametrize(
@@ -908,21 +876,12 @@ def test_query_grammar() -> None:
 def test_query_values_are_case_insensitive_and_like_works(qbo: Running) -> None:
     realm = qbo.emulator.realms[ACME]
     run = qbo.emulator.run_query
-    assert [r["Id"] for r in run(realm, "SELECT * FROM item WHERE sku = 'prod-001'")["Item"]] == [
-        "20"
-    ]
-    assert [
-        r["Id"]
-        for r in run(realm, "SELECT * FROM Customer WHERE DisplayName LIKE 'a%'")["Customer"]
-    ] == ["10"]
-    assert run(realm, "SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)") == {
-        "totalCount": 5
-    }
+    assert [r["Id"] for r in run(realm, "SELECT * FROM item WHERE sku = 'prod-001'")["Item"]] == ["20"]
+    assert [r["Id"] for r in run(realm, "SELECT * FROM Customer WHERE DisplayName LIKE 'a%'")["Customer"]] == ["10"]
+    assert run(realm, "SELECT COUNT(*) FROM Customer WHERE Active IN (true, false)") == {"totalCount": 5}
     assert run(realm, "SELECT * FROM Customer WHERE Active = false")["Customer"][0]["Id"] == "12"
     ordered = run(realm, "SELECT * FROM Invoice ORDERBY TxnDate DESC MAXRESULTS 2")
-    assert [r["DocNumber"] for r in ordered["Invoice"]] == ["INV-1005", "INV-1004"] and ordered[
-        "maxResults"
-    ] == 2
+    assert [r["DocNumber"] for r in ordered["Invoice"]] == ["INV-1005", "INV-1004"] and ordered["maxResults"] == 2
     assert run(realm, "SELECT * FROM Invoice STARTPOSITION 50") == {}
 
 

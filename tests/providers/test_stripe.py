@@ -52,19 +52,38 @@ WORLD: dict[str, Any] = {
             "country": "AU",
             "default_currency": "aud",
             "customers": [
-                {"id": f"cus_{i}", "name": f"Customer {i}", "email": f"c{i}@acme.test", "created": T0 + i,
-                 "address": {"line1": f"{i} Main St", "city": "Sydney", "postal_code": "2000", "country": "AU"}}
+                {
+                    "id": f"cus_{i}",
+                    "name": f"Customer {i}",
+                    "email": f"c{i}@acme.test",
+                    "created": T0 + i,
+                    "address": {"line1": f"{i} Main St", "city": "Sydney", "postal_code": "2000", "country": "AU"},
+                }
                 for i in range(1, 6)
             ]
             + [
                 {"id": "cus_jp", "name": "Tanaka KK", "email": "ap@tanaka.test", "currency": "jpy", "created": T0 + 10},
                 {"id": "cus_gone", "name": "Deleted Ltd", "deleted": True, "created": T0 + 11},
             ],
-            "tax_rates": [{"id": "txr_gst", "display_name": "GST", "percentage": 10, "inclusive": False,
-                           "jurisdiction": "AU", "country": "AU", "tax_type": "gst"}],
+            "tax_rates": [
+                {
+                    "id": "txr_gst",
+                    "display_name": "GST",
+                    "percentage": 10,
+                    "inclusive": False,
+                    "jurisdiction": "AU",
+                    "country": "AU",
+                    "tax_type": "gst",
+                }
+            ],
             "products": [
-                {"id": "prod_a", "name": "Widget", "metadata": {"sku": "PROD-001", "code": "W1"}, "default_price": "price_a",
-                 "created": T0},
+                {
+                    "id": "prod_a",
+                    "name": "Widget",
+                    "metadata": {"sku": "PROD-001", "code": "W1"},
+                    "default_price": "price_a",
+                    "created": T0,
+                },
                 {"id": "prod_b", "name": "Gadget", "metadata": {"sku": "prod-002"}, "active": False, "created": T0 + 1},
                 {"id": "prod_c", "name": "Service", "created": T0 + 2},
             ],
@@ -74,21 +93,45 @@ WORLD: dict[str, Any] = {
                 {"id": "price_jpy", "product": "prod_c", "unit_amount": 5000, "currency": "jpy", "created": T0 + 2},
             ],
             "invoices": [
-                {"id": "in_1", "number": "ACME-0001", "customer": "cus_1", "status": "paid", "created": T0 + 100,
-                 "lines": [
-                     {"price": "price_a", "quantity": 2, "tax_rates": ["txr_gst"]},
-                     {"price": "price_b", "quantity": 1},
-                     {"product": "prod_c", "unit_amount": 1234, "quantity": 1, "description": "Setup"},
-                     {"price": "price_a", "quantity": 1},
-                     {"amount": 500, "description": "Freight"},
-                 ]},
+                {
+                    "id": "in_1",
+                    "number": "ACME-0001",
+                    "customer": "cus_1",
+                    "status": "paid",
+                    "created": T0 + 100,
+                    "lines": [
+                        {"price": "price_a", "quantity": 2, "tax_rates": ["txr_gst"]},
+                        {"price": "price_b", "quantity": 1},
+                        {"product": "prod_c", "unit_amount": 1234, "quantity": 1, "description": "Setup"},
+                        {"price": "price_a", "quantity": 1},
+                        {"amount": 500, "description": "Freight"},
+                    ],
+                },
                 {"id": "in_2", "number": "ACME-0002", "customer": "cus_2", "status": "open", "created": T0 + 5 * DAY},
-                {"id": "in_3", "number": "ACME-0003", "customer": "cus_jp", "status": "uncollectible", "currency": "jpy",
-                 "created": T0 + 6 * DAY, "lines": [{"price": "price_jpy", "quantity": 3}]},
-                {"id": "in_4", "customer": "cus_3", "status": "draft", "created": T0 + 7 * DAY,
-                 "lines": [{"price": "price_a", "quantity": 1}]},
-                {"id": "in_5", "number": "ACME-0005", "customer": "cus_4", "status": "void", "created": T0 + 8 * DAY,
-                 "lines": [{"price": "price_a", "quantity": 1}]},
+                {
+                    "id": "in_3",
+                    "number": "ACME-0003",
+                    "customer": "cus_jp",
+                    "status": "uncollectible",
+                    "currency": "jpy",
+                    "created": T0 + 6 * DAY,
+                    "lines": [{"price": "price_jpy", "quantity": 3}],
+                },
+                {
+                    "id": "in_4",
+                    "customer": "cus_3",
+                    "status": "draft",
+                    "created": T0 + 7 * DAY,
+                    "lines": [{"price": "price_a", "quantity": 1}],
+                },
+                {
+                    "id": "in_5",
+                    "number": "ACME-0005",
+                    "customer": "cus_4",
+                    "status": "void",
+                    "created": T0 + 8 * DAY,
+                    "lines": [{"price": "price_a", "quantity": 1}],
+                },
             ],
         },
         "acct_globex": {"business_name": "Globex", "default_currency": "usd"},
@@ -117,8 +160,14 @@ def stripe() -> Iterator[tuple[StripeEmulator, str]]:
     server.stop()
 
 
-def client(url: str, key: str = "sk_test_acme0001", *, tenant: str | None = "acct_acme",
-           environment: str | None = "test", page_size: int | None = 2) -> Stripe:
+def client(
+    url: str,
+    key: str = "sk_test_acme0001",
+    *,
+    tenant: str | None = "acct_acme",
+    environment: str | None = "test",
+    page_size: int | None = 2,
+) -> Stripe:
     provider = get_provider(
         "stripe",
         tenant=tenant,
@@ -169,7 +218,9 @@ def test_contacts_follow_cursors_and_skip_deleted(stripe: tuple[StripeEmulator, 
 def test_items_read_sku_from_metadata_and_price_in_major_units(stripe: tuple[StripeEmulator, str]) -> None:
     _, url = stripe
     items = {i.id: i for i in client(url).items()}
-    assert items["prod_a"] == Item(id="prod_a", code="PROD-001", name="Widget", active=True, unit_price=Decimal("12.50"))
+    assert items["prod_a"] == Item(
+        id="prod_a", code="PROD-001", name="Widget", active=True, unit_price=Decimal("12.50")
+    )
     assert items["prod_b"].active is False and items["prod_b"].code == "prod-002"
     assert items["prod_b"].unit_price == Decimal("9.99")  # only active price: used
     assert items["prod_c"].code is None and items["prod_c"].unit_price == Decimal(5000)  # JPY: not divided
@@ -178,10 +229,18 @@ def test_items_read_sku_from_metadata_and_price_in_major_units(stripe: tuple[Str
 def test_sku_metadata_key_is_configurable(stripe: tuple[StripeEmulator, str]) -> None:
     _, url = stripe
     base = client(url)
-    options = ProviderOptions(tenant="acct_acme", endpoints=base.options.endpoints, limits=base.options.limits,
-                              retry=RetryPolicy(backoff=0.01))
-    provider = Stripe(options, TokenManager(MemoryCredentialStore("k", Credentials(kind="api_key", api_key="sk_test_acme0001")), None),
-                      CallStats(), sku_key="code")
+    options = ProviderOptions(
+        tenant="acct_acme",
+        endpoints=base.options.endpoints,
+        limits=base.options.limits,
+        retry=RetryPolicy(backoff=0.01),
+    )
+    provider = Stripe(
+        options,
+        TokenManager(MemoryCredentialStore("k", Credentials(kind="api_key", api_key="sk_test_acme0001")), None),
+        CallStats(),
+        sku_key="code",
+    )
     assert {i.id: i.code for i in provider.items()} == {"prod_a": "W1", "prod_b": None, "prod_c": None}
 
 
@@ -194,12 +253,19 @@ def test_invoices_in_both_line_shapes(shape: str) -> None:
         server.stop()
     assert list(invoices) == ["in_5", "in_4", "in_3", "in_2", "in_1"]
     paid = invoices["in_1"]
-    assert (paid.number, paid.status, paid.raw_status, paid.currency) == ("ACME-0001", InvoiceStatus.PAID, "paid", "AUD")
+    assert (paid.number, paid.status, paid.raw_status, paid.currency) == (
+        "ACME-0001",
+        InvoiceStatus.PAID,
+        "paid",
+        "AUD",
+    )
     assert (paid.contact_id, paid.contact_name, paid.contact_email) == ("cus_1", "Customer 1", "c1@acme.test")
     # 2 x 12.50 (+10% GST) + 9.99 + 12.34 + 12.50 + 5.00 = 64.83 before tax, 2.50 tax
     assert paid.subtotal == Decimal("64.83") and paid.tax == Decimal("2.50") and paid.total == Decimal("67.33")
     assert paid.amount_paid == Decimal("67.33")
-    assert [(line.sku, line.item_id, line.quantity, line.unit_amount, line.amount, line.tax_code) for line in paid.lines] == [
+    assert [
+        (line.sku, line.item_id, line.quantity, line.unit_amount, line.amount, line.tax_code) for line in paid.lines
+    ] == [
         ("PROD-001", "prod_a", 2, Decimal("12.50"), Decimal("25.00"), "txr_gst"),
         ("prod-002", "prod_b", 1, Decimal("9.99"), Decimal("9.99"), None),
         (None, "prod_c", 1, Decimal("12.34"), Decimal("12.34"), None),
@@ -242,10 +308,23 @@ def test_minor_units() -> None:
 
 
 def test_bracket_form_parsing() -> None:
-    parsed = parse_form([("metadata[sku]", "A"), ("tax_rates[0]", "t1"), ("tax_rates[1]", "t2"), ("expand[]", "x"),
-                         ("price_data[unit_amount]", "5"), ("name", "N")])
-    assert parsed == {"metadata": {"sku": "A"}, "tax_rates": ["t1", "t2"], "expand": ["x"],
-                      "price_data": {"unit_amount": "5"}, "name": "N"}
+    parsed = parse_form(
+        [
+            ("metadata[sku]", "A"),
+            ("tax_rates[0]", "t1"),
+            ("tax_rates[1]", "t2"),
+            ("expand[]", "x"),
+            ("price_data[unit_amount]", "5"),
+            ("name", "N"),
+        ]
+    )
+    assert parsed == {
+        "metadata": {"sku": "A"},
+        "tax_rates": ["t1", "t2"],
+        "expand": ["x"],
+        "price_data": {"unit_amount": "5"},
+        "name": "N",
+    }
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -272,7 +351,9 @@ def test_create_contact_is_idempotent(stripe: tuple[StripeEmulator, str]) -> Non
 def test_create_item_puts_the_sku_in_metadata(stripe: tuple[StripeEmulator, str]) -> None:
     _, url = stripe
     provider = client(url)
-    result = provider.create_item(Item(id="", code="PROD-009", name="Bolt", unit_price=Decimal("3.30")), idempotency_key="i-1")
+    result = provider.create_item(
+        Item(id="", code="PROD-009", name="Bolt", unit_price=Decimal("3.30")), idempotency_key="i-1"
+    )
     item = next(i for i in provider.items() if i.id == result.id)
     assert (item.code, item.name, item.unit_price, item.active) == ("PROD-009", "Bolt", Decimal("3.30"), True)
 
@@ -281,10 +362,21 @@ def test_push_invoice_resumes_without_duplicates(stripe: tuple[StripeEmulator, s
     emulator, url = stripe
     provider = client(url)
     invoice = Invoice(
-        id="src-1", number="HS-1042", status=InvoiceStatus.OPEN, currency="AUD", total=Decimal("27.50"),
+        id="src-1",
+        number="HS-1042",
+        status=InvoiceStatus.OPEN,
+        currency="AUD",
+        total=Decimal("27.50"),
         contact_id="cus_2",
-        lines=(InvoiceLine(description="Widget", quantity=Decimal(2), unit_amount=Decimal("12.50"),
-                           amount=Decimal("25.00"), tax_code="txr_gst"),),
+        lines=(
+            InvoiceLine(
+                description="Widget",
+                quantity=Decimal(2),
+                unit_amount=Decimal("12.50"),
+                amount=Decimal("25.00"),
+                tax_code="txr_gst",
+            ),
+        ),
     )
     first = provider.push_invoice(invoice, idempotency_key="push-1")
     again = provider.push_invoice(invoice, idempotency_key="push-1")
@@ -299,8 +391,9 @@ def test_push_invoice_resumes_without_duplicates(stripe: tuple[StripeEmulator, s
 def test_item_on_a_finalised_invoice_is_rejected(stripe: tuple[StripeEmulator, str]) -> None:
     _, url = stripe
     with pytest.raises(Rejected) as e:
-        client(url)._post("/v1/invoiceitems", {"customer": "cus_1", "invoice": "in_1", "currency": "aud",
-                                               "unit_amount": "100"}, "k-1")
+        client(url)._post(
+            "/v1/invoiceitems", {"customer": "cus_1", "invoice": "in_1", "currency": "aud", "unit_amount": "100"}, "k-1"
+        )
     assert e.value.code == "invoice_not_editable" and e.value.details and e.value.details[0].startswith("invoice:")
 
 
@@ -374,7 +467,9 @@ def test_restricted_key_without_a_permission_is_scope_missing(stripe: tuple[Stri
     assert e.value.needed == ("rak_invoice_read",) and e.value.status == 403
     assert "acct_acme" in e.value.message
     info = provider.probe()
-    assert info.permissions == frozenset({"rak_customer_read", "rak_product_read", "rak_price_read", "rak_tax_rate_read"})
+    assert info.permissions == frozenset(
+        {"rak_customer_read", "rak_product_read", "rak_price_read", "rak_tax_rate_read"}
+    )
     assert set(Stripe.scopes_needed) - info.permissions == {"rak_invoice_read"}
     assert len(provider.contacts()) == 6  # what it may read still works
 

@@ -257,9 +257,7 @@ def test_contacts_page_through_every_page_archived_included(sandbox: Sandbox) ->
     assert calls(sandbox, "GET", "Contacts") == 3  # 8 contacts, pageSize 3
     by_name = {c.name: c for c in contacts}
     assert by_name["Gone Ltd"].archived and not by_name["Customer 0"].archived
-    assert by_name["Bob Smith"].address == Address(
-        line1="1 Main St", city="Auckland", postcode="1010", country="NZ"
-    )
+    assert by_name["Bob Smith"].address == Address(line1="1 Main St", city="Auckland", postcode="1010", country="NZ")
     assert by_name["Customer 2"].email == "c2@example.com"
 
 
@@ -283,9 +281,7 @@ def test_every_accounting_call_names_the_tenant(sandbox: Sandbox) -> None:
 
 def test_invoices_are_sales_only_paged_and_translated(sandbox: Sandbox) -> None:
     invoices = provider(sandbox).invoices()
-    assert sorted(i.number or "" for i in invoices) == [
-        f"INV-{i:03d}" for i in range(8)
-    ]  # no ACCPAY bill
+    assert sorted(i.number or "" for i in invoices) == [f"INV-{i:03d}" for i in range(8)]  # no ACCPAY bill
     assert calls(sandbox, "GET", "Invoices") == 3
     by_number = {i.number: i for i in invoices}
     inv = by_number["INV-002"]
@@ -295,11 +291,7 @@ def test_invoices_are_sales_only_paged_and_translated(sandbox: Sandbox) -> None:
     assert by_number["INV-003"].status is InvoiceStatus.VOID
     assert by_number["INV-006"].status is InvoiceStatus.PAID  # paid in full by a payment
     assert inv.issue_date == date(2024, 5, 3) and inv.due_date == date(2024, 6, 3)
-    assert (
-        inv.currency == "NZD"
-        and inv.contact_name == "Customer 2"
-        and inv.contact_email == "c2@example.com"
-    )
+    assert inv.currency == "NZD" and inv.contact_name == "Customer 2" and inv.contact_email == "c2@example.com"
     widget, labour = inv.lines
     assert widget.sku == "PROD-001" and widget.account_code == "200" and widget.tax_code == "OUTPUT"
     assert widget.tracking == (TrackingRef("Region", "North"),)
@@ -331,9 +323,7 @@ def test_payments_items_accounts_tax_tracking(sandbox: Sandbox) -> None:
         ("INV-002", Decimal(10)),
         ("INV-006", Decimal(73)),
     ]
-    assert (
-        calls(sandbox, "GET", "Payments") == 2
-    )  # 4 payments on 2 pages; the deleted one and the bill's dropped
+    assert calls(sandbox, "GET", "Payments") == 2  # 4 payments on 2 pages; the deleted one and the bill's dropped
     assert payments[0].date == date(2024, 5, 10) and payments[0].currency == "NZD"
     items = {i.code: i for i in p.items()}
     assert items["PROD-001"].unit_price == Decimal(10) and items["PROD-001"].account_code == "200"
@@ -415,9 +405,7 @@ def test_probe_reports_tenant_and_stored_scopes(sandbox: Sandbox) -> None:
 def test_probe_names_the_tenants_the_token_reaches_when_configured_one_is_missing(
     sandbox_factory: Any,
 ) -> None:
-    sb = sandbox_factory(
-        world(tenants=[tenant(), tenant(GLOBEX, "Globex Corp")], principal=[GLOBEX])
-    )
+    sb = sandbox_factory(world(tenants=[tenant(), tenant(GLOBEX, "Globex Corp")], principal=[GLOBEX]))
     with pytest.raises(TenantError) as caught:
         provider(sb).probe()
     assert "Globex Corp" in caught.value.message and ACME in caught.value.message
@@ -439,9 +427,7 @@ def test_tenant_discovered_when_only_one_and_refused_when_ambiguous(sandbox_fact
     one = sandbox_factory(world())
     p = provider(one, tenant_id=None)
     assert len(p.items()) == 2 and p.tenant_id() == ACME
-    two = sandbox_factory(
-        world(tenants=[tenant(), tenant(GLOBEX, "Globex Corp")], principal=[ACME, GLOBEX])
-    )
+    two = sandbox_factory(world(tenants=[tenant(), tenant(GLOBEX, "Globex Corp")], principal=[ACME, GLOBEX]))
     with pytest.raises(TenantError) as caught:
         provider(two, tenant_id=None).items()
     assert "Acme Ltd" in caught.value.message and "Globex Corp" in caught.value.message
@@ -451,9 +437,7 @@ def test_tenant_discovered_when_only_one_and_refused_when_ambiguous(sandbox_fact
 
 
 def test_twenty_concurrent_calls_on_an_expiring_token_refresh_once(sandbox: Sandbox) -> None:
-    store = MemoryCredentialStore(
-        "acme/xero", credentials(expires_in=30)
-    )  # inside the refresh margin
+    store = MemoryCredentialStore("acme/xero", credentials(expires_in=30))  # inside the refresh margin
     p = provider(sandbox, store=store)
     errors: list[Exception] = []
     barrier = threading.Barrier(20)
@@ -566,10 +550,7 @@ def test_emulator_minute_limit_answers_429_with_problem(sandbox_factory: Any) ->
             headers={"Authorization": "Bearer at-acme", "xero-tenant-id": ACME},
         )
     assert response is not None and response.status_code == 429
-    assert (
-        response.headers["X-Rate-Limit-Problem"] == "minute"
-        and int(response.headers["Retry-After"]) >= 1
-    )
+    assert response.headers["X-Rate-Limit-Problem"] == "minute" and int(response.headers["Retry-After"]) >= 1
     error = provider(sb).error_for(response)
     assert isinstance(error, RateLimited) and error.limit == "minute"
 
@@ -699,11 +680,7 @@ def test_push_invoice_validation_errors_carry_xeros_message(
 
 def test_duplicate_invoice_number_is_refused_with_xeros_message(sandbox: Sandbox) -> None:
     p = provider(sandbox)
-    body = {
-        "Invoices": [
-            {"Type": "ACCREC", "InvoiceNumber": "INV-001", "Contact": {"Name": "Customer 1"}}
-        ]
-    }
+    body = {"Invoices": [{"Type": "ACCREC", "InvoiceNumber": "INV-001", "Contact": {"Name": "Customer 1"}}]}
     response = httpx.put(
         sandbox.url("xero") + f"{API}/Invoices",
         json=body,
@@ -744,11 +721,7 @@ def test_create_contact_and_its_duplicate_name(sandbox: Sandbox) -> None:
     again = p.create_contact(contact, idempotency_key="c-2")
     assert not again.created and again.id == created.id
     stored = next(c for c in p.contacts() if c.id == created.id)
-    assert (
-        stored.email == "new@example.com"
-        and stored.address is not None
-        and stored.address.city == "Auckland"
-    )
+    assert stored.email == "new@example.com" and stored.address is not None and stored.address.city == "Auckland"
     # Xero dedupes names across active contacts; a differently-cased name still collides.
     with pytest.raises(Rejected) as caught:
         p.create_contact(Contact(id="x", name="bob smith"), idempotency_key="c-3")
@@ -777,9 +750,7 @@ def test_create_item_once(sandbox: Sandbox) -> None:
     stored = {i.code: i for i in p.items()}["PROD-003"]
     assert stored.unit_price == Decimal("4.5") and stored.tax_code == "OUTPUT"
     with pytest.raises(Rejected) as caught:
-        p.create_item(
-            Item(id="x", code="PROD-004", name="Bad", account_code="299"), idempotency_key="i-2"
-        )
+        p.create_item(Item(id="x", code="PROD-004", name="Bad", account_code="299"), idempotency_key="i-2")
     assert "Account code '299' has been archived" in caught.value.message
 
 
@@ -802,9 +773,7 @@ def test_idempotency_key_replays_the_first_answer_even_after_a_change(sandbox: S
 def _response(
     status: int, body: Any = None, text: str | None = None, headers: dict[str, str] | None = None
 ) -> httpx.Response:
-    request = httpx.Request(
-        "GET", "https://api.xero.com/api.xro/2.0/Invoices", headers={"xero-tenant-id": ACME}
-    )
+    request = httpx.Request("GET", "https://api.xero.com/api.xro/2.0/Invoices", headers={"xero-tenant-id": ACME})
     if text is not None:
         return httpx.Response(status, text=text, headers=headers, request=request)
     return httpx.Response(status, json=body, headers=headers, request=request)
@@ -828,9 +797,7 @@ def test_error_envelopes_map_to_typed_errors(bare: Xero) -> None:
     )
     assert isinstance(expired, TokenExpired) and expired.code == "TokenExpired"
     forbidden = bare.error_for(
-        _response(
-            403, {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}
-        )
+        _response(403, {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"})
     )
     assert isinstance(forbidden, TenantError) and ACME in forbidden.message
     invalid = bare.error_for(
@@ -860,9 +827,7 @@ def test_error_envelopes_map_to_typed_errors(bare: Xero) -> None:
         bare.error_for(_response(404, text="The resource you're looking for cannot be found")),
         NotFound,
     )
-    limited = bare.error_for(
-        _response(429, text="", headers={"Retry-After": "12", "X-Rate-Limit-Problem": "day"})
-    )
+    limited = bare.error_for(_response(429, text="", headers={"Retry-After": "12", "X-Rate-Limit-Problem": "day"}))
     assert isinstance(limited, RateLimited) and limited.retry_after == 12 and limited.limit == "day"
     assert isinstance(bare.error_for(_response(503, text="<html>down</html>")), Unavailable)
     assert isinstance(bare.error_for(_response(400, text="<html>bad</html>")), UnexpectedResponse)

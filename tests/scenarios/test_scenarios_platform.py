@@ -91,12 +91,28 @@ def stored_credentials(demo: DemoEnvironment, integration: str, side: str) -> Cr
         return decode(row, demo.services.vault)
 
 
-def hubspot_invoice(number: str, status: str, day: date, *, contact: str = "1", product: str = "10",
-                    quantity: int = 1, price: str = "30.00", name: str = "TPS report review") -> dict[str, Any]:
+def hubspot_invoice(
+    number: str,
+    status: str,
+    day: date,
+    *,
+    contact: str = "1",
+    product: str = "10",
+    quantity: int = 1,
+    price: str = "30.00",
+    name: str = "TPS report review",
+) -> dict[str, Any]:
     """An invoice for Initech's HubSpot portal (5522) in the emulator's world shape."""
-    return {"id": number.removeprefix("INI-"), "number": number, "status": status, "currency": "NZD",
-            "date": day.isoformat(), "modified": f"{day.isoformat()}T09:00:00Z", "contact": contact,
-            "lines": [{"product": product, "quantity": quantity, "price": price, "name": name}]}
+    return {
+        "id": number.removeprefix("INI-"),
+        "number": number,
+        "status": status,
+        "currency": "NZD",
+        "date": day.isoformat(),
+        "modified": f"{day.isoformat()}T09:00:00Z",
+        "contact": contact,
+        "lines": [{"product": product, "quantity": quantity, "price": price, "name": name}],
+    }
 
 
 def add_initech_copy(world: dict[str, Any], name: str, **config: Any) -> None:
@@ -111,8 +127,13 @@ def add_initech_copy(world: dict[str, Any], name: str, **config: Any) -> None:
 
 def test_connection_disconnected_stored_state_and_no_credentials(world: dict[str, Any], env: dict[str, str]) -> None:
     with environment(world, env) as demo:
-        set_connection(demo, "initech", "destination", state="disconnected",
-                       last_error="Xero: the organisation was disconnected from the app")
+        set_connection(
+            demo,
+            "initech",
+            "destination",
+            state="disconnected",
+            last_error="Xero: the organisation was disconnected from the app",
+        )
         stored = demo.services.checks.run("initech")
         # No credentials at all: the side cannot even be set up, so nothing else runs.
         with demo.services.sessions.begin() as session:
@@ -123,8 +144,12 @@ def test_connection_disconnected_stored_state_and_no_credentials(world: dict[str
 
     finding = only(stored, "connection.disconnected", "xero")
     assert finding.severity is Severity.FAIL and finding.system == "xero"
-    assert finding.evidence == {**XERO, "state": "disconnected", "reason": "disconnected",
-                                "last_error": "Xero: the organisation was disconnected from the app"}
+    assert finding.evidence == {
+        **XERO,
+        "state": "disconnected",
+        "reason": "disconnected",
+        "last_error": "Xero: the organisation was disconnected from the app",
+    }
     assert finding.action is not None and finding.action.kind == "reauthorise"
     assert finding.action.params == {"system": "xero", "side": "destination"}
     assert no_impact(finding)
@@ -134,9 +159,14 @@ def test_connection_disconnected_stored_state_and_no_credentials(world: dict[str
     [finding] = missing.findings
     assert finding.severity is Severity.FAIL
     assert finding.evidence == {
-        **STRIPE, "error": "CredentialsMissing",
+        **STRIPE,
+        "error": "CredentialsMissing",
         "message": "Stripe (source) is not connected: run `sync-doctor connect bluegum source --api-key KEY`",
-        "provider_code": None, "status": None, "from_error": True, "reason": "no_credentials", "state": "active",
+        "provider_code": None,
+        "status": None,
+        "from_error": True,
+        "reason": "no_credentials",
+        "state": "active",
     }
     assert finding.action is None  # a Stripe key is pasted by a person, not re-consented
 
@@ -144,11 +174,13 @@ def test_connection_disconnected_stored_state_and_no_credentials(world: dict[str
 def test_connection_state_grace_pending_and_reauth(world: dict[str, Any], env: dict[str, str]) -> None:
     with environment(world, env) as demo:
         set_connection(demo, "acme", "source", state="grace_period")
-        set_connection(demo, "acme", "destination", state="pending_credits",
-                       last_error="Subscription payment is overdue")
+        set_connection(
+            demo, "acme", "destination", state="pending_credits", last_error="Subscription payment is overdue"
+        )
         acme = demo.services.checks.run("acme")
-        set_connection(demo, "initech", "destination", state="requires_reauth",
-                       last_error="consent withdrawn by the Xero admin")
+        set_connection(
+            demo, "initech", "destination", state="requires_reauth", last_error="consent withdrawn by the Xero admin"
+        )
         initech = demo.services.checks.run("initech")
 
     grace = only(acme, "connection.state", "hubspot")
@@ -157,8 +189,11 @@ def test_connection_state_grace_pending_and_reauth(world: dict[str, Any], env: d
     assert grace.action is None and no_impact(grace)
     pending = only(acme, "connection.state", "quickbooks")
     assert pending.severity is Severity.FAIL
-    assert pending.evidence == {**QUICKBOOKS, "state": "pending_credits",
-                                "last_error": "Subscription payment is overdue"}
+    assert pending.evidence == {
+        **QUICKBOOKS,
+        "state": "pending_credits",
+        "last_error": "Subscription payment is overdue",
+    }
     assert pending.action is None  # re-consenting does not pay the bill
 
     reauth = only(initech, "connection.state", "xero")
@@ -178,9 +213,12 @@ def test_connection_unreachable_when_the_system_answers_garbage(world: dict[str,
     finding = only(result, "connection.unreachable", "xero")
     assert finding.severity is Severity.ERROR
     assert finding.evidence == {
-        **XERO, "error": "UnexpectedResponse",
+        **XERO,
+        "error": "UnexpectedResponse",
         "message": "answered 200 with a body that is not JSON: '<html><body>Bad Gateway</body></html>'",
-        "provider_code": None, "status": 200, "from_error": True,
+        "provider_code": None,
+        "status": 200,
+        "from_error": True,
     }
     assert finding.action is None and no_impact(finding)
 
@@ -209,8 +247,12 @@ def test_token_expired_access_without_refresh_and_refresh_unused_too_long(
     assert access_expired_at is not None and refresh_issued_at is not None
     finding = only(no_refresh, "token.expired", "xero")
     assert finding.severity is Severity.FAIL
-    assert finding.evidence == {**XERO, "token": "access", "expired_at": access_expired_at.isoformat(),
-                                "refreshable": False}
+    assert finding.evidence == {
+        **XERO,
+        "token": "access",
+        "expired_at": access_expired_at.isoformat(),
+        "refreshable": False,
+    }
     assert not [f for f in no_refresh.findings if f.code == "token.refresh_failed"]  # one problem, one finding
     assert finding.action is not None and finding.action.kind == "reauthorise"
 
@@ -218,8 +260,15 @@ def test_token_expired_access_without_refresh_and_refresh_unused_too_long(
     assert finding.severity is Severity.FAIL
     dies = (refresh_issued_at + timedelta(days=60)).isoformat()
     assert finding.evidence == {
-        **XERO, "token": "refresh", "basis": "unused", "issued_at": refresh_issued_at.isoformat(),
-        "expires_at": dies, "lifetime_days": 60, "age_days": 61, "expired_at": dies, "refreshable": False,
+        **XERO,
+        "token": "refresh",
+        "basis": "unused",
+        "issued_at": refresh_issued_at.isoformat(),
+        "expires_at": dies,
+        "lifetime_days": 60,
+        "age_days": 61,
+        "expired_at": dies,
+        "refreshable": False,
     }
     assert finding.action is not None and finding.action.kind == "reauthorise"
     assert not any(f.code == "token.expiring" for f in unused.findings)  # dead, not dying
@@ -256,10 +305,13 @@ def test_apikey_permissions_from_the_key_probe_and_from_a_refused_call(
     finding = only(hubspot, "apikey.permissions", "hubspot")
     assert finding.severity is Severity.FAIL
     assert finding.evidence == {
-        **HUBSPOT, "error": "ScopeMissing",
+        **HUBSPOT,
+        "error": "ScopeMissing",
         "message": "This app hasn't been granted all required scopes to make this call. Read more about "
-                   "required scopes here: https://developers.hubspot.com/scopes.",
-        "provider_code": "MISSING_SCOPES", "status": 403, "from_error": True,
+        "required scopes here: https://developers.hubspot.com/scopes.",
+        "provider_code": "MISSING_SCOPES",
+        "status": 403,
+        "from_error": True,
         "missing": ["crm.objects.products.read"],
     }
     assert finding.action is None
@@ -274,13 +326,16 @@ def test_plan_addon_missing_blocks_the_invoices_waiting_to_land(
     portal = world["hubspot"]["portals"]["5522"]
     portal["invoices"] += [
         hubspot_invoice("INI-2003", "open", today - timedelta(days=2), quantity=2),
-        hubspot_invoice("INI-2004", "draft", today - timedelta(days=1), product="11", price="12.50",
-                        name="Red stapler"),
+        hubspot_invoice(
+            "INI-2004", "draft", today - timedelta(days=1), product="11", price="12.50", name="Red stapler"
+        ),
     ]
     next(t for t in world["xero"]["tenants"] if t["id"] == INITECH_TENANT)["actions"] = {
-        "CreateApprovedInvoice": "NOT-ALLOWED"}
+        "CreateApprovedInvoice": "NOT-ALLOWED"
+    }
     world["demo"]["integrations"]["initech"].update(
-        requires=["approve_invoices"], settings={"statuses": ["draft", "open", "paid"]})
+        requires=["approve_invoices"], settings={"statuses": ["draft", "open", "paid"]}
+    )
     with environment(world, env) as demo:
         result = demo.services.checks.run("initech")
 
@@ -288,8 +343,13 @@ def test_plan_addon_missing_blocks_the_invoices_waiting_to_land(
     assert finding.severity is Severity.FAIL and finding.system == "xero"
     # INI-2001 and INI-2002 are in Xero already; the draft could still land as a draft.
     assert finding.evidence == {
-        "system": "xero", "feature": "approve_invoices", "plan": "PREMIUM", "organisation": "Initech Ltd",
-        "reasons": ["required"], "count": 1, "invoices": ["INI-2003"],
+        "system": "xero",
+        "feature": "approve_invoices",
+        "plan": "PREMIUM",
+        "organisation": "Initech Ltd",
+        "reasons": ["required"],
+        "count": 1,
+        "invoices": ["INI-2003"],
     }
     assert finding.impact.to_json() == {"invoices": ["INI-2003"], "count": 1, "amounts": {"NZD": "60.00"}}
 
@@ -304,17 +364,30 @@ def test_plan_trial_demo_company_fails_running_trial_warns(world: dict[str, Any]
     demo_company = only(initech, "plan.trial", "xero")
     assert demo_company.severity is Severity.FAIL  # a live integration pushing into a demo company
     assert demo_company.evidence == {
-        "system": "xero", "side": "destination", "organisation": "Initech Ltd", "tenant": INITECH_TENANT,
-        "plan": "PREMIUM", "is_trial": False, "is_demo": True, "trial_days_remaining": None, "status": "ACTIVE",
+        "system": "xero",
+        "side": "destination",
+        "organisation": "Initech Ltd",
+        "tenant": INITECH_TENANT,
+        "plan": "PREMIUM",
+        "is_trial": False,
+        "is_demo": True,
+        "trial_days_remaining": None,
+        "status": "ACTIVE",
     }
     assert no_impact(demo_company)
 
     trial = only(acme, "plan.trial", "quickbooks")
     assert trial.severity is Severity.WARN
     assert trial.evidence == {
-        "system": "quickbooks", "side": "destination", "organisation": "Acme Field Services",
-        "tenant": "9130350000000001", "plan": "QuickBooks Online Plus", "is_trial": True, "is_demo": False,
-        "trial_days_remaining": 12, "status": "PAID",
+        "system": "quickbooks",
+        "side": "destination",
+        "organisation": "Acme Field Services",
+        "tenant": "9130350000000001",
+        "plan": "QuickBooks Online Plus",
+        "is_trial": True,
+        "is_demo": False,
+        "trial_days_remaining": 12,
+        "status": "PAID",
     }
 
 
@@ -327,8 +400,9 @@ def initech_backlog(world: dict[str, Any], today: date) -> dict[str, Any]:
     world["hubspot"]["portals"]["5522"]["invoices"] += [
         hubspot_invoice("INI-1990", "paid", today - timedelta(days=20), contact="2"),
         hubspot_invoice("INI-2003", "open", today - timedelta(days=2), quantity=2),
-        hubspot_invoice("INI-2004", "draft", today - timedelta(days=1), product="11", price="12.50",
-                        name="Red stapler"),
+        hubspot_invoice(
+            "INI-2004", "draft", today - timedelta(days=1), product="11", price="12.50", name="Red stapler"
+        ),
     ]
     return world
 
@@ -351,14 +425,22 @@ def test_settings_switches_list_every_waiting_invoice(initech_backlog: dict[str,
 
     finding = only(manual, "settings.sync_disabled", "auto_sync.sales")
     assert finding.severity is Severity.FAIL
-    assert finding.evidence == {"setting": "auto_sync.sales", "value": False, "count": 2,
-                                "invoices": ["INI-1990", "INI-2003"]}
+    assert finding.evidence == {
+        "setting": "auto_sync.sales",
+        "value": False,
+        "count": 2,
+        "invoices": ["INI-1990", "INI-2003"],
+    }
     assert finding.impact.to_json() == WAITING
 
     finding = only(pull, "settings.direction", "direction")
     assert finding.severity is Severity.FAIL
-    assert finding.evidence == {"direction": "destination_to_source", "needed": "source_to_destination", "count": 2,
-                                "invoices": ["INI-1990", "INI-2003"]}
+    assert finding.evidence == {
+        "direction": "destination_to_source",
+        "needed": "source_to_destination",
+        "count": 2,
+        "invoices": ["INI-1990", "INI-2003"],
+    }
     assert finding.impact.to_json() == WAITING
     # Only the switch that is off is reported.
     assert not any(f.code == "settings.direction" for f in (*off.findings, *manual.findings))
@@ -381,21 +463,35 @@ def test_settings_filters_name_the_invoices_they_keep_out(
 
     finding = only(initech, "settings.status_filter", "statuses")
     assert finding.severity is Severity.WARN and finding.system == "hubspot"
-    assert finding.evidence == {"selected": ["open", "paid"], "excluded": {"draft": 1}, "count": 1,
-                                "invoices": ["INI-2004"]}
+    assert finding.evidence == {
+        "selected": ["open", "paid"],
+        "excluded": {"draft": 1},
+        "count": 1,
+        "invoices": ["INI-2004"],
+    }
     assert finding.impact.to_json() == {"invoices": ["INI-2004"], "count": 1, "amounts": {"NZD": "12.50"}}
     assert not any(f.code in ("settings.date_filter", "settings.skipped_source") for f in initech.findings)
 
     finding = only(recent, "settings.date_filter", "date_range")
     assert finding.severity is Severity.WARN
-    assert finding.evidence == {"since": since.isoformat(), "until": None, "before_since": 1, "after_until": 0,
-                                "count": 1, "invoices": ["INI-1990"]}
+    assert finding.evidence == {
+        "since": since.isoformat(),
+        "until": None,
+        "before_since": 1,
+        "after_until": 0,
+        "count": 1,
+        "invoices": ["INI-1990"],
+    }
     assert finding.impact.to_json() == {"invoices": ["INI-1990"], "count": 1, "amounts": {"NZD": "30.00"}}
 
     finding = only(bluegum, "settings.skipped_source", "skip_sources")
     assert finding.severity is Severity.WARN and finding.system == "stripe"
-    assert finding.evidence == {"skip_sources": ["ca_ShopSyncApp01"], "excluded": {"ca_ShopSyncApp01": 1},
-                                "count": 1, "invoices": ["BG-0103"]}
+    assert finding.evidence == {
+        "skip_sources": ["ca_ShopSyncApp01"],
+        "excluded": {"ca_ShopSyncApp01": 1},
+        "count": 1,
+        "invoices": ["BG-0103"],
+    }
     assert finding.impact.to_json() == {"invoices": ["BG-0103"], "count": 1, "amounts": {"AUD": "99.00"}}
     # A skipped invoice is out of scope: no other check blames it on Jane Smith's name collision.
     assert not any(f.code == "contact.name_collision" for f in bluegum.findings)
@@ -415,8 +511,17 @@ def test_checks_slower_than_the_time_limit_are_reported_not_waited_for(
 
     # Every check that calls either system times out; the rate check reads only this run's
     # counters and finishes.
-    timed_out = ["connection.source", "connection.destination", "tokens", "plan", "settings", "mappings",
-                 "contacts", "skus", "sync_state"]
+    timed_out = [
+        "connection.source",
+        "connection.destination",
+        "tokens",
+        "plan",
+        "settings",
+        "mappings",
+        "contacts",
+        "skus",
+        "sync_state",
+    ]
     assert codes(result) == {("internal.check_timeout", f"check:{name}") for name in timed_out}
     for name in timed_out:
         finding = only(result, "internal.check_timeout", f"check:{name}")

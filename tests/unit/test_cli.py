@@ -12,7 +12,10 @@ from cli.commands import run_cli
 
 CONFIG = {
     "integrations": {
-        "acme": {"source": {"system": "stripe", "tenant": "acct_1"}, "destination": {"system": "xero", "tenant": "t-1"}},
+        "acme": {
+            "source": {"system": "stripe", "tenant": "acct_1"},
+            "destination": {"system": "xero", "tenant": "t-1"},
+        },
         "globex": {"source": {"system": "hubspot"}, "destination": {"system": "quickbooks", "tenant": "9130"}},
     }
 }
@@ -37,12 +40,16 @@ def test_missing_config_file_exits_2_naming_it(env: dict[str, str], capsys: pyte
 
 
 def test_config_error_exits_2(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    Path(env["SYNC_DOCTOR_CONFIG"]).write_text("integrations:\n  acme:\n    source: {system: sage}\n    destination: {system: xero}\n", encoding="utf-8")
+    Path(env["SYNC_DOCTOR_CONFIG"]).write_text(
+        "integrations:\n  acme:\n    source: {system: sage}\n    destination: {system: xero}\n", encoding="utf-8"
+    )
     assert run_cli(["check", "acme"], env) == 2
     assert "integrations.acme.source.system: unknown system 'sage'" in capsys.readouterr().err
 
 
-def test_unknown_integration_suggests_close_names(configured: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_integration_suggests_close_names(
+    configured: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_cli(["check", "acmee"], configured) == 2
     assert "No integration named 'acmee'. Did you mean acme?" in capsys.readouterr().err
 
@@ -56,14 +63,18 @@ def test_unconnected_integration_fails_with_the_connect_command(
     assert "sync-doctor connect acme source --api-key KEY" in report["findings"][0]["evidence"]["message"]
 
 
-def test_connect_rejects_the_wrong_credential_kind(configured: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_connect_rejects_the_wrong_credential_kind(
+    configured: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_cli(["connect", "acme", "destination", "--api-key", "k"], configured) == 2
     assert "Xero connects with OAuth" in capsys.readouterr().err
     assert run_cli(["connect", "acme", "destination", "--oauth"], configured) == 2
     assert "XERO_CLIENT_ID and XERO_CLIENT_SECRET are not set" in capsys.readouterr().err
 
 
-def test_connect_oauth_prints_a_consent_url_with_pkce(configured: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_connect_oauth_prints_a_consent_url_with_pkce(
+    configured: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     env = {**configured, "XERO_CLIENT_ID": "cid", "XERO_CLIENT_SECRET": "cs"}
     assert run_cli(["connect", "acme", "destination", "--oauth"], env) == 0
     url = capsys.readouterr().out.strip().splitlines()[-1]

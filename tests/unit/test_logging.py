@@ -20,8 +20,17 @@ def test_known_secret_shapes_are_redacted() -> None:
     for line in SECRETS:
         cleaned = redact(line)
         assert REDACTED in cleaned, line
-        for secret in ("eyJhbGci", "sk_live_51", "rk_test_51", "xoxb-1234", "pat-na1-111", "at-abc123",
-                       "rt-zzz", "rt-secret", "shh-123"):
+        for secret in (
+            "eyJhbGci",
+            "sk_live_51",
+            "rk_test_51",
+            "xoxb-1234",
+            "pat-na1-111",
+            "at-abc123",
+            "rt-zzz",
+            "rt-secret",
+            "shh-123",
+        ):
             assert secret not in cleaned, (line, cleaned)
 
 

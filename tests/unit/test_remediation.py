@@ -13,10 +13,16 @@ from tests.checks.remediation_examples_a import EXAMPLES as EXAMPLES_A
 from tests.checks.remediation_examples_b import EXAMPLES as EXAMPLES_B
 
 INTERNAL = {
-    "internal.check_failed": {"subject": "check:skus", "system": "xero",
-                              "evidence": {"check": "skus", "error_type": "KeyError", "run_ref": "a1b2c3d4"}},
-    "internal.check_timeout": {"subject": "check:skus", "system": "xero",
-                               "evidence": {"check": "skus", "limit_s": 60, "run_ref": "a1b2c3d4"}},
+    "internal.check_failed": {
+        "subject": "check:skus",
+        "system": "xero",
+        "evidence": {"check": "skus", "error_type": "KeyError", "run_ref": "a1b2c3d4"},
+    },
+    "internal.check_timeout": {
+        "subject": "check:skus",
+        "system": "xero",
+        "evidence": {"check": "skus", "limit_s": 60, "run_ref": "a1b2c3d4"},
+    },
 }
 EXAMPLES = {**EXAMPLES_A, **EXAMPLES_B, **INTERNAL}
 IMPACT = Impact(blocked=(BlockedInvoice("INV-1042", "NZD", Decimal("1150.00")),))

@@ -76,8 +76,9 @@ def test_a_check_over_its_time_limit_becomes_an_error_finding(release: threading
     def quick(ctx: RunContext) -> list[Finding]:
         return [finding("sku.missing", "PROD-1")]
 
-    result = run_integration(ACME, [Check("stuck", "sku", stuck), Check("quick", "sku", quick)], make_provider,
-                             time_limit=0.3)
+    result = run_integration(
+        ACME, [Check("stuck", "sku", stuck), Check("quick", "sku", quick)], make_provider, time_limit=0.3
+    )
     codes = {(f.code, f.subject) for f in result.findings}
     assert codes == {("internal.check_timeout", "check:stuck"), ("sku.missing", "PROD-1")}
     timeout = next(f for f in result.findings if f.code == "internal.check_timeout")
@@ -116,8 +117,10 @@ def test_errors_of_different_kinds_and_systems_stay_separate() -> None:
         raise RateLimited("Rate limit exceeded", system="xero", retry_after=120, limit="day")
 
     result = run_integration(ACME, [Check("a", "sku", unavailable), Check("b", "sku", limited)], make_provider)
-    assert {(f.code, f.subject) for f in result.findings} == {("connection.unreachable", "hubspot"),
-                                                             ("rate.limited", "xero")}
+    assert {(f.code, f.subject) for f in result.findings} == {
+        ("connection.unreachable", "hubspot"),
+        ("rate.limited", "xero"),
+    }
 
 
 def test_findings_are_new_ongoing_or_resolved_against_the_previous_run() -> None:
@@ -127,10 +130,19 @@ def test_findings_are_new_ongoing_or_resolved_against_the_previous_run() -> None
     def revoked(ctx: RunContext) -> list[Finding]:
         raise TokenRevoked("revoked", system="xero")
 
-    previous = PreviousRun(keys=frozenset({("sku.missing", "PROD-1"), ("sku.missing", "PROD-2"),
-                                           ("contact.missing_email", "Bob"), ("token.expired", "xero")}))
-    result = run_integration(ACME, [Check("skus", "sku", skus), Check("contacts", "contact", revoked)],
-                             make_provider, previous=previous)
+    previous = PreviousRun(
+        keys=frozenset(
+            {
+                ("sku.missing", "PROD-1"),
+                ("sku.missing", "PROD-2"),
+                ("contact.missing_email", "Bob"),
+                ("token.expired", "xero"),
+            }
+        )
+    )
+    result = run_integration(
+        ACME, [Check("skus", "sku", skus), Check("contacts", "contact", revoked)], make_provider, previous=previous
+    )
     status = {f.subject: f.status for f in result.findings if f.code == "sku.missing"}
     assert status == {"PROD-1": "ongoing", "PROD-3": "new"}
     # PROD-2 cleared (the SKU check ran to the end); the contact check was stopped by the revoked
@@ -146,8 +158,14 @@ def test_worst_first_then_money() -> None:
     from providers.records import Invoice, InvoiceStatus
 
     def inv(n: str, total: str) -> Invoice:
-        return Invoice(id=n, number=n, status=InvoiceStatus.OPEN, currency="NZD", total=Decimal(total),
-                       issue_date=date(2026, 11, 1))
+        return Invoice(
+            id=n,
+            number=n,
+            status=InvoiceStatus.OPEN,
+            currency="NZD",
+            total=Decimal(total),
+            issue_date=date(2026, 11, 1),
+        )
 
     def many(ctx: RunContext) -> list[Finding]:
         return [

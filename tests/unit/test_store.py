@@ -41,10 +41,18 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
 
 def test_credentials_are_encrypted_at_rest(sessions) -> None:
     vault = Vault("k1")
-    creds = Credentials(kind="oauth2", access_token="at-SECRET-123", refresh_token="rt-SECRET-456",
-                        expires_at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC), scopes=("a", "b"), tenant_id="t-1")
+    creds = Credentials(
+        kind="oauth2",
+        access_token="at-SECRET-123",
+        refresh_token="rt-SECRET-456",
+        expires_at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC),
+        scopes=("a", "b"),
+        tenant_id="t-1",
+    )
     with sessions.begin() as s:
-        save_connection(s, vault, integration="acme", side="destination", system="xero", credentials=creds, actor="test")
+        save_connection(
+            s, vault, integration="acme", side="destination", system="xero", credentials=creds, actor="test"
+        )
     with sessions() as s:
         row = get_connection(s, "acme", "destination")
         assert row is not None
@@ -59,8 +67,15 @@ def test_credentials_are_encrypted_at_rest(sessions) -> None:
 def test_a_changed_key_is_reported_and_rotation_works(sessions) -> None:
     old = Vault("old-key")
     with sessions.begin() as s:
-        save_connection(s, old, integration="acme", side="source", system="stripe",
-                        credentials=Credentials(kind="api_key", api_key="sk_test_abc"), actor="test")
+        save_connection(
+            s,
+            old,
+            integration="acme",
+            side="source",
+            system="stripe",
+            credentials=Credentials(kind="api_key", api_key="sk_test_abc"),
+            actor="test",
+        )
     with pytest.raises(SecretKeyError, match="cannot be decrypted"):
         DbCredentialStore(sessions, Vault("new-key"), "acme", "source").load()
     rotated = Vault("new-key,old-key")  # new key first: encrypts; old key still decrypts
@@ -78,8 +93,15 @@ def test_key_file_is_created_once_with_owner_only_permissions(tmp_path: Path) ->
 def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
     vault = Vault("k")
     with sessions.begin() as s:
-        save_connection(s, vault, integration="acme", side="destination", system="xero",
-                        credentials=Credentials(kind="oauth2", access_token="a0", refresh_token="r0"), actor="test")
+        save_connection(
+            s,
+            vault,
+            integration="acme",
+            side="destination",
+            system="xero",
+            credentials=Credentials(kind="oauth2", access_token="a0", refresh_token="r0"),
+            actor="test",
+        )
     store = DbCredentialStore(sessions, vault, "acme", "destination")
     inside = 0
     most = 0
@@ -107,8 +129,15 @@ def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
 def test_requires_reauth_is_recorded(sessions) -> None:
     vault = Vault("k")
     with sessions.begin() as s:
-        save_connection(s, vault, integration="acme", side="destination", system="xero",
-                        credentials=Credentials(kind="oauth2", access_token="a", refresh_token="r"), actor="test")
+        save_connection(
+            s,
+            vault,
+            integration="acme",
+            side="destination",
+            system="xero",
+            credentials=Credentials(kind="oauth2", access_token="a", refresh_token="r"),
+            actor="test",
+        )
     DbCredentialStore(sessions, vault, "acme", "destination").mark_requires_reauth("invalid_grant: dead")
     with sessions() as s:
         row = s.scalars(select(Connection)).one()
@@ -120,11 +149,30 @@ def test_runs_are_stored_with_findings_and_the_latest_is_found(sessions) -> None
     with sessions.begin() as s:
         for i, name in enumerate(["acme", "acme", "globex"]):
             repo.add_run(
-                s, integration=name, trigger="test", started_at=t0 + timedelta(hours=i), duration_s=1.0,
-                counts={"fail": i}, blocked_invoices=i, blocked_amounts={"NZD": "10.00"}, api_calls={"xero": 3},
-                timings={"skus": 0.1}, resolved=[("sku.missing", "PROD-1")], last_synced_at=None,
-                findings=[{"code": "sku.missing", "severity": 2, "subject": f"P{i}", "system": "xero", "status": "new",
-                           "evidence": {"sku": f"P{i}"}, "impact": {"rows": []}, "action": None}],
+                s,
+                integration=name,
+                trigger="test",
+                started_at=t0 + timedelta(hours=i),
+                duration_s=1.0,
+                counts={"fail": i},
+                blocked_invoices=i,
+                blocked_amounts={"NZD": "10.00"},
+                api_calls={"xero": 3},
+                timings={"skus": 0.1},
+                resolved=[("sku.missing", "PROD-1")],
+                last_synced_at=None,
+                findings=[
+                    {
+                        "code": "sku.missing",
+                        "severity": 2,
+                        "subject": f"P{i}",
+                        "system": "xero",
+                        "status": "new",
+                        "evidence": {"sku": f"P{i}"},
+                        "impact": {"rows": []},
+                        "action": None,
+                    }
+                ],
             )
     with sessions() as s:
         latest = repo.latest_run(s, "acme")
@@ -149,14 +197,26 @@ def test_a_dead_refresh_token_is_tried_once_however_many_callers(sessions) -> No
         def routes(self):  # type: ignore[no-untyped-def]
             return []
 
-    emulator = TokenOnly({"grants": [{"access_token": "a", "refresh_token": "r-dead", "expires_in": -5,
-                                      "revoked": True}]})
+    emulator = TokenOnly(
+        {"grants": [{"access_token": "a", "refresh_token": "r-dead", "expires_in": -5, "revoked": True}]}
+    )
     server = LoopbackServer(emulator.app).start()
     vault = Vault("k")
     with sessions.begin() as s:
-        save_connection(s, vault, integration="acme", side="destination", system="xero", actor="test",
-                        credentials=Credentials(kind="oauth2", access_token="a", refresh_token="r-dead",
-                                                expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        save_connection(
+            s,
+            vault,
+            integration="acme",
+            side="destination",
+            system="xero",
+            actor="test",
+            credentials=Credentials(
+                kind="oauth2",
+                access_token="a",
+                refresh_token="r-dead",
+                expires_at=datetime.now(UTC) - timedelta(minutes=1),
+            ),
+        )
     store = DbCredentialStore(sessions, vault, "acme", "destination")
     manager = TokenManager(store, TokenEndpoint(OAuthApp("xero", "c", "s", token_url=server.url + "/token")))
 
