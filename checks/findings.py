@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
+from common.money import decimal_text
 from providers.records import Invoice
 
 
@@ -24,15 +25,6 @@ class Severity(IntEnum):
     @classmethod
     def parse(cls, label: str) -> Severity:
         return cls[label.upper()]
-
-
-CENTS = Decimal("0.01")
-
-
-def money_text(amount: Decimal) -> str:
-    """At least two decimals ("90.0" from a JSON float reads "90.00"); more are kept as given."""
-    exponent = amount.as_tuple().exponent
-    return str(amount.quantize(CENTS) if isinstance(exponent, int) and exponent > -2 else amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +68,7 @@ class Impact:
         return {
             "invoices": list(self.invoices),
             "count": len(self.blocked),
-            "amounts": {cur: money_text(amount) for cur, amount in sorted(self.amounts.items())},
+            "amounts": {cur: decimal_text(amount) for cur, amount in sorted(self.amounts.items())},
         }
 
     def to_storage(self) -> dict[str, Any]:

@@ -14,34 +14,18 @@ Values from providers are escaped with the ``mrkdwn`` filter before they reach S
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
 import templates
 from checks.context import DISPLAY_NAMES
 from checks.findings import Finding
+from common.money import amounts_text
+from common.mrkdwn import escape
 
 TEMPLATE_DIR = Path(templates.__file__).parent
-
-
-def escape_mrkdwn(value: Any) -> str:
-    """Slack's three control characters; backticks would break our code spans."""
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-
-
-def money(amounts: Mapping[str, Any]) -> str:
-    return (
-        ", ".join(
-            f"{cur} {amount:,.2f}" if not isinstance(amount, str) else f"{cur} {amount}"
-            for cur, amount in sorted(amounts.items())
-        )
-        or "nothing"
-    )
 
 
 @lru_cache(maxsize=1)
@@ -54,8 +38,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters["mrkdwn"] = escape_mrkdwn
-    env.filters["money"] = money
+    env.filters["mrkdwn"] = escape
+    env.filters["money"] = lambda amounts: amounts_text(amounts, empty="nothing")
     env.filters["system_name"] = lambda s: DISPLAY_NAMES.get(str(s), str(s))
     return env
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
 from checks.context import ConnectionState, History
-from checks.findings import Finding, Severity, money_text
+from checks.findings import Finding, Severity
 from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
+from common.money import decimal_text
 from config.integrations import AppConfig, IntegrationConfig
 from store import repositories as repo
 from store.connections import decode
@@ -167,7 +168,7 @@ class CheckService:
                 "error": result.count(Severity.ERROR),
             },
             blocked_invoices=len(blocked.blocked),
-            blocked_amounts={cur: money_text(v) for cur, v in blocked.amounts.items()},
+            blocked_amounts={cur: decimal_text(v) for cur, v in blocked.amounts.items()},
             api_calls=result.api_calls,
             timings=result.timings,
             resolved=result.resolved,

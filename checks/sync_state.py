@@ -38,6 +38,7 @@ from checks.context import RunContext
 from checks.findings import Finding, Impact, ProposedAction
 from checks.matching import fold, fold_email
 from checks.scope import in_scope
+from common.money import cents_text
 from providers.base import Capability
 from providers.records import Invoice, InvoiceStatus
 
@@ -59,10 +60,6 @@ def landed_at(invoice: Invoice) -> datetime | None:
     if invoice.issue_date is not None:
         return datetime.combine(invoice.issue_date, time(0), tzinfo=UTC)
     return None
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(CENT))
 
 
 class DestinationIndex:
@@ -118,7 +115,7 @@ def _summary(ctx: RunContext, invoice: Invoice) -> dict[str, Any]:
         "number": invoice.number or invoice.id,
         "date": invoice.issue_date.isoformat() if invoice.issue_date else None,
         "age_days": age_days(ctx, invoice),
-        "total": money(invoice.total),
+        "total": cents_text(invoice.total),
         "currency": invoice.currency,
         "contact": invoice.contact_name,
     }
@@ -129,7 +126,7 @@ def _copy(invoice: Invoice) -> dict[str, Any]:
         "id": invoice.id,
         "number": invoice.number,
         "status": invoice.status.value,
-        "total": money(invoice.total),
+        "total": cents_text(invoice.total),
         "date": invoice.issue_date.isoformat() if invoice.issue_date else None,
     }
 
@@ -166,7 +163,7 @@ def differences(source: Invoice, copy: Invoice) -> dict[str, dict[str, Any]]:
     """What differs between a source invoice and its destination copy (payment aside)."""
     diff: dict[str, dict[str, Any]] = {}
     if source.total.quantize(CENT) != copy.total.quantize(CENT):
-        diff["total"] = {"source": money(source.total), "destination": money(copy.total)}
+        diff["total"] = {"source": cents_text(source.total), "destination": cents_text(copy.total)}
     if source.currency and copy.currency and source.currency.upper() != copy.currency.upper():
         diff["currency"] = {"source": source.currency, "destination": copy.currency}
     if source.lines and copy.lines:  # some listings carry no lines: nothing to compare then
@@ -298,8 +295,8 @@ def _compare(ctx: RunContext, source: Invoice, copies: list[Invoice], lock_date:
             "paid_in": "source" if src_paid else "destination",
             "source_status": source.status.value,
             "destination_status": copy.status.value,
-            "source_amount_paid": money(source.amount_paid),
-            "destination_amount_paid": money(copy.amount_paid),
+            "source_amount_paid": cents_text(source.amount_paid),
+            "destination_amount_paid": cents_text(copy.amount_paid),
         }
         out.append(_finding(ctx, "sync.payment_drift", number, evidence, [source]))
     return out

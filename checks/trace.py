@@ -29,7 +29,8 @@ from checks.catalog import CATALOG, title
 from checks.context import RunContext, SideData
 from checks.findings import Finding, Severity
 from checks.matching import Suggester, did_you_mean, fold_code
-from checks.sync_state import UNSYNCED_GRACE, DestinationIndex, aware, money
+from checks.sync_state import UNSYNCED_GRACE, DestinationIndex, aware
+from common.money import cents_text
 from providers.base import Capability
 from providers.errors import ProviderError
 from providers.records import Invoice, InvoiceStatus
@@ -125,7 +126,7 @@ def _summary(inv: Invoice) -> dict[str, Any]:
         "number": inv.number,
         "status": inv.status.value,
         "raw_status": inv.raw_status,
-        "total": money(inv.total),
+        "total": cents_text(inv.total),
         "currency": inv.currency,
         "date": inv.issue_date.isoformat() if inv.issue_date else None,
         "contact": inv.contact_name,
@@ -167,7 +168,7 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
         detail = f"{invoice.number or invoice.id}: {invoice.status.value}"
         if invoice.raw_status and invoice.raw_status.lower() != invoice.status.value:
             detail += f" ({invoice.raw_status})"
-        detail += f", {invoice.currency} {money(invoice.total)}"
+        detail += f", {invoice.currency} {cents_text(invoice.total)}"
         if invoice.contact_name:
             detail += f", {invoice.contact_name}"
         if how != "number":
@@ -212,10 +213,10 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
         if len(copies) == 1:
             c = copies[0]
             steps.append(
-                TraceStep(f"In {dst_name}", True, f"id {c.id}, {c.status.value}, {c.currency} {money(c.total)}")
+                TraceStep(f"In {dst_name}", True, f"id {c.id}, {c.status.value}, {c.currency} {cents_text(c.total)}")
             )
         elif copies:
-            ids = ", ".join(f"{c.id} ({c.status.value}, {c.currency} {money(c.total)})" for c in copies)
+            ids = ", ".join(f"{c.id} ({c.status.value}, {c.currency} {cents_text(c.total)})" for c in copies)
             steps.append(TraceStep(f"In {dst_name}", False, f"{len(copies)} copies: {ids}", code="sync.duplicate"))
         else:
             note = f" ({voided} voided copy)" if voided == 1 else (f" ({voided} voided copies)" if voided else "")
@@ -351,7 +352,7 @@ def _verdict(
         return f"{label} is in {dst} {len(copies)} times ({', '.join(c.id for c in copies)}): a duplicate to void."
     if len(copies) == 1:
         copy = copies[0]
-        text = f"{label} is in {dst} as {copy.id} ({copy.status.value}, {copy.currency} {money(copy.total)})"
+        text = f"{label} is in {dst} as {copy.id} ({copy.status.value}, {copy.currency} {cents_text(copy.total)})"
         drift = [f for f in related if f.code.startswith("sync.")]
         if drift:
             return text + f", but {'; '.join(_describe(f) for f in drift)}."

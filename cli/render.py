@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from checks.catalog import entry
 from checks.findings import Finding, Severity
 from checks.runner import RunResult
 from checks.service import IntegrationHealth
+from common.money import amounts_text
+from common.mrkdwn import unescape
 
+NOTHING = "nothing"
 MARKS = {Severity.ERROR: "ERROR", Severity.FAIL: "FAIL ", Severity.WARN: "WARN ", Severity.OK: "OK   "}
-
-
-def money(amounts: Mapping[str, Any]) -> str:
-    parts = []
-    for currency, amount in sorted(amounts.items()):
-        value = Decimal(str(amount))
-        parts.append(f"{currency} {value:,.2f}")
-    return ", ".join(parts) or "nothing"
 
 
 def _plain(mrkdwn: str) -> str:
     """Remediation is Slack mrkdwn; the terminal shows it without markup characters."""
-    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
+    return unescape(mrkdwn).replace("*", "")
 
 
 def _evidence_lines(evidence: Mapping[str, Any], width: int = 96) -> list[str]:
@@ -48,7 +42,9 @@ def finding_block(finding: Finding, remediation: str) -> list[str]:
     head = f"  {MARKS[finding.severity]} {finding.code}  {entry(finding.code).title}: {finding.subject}{status}"
     lines = [head]
     if finding.impact.blocked:
-        lines.append(f"      blocks {len(finding.impact.blocked)} invoice(s), {money(finding.impact.amounts)}")
+        lines.append(
+            f"      blocks {len(finding.impact.blocked)} invoice(s), {amounts_text(finding.impact.amounts, empty=NOTHING)}"
+        )
     lines.extend(_evidence_lines(finding.evidence))
     if remediation:
         lines.append("      what to do:")
@@ -67,7 +63,7 @@ def run_report(result: RunResult) -> str:
     lines = [
         f"{result.integration}: {result.source} -> {result.destination}   {verdict}",
         f"  {fail} fail, {warn} warn, {err} error; {len(blocked.blocked)} invoice(s) blocked"
-        f" ({money(blocked.amounts)}); {result.duration_s:.1f}s, API calls: {calls}; run {result.ref}",
+        f" ({amounts_text(blocked.amounts, empty=NOTHING)}); {result.duration_s:.1f}s, API calls: {calls}; run {result.ref}",
     ]
     new = sum(1 for f in result.findings if f.status == "new")
     if result.resolved or any(f.status == "ongoing" for f in result.findings):

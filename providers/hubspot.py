@@ -43,6 +43,7 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 
+from common.types import JSON
 from providers.base import Capability, Endpoints, Provider
 from providers.errors import (
     AuthError,
@@ -74,7 +75,7 @@ from providers.records import (
 
 logger = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+
 T = TypeVar("T")
 
 # account-info accountType values of portals that are not a live business (PROVIDERS.md: Auth).

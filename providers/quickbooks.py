@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from common.types import JSON
 from providers.base import Capability, Endpoints, Provider
 from providers.errors import (
     AuthError,
@@ -70,7 +71,7 @@ from providers.records import (
 
 logger = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+
 T = TypeVar("T")
 
 MINOR_VERSION = "75"

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from common.types import JSON
 from providers.base import Capability, Endpoints, Provider
 from providers.errors import (
     NotFound,
@@ -64,7 +65,7 @@ from providers.records import (
 
 logger = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+
 API = "/api.xro/2.0"
 MAX_PAGE_SIZE = 1000  # Xero's maximum pageSize (PROVIDERS.md, 2ry)
 MAX_IDEMPOTENCY_KEY = 128  # specs/xero/xero_accounting.yaml, parameter idempotencyKey

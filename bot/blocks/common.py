@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from checks.findings import Severity
-from checks.remediation import escape_mrkdwn
+from common.money import amounts_text
+from common.mrkdwn import escape
 from config.logging import REDACTED, redact
 
 Block = dict[str, Any]
@@ -45,12 +45,6 @@ SEVERITY_ICON = {
 
 _ENTITY_TAIL = re.compile(r"&[a-z]{0,4}$")  # a cut through "&amp;" / "&lt;" / "&gt;"
 _SECRET_KEY = re.compile(r"(?i)(token|secret|password|api_?key|authorization|credential)")
-
-
-def escape(value: Any) -> str:
-    """Text from users or providers made inert for mrkdwn (``&``, ``<``, ``>``; backticks
-    become quotes so they cannot break our code spans)."""
-    return escape_mrkdwn(value)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -134,14 +128,8 @@ def join_limited(items: Sequence[str], limit: int = 5, sep: str = ", ") -> str:
 
 
 def money_text(amounts: Mapping[str, Any]) -> str:
-    """``{"NZD": "1234.5"}`` -> ``NZD 1,234.50`` (several currencies joined; never summed)."""
-    parts = []
-    for currency, amount in sorted(amounts.items()):
-        try:
-            parts.append(f"{escape(currency)} {Decimal(str(amount)):,.2f}")
-        except ArithmeticError:
-            parts.append(f"{escape(currency)} {escape(amount)}")
-    return ", ".join(parts)
+    """``{"NZD": "1234.5"}`` -> ``NZD 1,234.50``, escaped for mrkdwn (never summed across currencies)."""
+    return escape(amounts_text(amounts))
 
 
 def evidence_lines(evidence: Mapping[str, Any], *, max_items: int = 5, max_keys: int = 8) -> list[str]:

@@ -76,11 +76,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from common.types import JSON
 from providers.sandbox.base import Emulator, SandboxClock
 
 logger = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
 
 DEFAULT_INVOICE_PROPERTIES = {
     "status": "hs_invoice_status",

@@ -60,11 +60,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from common.types import JSON
 from providers.sandbox.base import Emulator, Grant, SandboxClock
 
 logger = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+
 ENTITIES = (
     "Customer",
     "Item",
