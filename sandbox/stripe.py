@@ -64,7 +64,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from providers.sandbox.base import Emulator, SandboxClock
+from sandbox.base import Emulator, SandboxClock
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from providers.sandbox.faults import Faults
+from sandbox.faults import Faults
 
 
 class SandboxClock:

@@ -61,7 +61,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from common.types import JSON
-from providers.sandbox.base import Emulator, Grant, SandboxClock
+from sandbox.base import Emulator, Grant, SandboxClock
 
 logger = logging.getLogger(__name__)
 

@@ -73,7 +73,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from providers.sandbox.base import Emulator, Grant, SandboxClock, _fmt_seconds
+from sandbox.base import Emulator, Grant, SandboxClock, _fmt_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 associations v4 batch read, OAuth v3 token + introspection (and the deprecated v1 token path),
 HubSpot's error envelope and rate-limit headers. Facts: PROVIDERS.md section 4.
 
-World section (on top of the base keys in ``providers/sandbox/base.py``; a grant's ``principal``
+World section (on top of the base keys in ``sandbox/base.py``; a grant's ``principal``
 is its portal id)::
 
     clients: {client-id: client-secret}     # v3 token/introspection check them when given
@@ -77,7 +77,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from common.types import JSON
-from providers.sandbox.base import Emulator, SandboxClock
+from sandbox.base import Emulator, SandboxClock
 
 logger = logging.getLogger(__name__)
 
