@@ -463,7 +463,7 @@ class HubSpotEmulator(Emulator):
     async def _token_v1(self, request: Request) -> Response:
         """The deprecated v1 token path: a dead refresh token answers BAD_REFRESH_TOKEN [HN]."""
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if form.get("grant_type") == "refresh_token" and self._client_authenticated(request, form):
+        if form.get("grant_type") == "refresh_token" and self.client_authenticated(request, form):
             grant = self.tokens.refresh(form.get("refresh_token", ""))
             if grant is None:
                 return JSONResponse(
@@ -471,11 +471,11 @@ class HubSpotEmulator(Emulator):
                     status_code=400,
                 )
             return JSONResponse(self.token_response(grant))
-        return await self._token_endpoint(request)  # Starlette caches the body: it reads again
+        return await self.token_endpoint(request)  # Starlette caches the body: it reads again
 
     async def _introspect(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if not self._client_authenticated(request, form):
+        if not self.client_authenticated(request, form):
             return self.token_error(401, "invalid_client", "client authentication failed")
         grant, problem = self.tokens.check_access(form.get("token"))
         if grant is None or problem is not None:
