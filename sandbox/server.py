@@ -21,7 +21,8 @@ from typing import Any
 import uvicorn
 import yaml
 
-from sandbox.base import Emulator, SandboxClock
+from sandbox.base import Emulator
+from sandbox.clock import SandboxClock
 
 logger = logging.getLogger(__name__)
 
