@@ -53,17 +53,7 @@ class Creates:
                 f"{name!r}: a display name cannot contain ':'",
                 element="DisplayName",
             )
-        if any(
-            str(c.get("DisplayName", "")).casefold() == name.casefold()
-            for c in realm.entities["Customer"]
-            if c.get("Active", True)
-        ):
-            raise Fault(
-                400,
-                "6240",
-                "Duplicate Name Exists Error",
-                "The name supplied already exists. : Another customer is already using this name. Please use a different name.",
-            )
+        _check_unique_name(realm, "Customer", "DisplayName", name, "customer")
         currency = (body.get("CurrencyRef") or {}).get("value")
         if currency:
             self._check_currency(realm, str(currency))
@@ -73,17 +63,7 @@ class Creates:
         name = str(body.get("Name") or "").strip()
         if not name:
             raise self._required("Name")
-        if any(
-            str(i.get("Name", "")).casefold() == name.casefold()
-            for i in realm.entities["Item"]
-            if i.get("Active", True)
-        ):
-            raise Fault(
-                400,
-                "6240",
-                "Duplicate Name Exists Error",
-                "The name supplied already exists. : Another product or service is already using this name. Please use a different name.",
-            )
+        _check_unique_name(realm, "Item", "Name", name, "product or service")
         kind = body.get("Type", "Service")
         if kind in ("Service", "NonInventory", "Inventory"):
             account = (body.get("IncomeAccountRef") or {}).get("value")
@@ -169,4 +149,17 @@ class Creates:
             "Required param missing, need to supply the required value for the API",
             element,
             element=element,
+        )
+
+
+def _check_unique_name(realm: Realm, entity: str, field: str, name: str, what: str) -> None:
+    """Names are unique among active rows, whatever their case (6240)."""
+    if any(
+        str(r.get(field, "")).casefold() == name.casefold() for r in realm.entities[entity] if r.get("Active", True)
+    ):
+        raise Fault(
+            400,
+            "6240",
+            "Duplicate Name Exists Error",
+            f"The name supplied already exists. : Another {what} is already using this name. Please use a different name.",
         )

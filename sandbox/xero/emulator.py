@@ -88,14 +88,15 @@ class XeroEmulator(Emulator):
 
     # -- who may call -----------------------------------------------------------------------
 
-    def _grant_or_401(self, request: Request) -> tuple[Grant | None, Response | None]:
+    def _grant(self, request: Request) -> Grant | Response:
+        """The caller's grant, or Xero's 401 (``TokenExpired`` names when it expired)."""
         grant, problem = self.tokens.check_access(self.bearer(request))
         if problem is None and grant is not None:
-            return grant, None
+            return grant
         if problem == "expired" and grant is not None:
             expired = datetime.fromtimestamp(grant.expires_at, tz=UTC).strftime("%m/%d/%Y %H:%M:%S")
-            return None, self.error(401, "TokenExpired", f"TokenExpired: token expired at {expired}")
-        return None, self.error(401, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
+            return self.error(401, "TokenExpired", f"TokenExpired: token expired at {expired}")
+        return self.error(401, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
 
     def reach(self, grant: Grant) -> list[str]:
         """Tenant ids a grant reaches now (the ``wrong_tenant`` fault swaps them)."""
@@ -108,9 +109,9 @@ class XeroEmulator(Emulator):
         return others[:1] or [stable_id("tenant", DEMO_COMPANY)]
 
     async def _connections(self, request: Request) -> Response:
-        grant, denied = self._grant_or_401(request)
-        if grant is None:
-            return denied  # type: ignore[return-value]
+        grant = self._grant(request)
+        if isinstance(grant, Response):
+            return grant
         event = request.query_params.get("authEventId")
         found = []
         for tenant_id in self.reach(grant):
@@ -137,16 +138,17 @@ class XeroEmulator(Emulator):
             )
         return JSONResponse(found)
 
-    def _admit(self, request: Request) -> tuple[Org | None, Response | None]:
-        """Authenticate, check the tenant header, count the call against the limits."""
-        grant, denied = self._grant_or_401(request)
-        if grant is None:
-            return None, denied
+    def _admit(self, request: Request) -> Org | Response:
+        """Authenticate, check the tenant header, count the call against the limits: the
+        organisation called, or the answer refusing the call."""
+        grant = self._grant(request)
+        if isinstance(grant, Response):
+            return grant
         tenant_id = request.headers.get("xero-tenant-id", "")
         org = self.orgs.get(tenant_id)
         if org is None or tenant_id not in self.reach(grant):
             # A tenant disconnected or never granted: 403 AuthenticationUnsuccessful (observed).
-            return None, self.error(403, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
+            return self.error(403, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
         now = self.clock.now()
         with self.lock:
             minute_used = org.minute.used(now)
@@ -169,8 +171,8 @@ class XeroEmulator(Emulator):
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             response.headers["X-Rate-Limit-Problem"] = problem
             self._rate_headers(response, org)
-            return None, response
-        return org, None
+            return response
+        return org
 
     def _rate_headers(self, response: Response, org: Org) -> None:
         response.headers["X-DayLimit-Remaining"] = str(max(org.day_limit - org.day_used, 0))
@@ -181,9 +183,9 @@ class XeroEmulator(Emulator):
 
     def _reads(self, reader: Reader) -> Handler:
         async def endpoint(request: Request) -> Response:
-            org, denied = self._admit(request)
-            if org is None:
-                return denied  # type: ignore[return-value]
+            org = self._admit(request)
+            if isinstance(org, Response):
+                return org
             try:
                 with self.lock:
                     found = reader(request, org)
@@ -199,9 +201,9 @@ class XeroEmulator(Emulator):
 
     def _writes(self, key: str) -> Handler:
         async def endpoint(request: Request) -> Response:
-            org, denied = self._admit(request)
-            if org is None:
-                return denied  # type: ignore[return-value]
+            org = self._admit(request)
+            if isinstance(org, Response):
+                return org
             raw = await request.body()
             idem = request.headers.get("idempotency-key")
             fingerprint = f"{request.method} {request.url.path}?{request.url.query} {raw.decode(errors='replace')}"
