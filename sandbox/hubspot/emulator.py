@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,8 +50,8 @@ HEADER_FAMILIES = {"private_app": ("daily", "secondly"), "oauth": ("interval",)}
 class HubSpotEmulator(Emulator):
     """HubSpot over loopback. World: see the package docstring."""
 
-    system: ClassVar[str] = "hubspot"
-    token_path: ClassVar[str | None] = "/oauth/v3/token"
+    system = "hubspot"
+    token_path = "/oauth/v3/token"
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         # Refresh-token rotation is UNCONFIRMED for HubSpot; the world may switch it on.

@@ -8,7 +8,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 class QuickBooksEmulator(Emulator):
     """QuickBooks Online over loopback. World: see the package docstring."""
 
-    system: ClassVar[str] = "quickbooks"
-    token_path: ClassVar[str | None] = "/oauth2/v1/tokens/bearer"
+    system = "quickbooks"
+    token_path = "/oauth2/v1/tokens/bearer"
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         section = {"access_token_ttl": 3600, **section}

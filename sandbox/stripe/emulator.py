@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -43,8 +43,8 @@ MAX_IDEMPOTENCY_KEY = 255
 class StripeEmulator(Emulator):
     """Stripe over loopback. World: see the package docstring."""
 
-    system: ClassVar[str] = "stripe"
-    token_path: ClassVar[str | None] = None
+    system = "stripe"
+    token_path = None
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         super().__init__(section, clock)
