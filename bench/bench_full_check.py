@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo import DEMO_WORLD, DemoEnvironment
-from providers.sandbox.server import load_world
+from sandbox.server import load_world
 
 INTEGRATIONS = ("acme", "bluegum", "initech")  # umbrella stops at its dead token: nothing to measure
 MIN_CHAIN = {"hubspot": 4, "quickbooks": 1, "xero": 2, "stripe": 1}

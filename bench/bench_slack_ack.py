@@ -35,7 +35,7 @@ from bot.server import make_asgi_app
 from config.env import load_settings
 from config.integrations import parse_config
 from providers.http import reset_limiters
-from providers.sandbox.server import LoopbackServer, Sandbox
+from sandbox.server import LoopbackServer, Sandbox
 from tests.bot.world import build_world, connect_all, integrations_config
 from tests.fakes.slack_api import FakeSlack
 

@@ -28,7 +28,7 @@ from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.hubspot import HubSpot, reset_windows
-from providers.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 
 logger = logging.getLogger(__name__)
 

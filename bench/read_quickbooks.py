@@ -19,8 +19,8 @@ from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.quickbooks import MAX_PAGE, QuickBooks
-from providers.sandbox.quickbooks import QuickBooksEmulator, generated_realm
-from providers.sandbox.server import LoopbackServer
+from sandbox.quickbooks import QuickBooksEmulator, generated_realm
+from sandbox.server import LoopbackServer
 
 logger = logging.getLogger(__name__)
 

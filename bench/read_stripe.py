@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, reset_limiters
-from providers.sandbox.server import LoopbackServer
-from providers.sandbox.stripe import StripeEmulator
+from sandbox.server import LoopbackServer
+from sandbox.stripe import StripeEmulator
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, reset_limiters
-from providers.sandbox.server import Sandbox
 from providers.xero import MAX_PAGE_SIZE, Xero
+from sandbox.server import Sandbox
 
 logger = logging.getLogger(__name__)
 

@@ -183,7 +183,7 @@ def cmd_demo(args: argparse.Namespace, environ: dict[str, str]) -> int:
 
 def cmd_sandbox(args: argparse.Namespace, environ: dict[str, str]) -> int:
     from demo import DEMO_WORLD
-    from providers.sandbox.server import Sandbox, load_world
+    from sandbox.server import Sandbox, load_world
 
     world = load_world(args.world or DEMO_WORLD)
     systems = sorted(k for k in world if k not in ("demo", "integrations") and not k.startswith("_"))

@@ -20,7 +20,7 @@ from typing import Any
 from config.env import load_settings
 from config.integrations import parse_config
 from providers.credentials import Credentials
-from providers.sandbox.server import Sandbox, load_world
+from sandbox.server import Sandbox, load_world
 
 DEMO_WORLD = Path(__file__).parent / "world.yml"
 

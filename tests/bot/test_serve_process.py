@@ -17,7 +17,7 @@ import yaml
 import app as sync_doctor
 from config.env import load_settings
 from config.integrations import parse_config
-from providers.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, Harness
 from tests.bot.world import connect_all, integrations_config
 from tests.fakes.slack_api import FakeSlack

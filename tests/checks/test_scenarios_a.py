@@ -22,7 +22,7 @@ from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.errors import ProviderError
 from providers.http import CallStats, RetryPolicy, reset_limiters
-from providers.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from tests.checks.helpers_a import invoice
 
 ACME = "6a1c0e4e-0000-4000-8000-000000000001"

@@ -22,7 +22,7 @@ from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.records import Contact, Invoice, InvoiceLine, InvoiceStatus
-from providers.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 
 ACME = "6a1c0e4e-0000-4000-8000-0000000000b1"
 SCOPES = ["accounting.transactions", "accounting.contacts", "accounting.settings", "offline_access"]

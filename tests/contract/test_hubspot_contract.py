@@ -43,7 +43,7 @@ from providers.errors import ProviderError, RefreshFailed, ScopeMissing
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.hubspot import TEST_ACCOUNT_TYPES, HubSpot, reset_windows
 from providers.records import Contact
-from providers.sandbox.server import Sandbox
+from sandbox.server import Sandbox
 from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_hubspot import (
     CLIENT_ID,

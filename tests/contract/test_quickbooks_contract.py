@@ -33,7 +33,7 @@ import xmlschema
 
 from providers.http import make_httpx_client, reset_limiters
 from providers.records import Contact, Invoice, InvoiceLine, InvoiceStatus, Item, TrackingRef
-from providers.sandbox.quickbooks import ENTITIES, generated_realm
+from sandbox.quickbooks import ENTITIES, generated_realm
 from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_quickbooks import ACME, Running, world
 

@@ -48,8 +48,8 @@ from referencing.jsonschema import DRAFT4
 from providers.errors import ProviderError
 from providers.http import reset_limiters
 from providers.records import Address, Contact, Invoice, InvoiceLine, InvoiceStatus, Item
-from providers.sandbox.server import LoopbackServer
-from providers.sandbox.stripe import StripeEmulator, parse_form
+from sandbox.server import LoopbackServer
+from sandbox.stripe import StripeEmulator, parse_form
 from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_stripe import WORLD, client
 

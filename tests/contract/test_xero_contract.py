@@ -64,8 +64,8 @@ from providers.records import (
     Item,
     TrackingRef,
 )
-from providers.sandbox.server import Sandbox
 from providers.xero import Xero
+from sandbox.server import Sandbox
 from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_xero import ACME, credentials, tenant, world
 

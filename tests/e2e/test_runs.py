@@ -11,7 +11,7 @@ import pytest
 
 from demo import DEMO_WORLD, DemoEnvironment
 from providers.records import Item
-from providers.sandbox.server import load_world
+from sandbox.server import load_world
 
 
 @pytest.fixture(scope="module")

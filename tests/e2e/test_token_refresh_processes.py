@@ -13,8 +13,8 @@ from pathlib import Path
 from starlette.routing import BaseRoute
 
 from providers.credentials import Credentials
-from providers.sandbox.base import Emulator
-from providers.sandbox.server import LoopbackServer
+from sandbox.base import Emulator
+from sandbox.server import LoopbackServer
 from store import migrate
 from store.connections import DbCredentialStore, save_connection
 from store.crypto import Vault

@@ -31,8 +31,8 @@ from providers.errors import (
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.hubspot import HubSpot, RollingWindow, reset_windows
 from providers.records import Invoice, InvoiceStatus
-from providers.sandbox.hubspot import HubSpotEmulator
-from providers.sandbox.server import Sandbox
+from sandbox.hubspot import HubSpotEmulator
+from sandbox.server import Sandbox
 
 PORTAL = "4711"
 CLIENT_ID, CLIENT_SECRET = "hs-client", "hs-secret"

@@ -34,8 +34,8 @@ from providers.records import (
     Item,
     TrackingRef,
 )
-from providers.sandbox.quickbooks import QuickBooksEmulator, parse_query
-from providers.sandbox.server import LoopbackServer
+from sandbox.quickbooks import QuickBooksEmulator, parse_query
+from sandbox.server import LoopbackServer
 
 ACME = "9130350000000001"
 GLOBEX = "9130350000000002"

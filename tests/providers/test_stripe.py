@@ -23,9 +23,9 @@ from providers.errors import (
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.oauth import TokenManager
 from providers.records import Address, Contact, Invoice, InvoiceLine, InvoiceStatus, Item
-from providers.sandbox.server import LoopbackServer
-from providers.sandbox.stripe import StripeEmulator, parse_form
 from providers.stripe import STRIPE_VERSION, Stripe, major_to_minor, minor_to_major
+from sandbox.server import LoopbackServer
+from sandbox.stripe import StripeEmulator, parse_form
 
 DAY = 86400
 T0 = 1_700_000_000  # 2023-11-14

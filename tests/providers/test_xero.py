@@ -35,8 +35,8 @@ from providers.records import (
     Item,
     TrackingRef,
 )
-from providers.sandbox.server import Sandbox
 from providers.xero import Xero, _when
+from sandbox.server import Sandbox
 
 ACME = "6a1c0e4e-0000-4000-8000-000000000001"
 GLOBEX = "6a1c0e4e-0000-4000-8000-000000000002"

@@ -23,7 +23,7 @@ from checks.context import History
 from checks.findings import Finding, Severity
 from checks.runner import run_integration
 from demo import DEMO_WORLD, DemoEnvironment
-from providers.sandbox.server import load_world
+from sandbox.server import load_world
 
 BILL_ID = "0b111111-0000-4000-8000-000000000001"
 MILTON_ID = "0b111111-0000-4000-8000-000000000002"

@@ -20,7 +20,7 @@ from checks.runner import RunResult
 from demo import DEMO_WORLD, DemoEnvironment
 from providers.credentials import Credentials
 from providers.hubspot import reset_windows
-from providers.sandbox.server import load_world
+from sandbox.server import load_world
 from store.connections import decode, get_connection
 
 INITECH_TENANT = "c0ffee00-0000-4000-8000-0000000017ec"

@@ -187,8 +187,8 @@ def test_a_dead_refresh_token_is_tried_once_however_many_callers(sessions) -> No
 
     from providers.errors import RefreshFailed
     from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
-    from providers.sandbox.base import Emulator
-    from providers.sandbox.server import LoopbackServer
+    from sandbox.base import Emulator
+    from sandbox.server import LoopbackServer
 
     class TokenOnly(Emulator):
         system = "token-only"

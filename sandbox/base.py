@@ -7,16 +7,12 @@ the OAuth token endpoint with expiry, refresh-token rotation and revocation.
 
 World section of a system (each emulator documents its own data keys on top of these)::
 
-    grants:                         # OAuth token sets the emulator knows
-      - access_token: at-acme
-        refresh_token: rt-acme
-        expires_in: 1800            # seconds from start; negative = already expired
-        scopes: [accounting.transactions, ...]
-        principal: <tenant id>      # what the grant reaches (emulator-specific meaning)
-        revoked: false              # access + refresh token revoked
+    grants: [...]                   # OAuth token sets, see tokens.py
     access_token_ttl: 1800          # lifetime of tokens minted by refresh
     rotate_refresh_tokens: true
     refresh_grace_seconds: 0        # how long a rotated-out refresh token still works
+    clients: {client-id: secret}    # when given, the token endpoint authenticates the client
+    codes: {code: {scopes, principal}}   # authorization codes the token endpoint exchanges
     faults: {latency_ms: 0, ...}    # see faults.py
 """
 
@@ -25,12 +21,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import base64
+import logging
 import secrets
 import threading
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -39,116 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from providers.sandbox.faults import Faults
+from sandbox.clock import SandboxClock
+from sandbox.faults import Faults
+from sandbox.tokens import Grant, TokenBook
 
-
-class SandboxClock:
-    """Wall time plus an offset a test can advance (emulators run in other threads, where
-    freezegun's patching is not a reliable way to move their time)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@dataclass
-class Grant:
-    access_token: str
-    refresh_token: str | None
-    expires_at: float
-    scopes: tuple[str, ...]
-    principal: Any
-    revoked: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class TokenBook:
-    """Access and refresh tokens of one emulator; thread-safe."""
-
-    def __init__(self, section: Mapping[str, Any], clock: SandboxClock) -> None:
-        self.clock = clock
-        self.ttl = int(section.get("access_token_ttl", 1800))
-        self.rotate = bool(section.get("rotate_refresh_tokens", True))
-        self.grace = float(section.get("refresh_grace_seconds", 0))
-        self._lock = threading.Lock()
-        self._by_access: dict[str, Grant] = {}
-        self._by_refresh: dict[str, Grant] = {}
-        self._retired: dict[str, tuple[Grant, float]] = {}  # old refresh token -> (grant, retired at)
-        self.refresh_calls = 0
-        for raw in section.get("grants", []):
-            grant = Grant(
-                access_token=str(raw["access_token"]),
-                refresh_token=str(raw["refresh_token"]) if raw.get("refresh_token") else None,
-                expires_at=clock.now() + float(raw.get("expires_in", self.ttl)),
-                scopes=tuple(raw.get("scopes", ())),
-                principal=raw.get("principal"),
-                revoked=bool(raw.get("revoked", False)),
-                extra={
-                    k: v
-                    for k, v in raw.items()
-                    if k not in {"access_token", "refresh_token", "expires_in", "scopes", "principal", "revoked"}
-                },
-            )
-            self.add(grant)
-
-    def add(self, grant: Grant) -> None:
-        with self._lock:
-            self._by_access[grant.access_token] = grant
-            if grant.refresh_token:
-                self._by_refresh[grant.refresh_token] = grant
-
-    def check_access(self, token: str | None) -> tuple[Grant | None, str | None]:
-        """(grant, None) when valid, else (grant or None, "expired" | "revoked" | "unknown")."""
-        if not token:
-            return None, "missing"
-        with self._lock:
-            grant = self._by_access.get(token)
-        if grant is None:
-            return None, "unknown"
-        if grant.revoked:
-            return grant, "revoked"
-        if self.clock.now() >= grant.expires_at:
-            return grant, "expired"
-        return grant, None
-
-    def refresh(self, refresh_token: str) -> Grant | None:
-        """Mint a new access token (and, when rotating, a new refresh token); None if dead."""
-        with self._lock:
-            self.refresh_calls += 1
-            grant = self._by_refresh.get(refresh_token)
-            if grant is None and refresh_token in self._retired:
-                old, retired_at = self._retired[refresh_token]
-                if self.clock.now() - retired_at <= self.grace:
-                    grant = old
-            if grant is None or grant.revoked:
-                return None
-            new_refresh = ("rt-" + secrets.token_urlsafe(16)) if self.rotate else refresh_token
-            renewed = Grant(
-                access_token="at-" + secrets.token_urlsafe(16),
-                refresh_token=new_refresh,
-                expires_at=self.clock.now() + self.ttl,
-                scopes=grant.scopes,
-                principal=grant.principal,
-                extra=dict(grant.extra),
-            )
-            if self.rotate and grant.refresh_token:
-                self._by_refresh.pop(grant.refresh_token, None)
-                self._retired[grant.refresh_token] = (renewed, self.clock.now())
-            self._by_access[renewed.access_token] = renewed
-            self._by_refresh[new_refresh] = renewed
-            # the previous access token keeps working until it expires, as on the real systems
-            return renewed
-
-    def revoke_all(self) -> None:
-        with self._lock:
-            for grant in self._by_access.values():
-                grant.revoked = True
-
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -180,9 +70,8 @@ class Emulator(abc.ABC):
         return JSONResponse({"error": code, "message": message}, status_code=status)
 
     def rate_limit_response(self) -> Response:
-        response = self.error(429, "rate_limited", "Rate limit exceeded")
-        response.headers["Retry-After"] = _fmt_seconds(self.faults.retry_after)
-        return response
+        """The answer to a request the ``rate_limit`` fault refuses."""
+        return self.with_retry_after(self.error(429, "rate_limited", "Rate limit exceeded"))
 
     def token_error(self, status: int, error: str, description: str) -> Response:
         return JSONResponse({"error": error, "error_description": description}, status_code=status)
@@ -203,10 +92,15 @@ class Emulator(abc.ABC):
         if self._app is None:
             routes = list(self.routes())
             if self.token_path:
-                routes.append(Route(self.token_path, self._token_endpoint, methods=["POST"]))
+                routes.append(Route(self.token_path, self.token_endpoint, methods=["POST"]))
             self._app = Starlette(routes=routes)
             self._app.add_middleware(_FaultMiddleware, emulator=self)
         return self._app
+
+    def with_retry_after(self, response: Response) -> Response:
+        """``response`` with the ``Retry-After`` the faults set (a 429 the world asked for)."""
+        response.headers["Retry-After"] = seconds_text(self.faults.retry_after)
+        return response
 
     def bearer(self, request: Request) -> str | None:
         header = request.headers.get("authorization", "")
@@ -214,9 +108,10 @@ class Emulator(abc.ABC):
             return header[7:].strip()
         return None
 
-    async def _token_endpoint(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        if not self._client_authenticated(request, form):
+    async def token_endpoint(self, request: Request) -> Response:
+        """The OAuth token endpoint: refresh (with rotation) and authorization-code exchange."""
+        form = await read_form(request)
+        if not self.client_authenticated(request, form):
             return self.token_error(401, "invalid_client", "client authentication failed")
         grant_type = form.get("grant_type")
         if grant_type == "refresh_token":
@@ -244,7 +139,8 @@ class Emulator(abc.ABC):
         self.tokens.add(grant)
         return JSONResponse(self.token_response(grant))
 
-    def _client_authenticated(self, request: Request, form: Mapping[str, str]) -> bool:
+    def client_authenticated(self, request: Request, form: Mapping[str, str]) -> bool:
+        """Basic auth or form fields against the world's ``clients`` (none given: anyone)."""
         clients: Mapping[str, str] = self.section.get("clients", {})
         if not clients:
             return True
@@ -259,8 +155,14 @@ class Emulator(abc.ABC):
         return clients.get(cid) == secret
 
 
-def _fmt_seconds(value: float) -> str:
+def seconds_text(value: float) -> str:
+    """A number of seconds as a header carries it: ``2``, not ``2.0``; ``2.5`` stays."""
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A form-encoded body, first value of each field."""
+    return {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
 
 
 class _FaultMiddleware:

@@ -21,15 +21,16 @@ from typing import Any
 import uvicorn
 import yaml
 
-from providers.sandbox.base import Emulator, SandboxClock
+from sandbox.base import Emulator
+from sandbox.clock import SandboxClock
 
 logger = logging.getLogger(__name__)
 
 EMULATORS: dict[str, str] = {
-    "xero": "providers.sandbox.xero.XeroEmulator",
-    "quickbooks": "providers.sandbox.quickbooks.QuickBooksEmulator",
-    "hubspot": "providers.sandbox.hubspot.HubSpotEmulator",
-    "stripe": "providers.sandbox.stripe.StripeEmulator",
+    "xero": "sandbox.xero.XeroEmulator",
+    "quickbooks": "sandbox.quickbooks.QuickBooksEmulator",
+    "hubspot": "sandbox.hubspot.HubSpotEmulator",
+    "stripe": "sandbox.stripe.StripeEmulator",
 }
 
 
