@@ -25,7 +25,7 @@ from providers.sandbox.server import Sandbox, load_world
 DEMO_WORLD = Path(__file__).parent / "world.yml"
 
 
-def _fill(value: Any, sandbox: Sandbox) -> Any:
+def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
     """Replace ``{url:xero}``-style placeholders with the running emulators' addresses."""
     if isinstance(value, str):
         for system in sandbox.emulators:
@@ -35,9 +35,9 @@ def _fill(value: Any, sandbox: Sandbox) -> Any:
             value = value.replace("{url:" + system + "}", overrides["base_url"])
         return value
     if isinstance(value, Mapping):
-        return {k: _fill(v, sandbox) for k, v in value.items()}
+        return {k: fill_placeholders(v, sandbox) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill(v, sandbox) for v in value]
+        return [fill_placeholders(v, sandbox) for v in value]
     return value
 
 
@@ -60,7 +60,7 @@ class DemoEnvironment:
 
         try:
             self.sandbox = Sandbox({k: v for k, v in self.world.items() if k != "demo"}).start()
-            spec = _fill(copy.deepcopy(self.world["demo"]), self.sandbox)
+            spec = fill_placeholders(copy.deepcopy(self.world["demo"]), self.sandbox)
             env = dict(self._environ)
             if not env.get("DATABASE_URL"):
                 self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
