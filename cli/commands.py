@@ -130,10 +130,10 @@ class Command:
 
 
 def cmd_list(args: argparse.Namespace, command: Command) -> int:
-    from cli import render
-
-    services = command.services()
+    services = command.services()  # first: it imports the checks with the collector paused (app.build)
     try:
+        from cli import render
+
         rows = services.checks.overview()
         if not rows:
             print(f"No integrations configured in {services.config.path}.")
@@ -145,10 +145,10 @@ def cmd_list(args: argparse.Namespace, command: Command) -> int:
 
 
 def cmd_check(args: argparse.Namespace, command: Command) -> int:
-    from cli import render
-
-    services = command.services()
+    services = command.services()  # first: it imports the checks with the collector paused (app.build)
     try:
+        from cli import render
+
         if args.invoice:
             result, trace = services.checks.trace(args.name, args.invoice)
             if args.json:
