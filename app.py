@@ -102,7 +102,13 @@ def _register_alerts(services: Services) -> None:
 
 
 class Root:
-    """What the commands get from the composition root (``cli.commands.Root``)."""
+    """What the commands get from the composition root (``cli.commands.Root``).
+
+    ``owns_process``: the process runs this one command and ends (``main``), so what is built
+    may be frozen for the garbage collector; not so when tests run commands in their process."""
+
+    def __init__(self, *, owns_process: bool = False) -> None:
+        self.owns_process = owns_process
 
     def services(self, settings: Settings) -> Services:
         return self._build(settings, load_config(settings.config_path))
@@ -112,14 +118,14 @@ class Root:
 
         return DemoEnvironment(environ, self._build)
 
-    @staticmethod
-    def _build(settings: Settings, config: AppConfig) -> Services:
+    def _build(self, settings: Settings, config: AppConfig) -> Services:
         services = build(settings, config)
-        # What start-up built (modules, classes, the services) lives as long as the process:
-        # frozen, it stays out of every later collection's scan. A tenth of a CLI check's
-        # time, and shorter collection pauses for `serve`. Only here, in a real process:
-        # tests build many services in one process, and frozen objects are never collected.
-        gc.freeze()
+        if self.owns_process:
+            # What start-up built (modules, classes, the services) lives as long as the
+            # process: frozen, it stays out of every later collection's scan. A tenth of a CLI
+            # check's time, and shorter collection pauses for `serve`. Frozen objects are never
+            # collected, hence only in a process that runs one command.
+            gc.freeze()
         return services
 
     def serve(self, services: Services, *, demo: bool = False) -> None:
@@ -139,8 +145,14 @@ class Root:
             engine.dispose()
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    return run_cli(list(sys.argv[1:] if argv is None else argv), env, root=Root())
+def main() -> int:
+    """``python app.py COMMAND`` and ``sync-doctor COMMAND``: one command, then the process ends."""
+    return run_cli(sys.argv[1:], root=Root(owns_process=True))
+
+
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """One command inside a process that goes on (tests): ``env`` instead of ``os.environ``."""
+    return run_cli(argv, env, root=Root())
 
 
 if __name__ == "__main__":

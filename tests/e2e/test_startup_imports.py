@@ -19,7 +19,7 @@ PROBE = """
 import json, sys
 import app
 try:
-    code = app.main(sys.argv[1:])
+    code = app.main()
 except SystemExit as e:  # --help exits through argparse
     code = e.code
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
