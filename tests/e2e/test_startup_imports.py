@@ -33,7 +33,9 @@ def loaded(argv: list[str], env: dict[str, str]) -> tuple[int, set[str]]:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    assert last.startswith("{"), done.stderr[-2000:]  # the probe itself crashed
+    report = json.loads(last)
     return report["code"], set(report["modules"])
 
 
