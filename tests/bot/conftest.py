@@ -58,6 +58,7 @@ class Harness:
     ) -> httpx.Response:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = signature or SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        assert sig is not None  # slack_sdk types it Optional; it returns None only without a timestamp
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
         return httpx.post(f"{self.url}/slack/events", content=body.encode(), headers=headers, timeout=30)
 
