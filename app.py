@@ -1,95 +1,34 @@
-"""Sync Doctor: composition root and command line.
+"""Sync Doctor: the composition root, and the entry point (``python app.py COMMAND``, the same as
+``sync-doctor COMMAND``).
 
-Builds settings, the database, the provider registry and the services once; the command line
-(``cli/``) and the Slack server (``bot/``) only use what is built here.
+:func:`build` makes the database engine, the credentials vault, the provider factory, the run
+notifier and the services once, and registers the run listeners that belong to the whole
+process (change alerts, when Slack is configured). The command line (``cli/``) receives a
+:class:`Root`, the demo (``demo/``) receives :func:`build`, the Slack server (``bot/``) receives
+the built :class:`service.container.Services`; none of them imports this module.
+
+The heavy parts (SQLAlchemy, httpx, Slack, Alembic, the emulators) are imported inside the
+functions that use them, never at the top: ``--help`` pays for none of them and each command
+only for what it uses (ARCHITECTURE.md, "Fast start"; ``bench/bench_startup.py``).
 """
 
 from __future__ import annotations
 
-import logging
+import gc
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import httpx
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-from actions.connect import ConnectService
-from bot.publish import install_alerts
-from checks import CHECKS
-from checks.runner import ProviderFactory
-from checks.service import CheckService
+from cli.commands import run_cli
 from config.env import Settings
-from config.integrations import AppConfig, IntegrationConfig, SideConfig
-from providers import UnknownSystem, get_provider, provider_class
-from providers.base import Provider
-from providers.errors import CredentialsMissing, Unsupported
-from providers.http import CallStats
-from store import migrate
-from store.connections import DbCredentialStore
-from store.crypto import Vault, key_file_for, load_or_create_key
-from store.db import make_engine, make_session_factory
+from config.integrations import AppConfig, load_config
 
-logger = logging.getLogger("sync_doctor")
+if TYPE_CHECKING:
+    import httpx
 
-
-@dataclass
-class Services:
-    settings: Settings
-    config: AppConfig
-    engine: Engine
-    sessions: sessionmaker[Session]
-    vault: Vault
-    checks: CheckService
-    connect: ConnectService
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-
-def provider_factory(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    vault: Vault,
-    transport: httpx.BaseTransport | None = None,
-) -> Callable[[IntegrationConfig], ProviderFactory]:
-    """For one integration: side -> a provider reading credentials from the database."""
-    db_file = settings.sqlite_path()
-    lock_file = db_file.with_name(db_file.name + ".locks") if db_file is not None else None
-
-    def for_integration(integration: IntegrationConfig) -> ProviderFactory:
-        def make(side: str, cfg: SideConfig, stats: CallStats) -> Provider:
-            try:
-                cls = provider_class(cfg.system)
-            except UnknownSystem as e:
-                raise Unsupported(f"Sync Doctor cannot talk to {cfg.system} yet ({e})", system=cfg.system) from None
-            store = DbCredentialStore(sessions, vault, integration.name, side, lock_file=lock_file)
-            if store.load() is None:
-                how = "--api-key KEY" if cls.auth_kind == "api_key" else "--oauth"
-                raise CredentialsMissing(
-                    f"{cls.display_name} ({side}) is not connected: run "
-                    f"`sync-doctor connect {integration.name} {side} {how}`",
-                    system=cfg.system,
-                )
-            client = settings.oauth_client(cfg.system)
-            return get_provider(
-                cfg.system,
-                tenant=cfg.tenant,
-                credentials=store,
-                stats=stats,
-                overrides=cfg.urls,
-                limits=cfg.limits,
-                environment=cfg.environment,
-                client_id=client.client_id if client else None,
-                client_secret=client.client_secret if client else None,
-                transport=transport,
-                extra=cfg.options,
-            )
-
-        return make
-
-    return for_integration
+    from demo import DemoEnvironment
+    from service.container import Services
 
 
 def build(
@@ -99,24 +38,121 @@ def build(
     transport: httpx.BaseTransport | None = None,
     upgrade_db: bool = True,
 ) -> Services:
+    """Everything one process uses, built once. ``transport`` reaches the providers' HTTP
+    clients (tests hand in an ``httpx.MockTransport``)."""
+    with _gc_paused():
+        return _build(settings, config, transport=transport, upgrade_db=upgrade_db)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building imports most of the code a process runs (some 500 modules). Their objects
+    live as long as the process, yet the cyclic garbage collector would scan them again and
+    again while they load: about a sixth of a CLI check's time. Collection resumes after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    settings: Settings, config: AppConfig, *, transport: httpx.BaseTransport | None, upgrade_db: bool
+) -> Services:
+    from actions.connect import ConnectService
+    from checks import CHECKS
+    from service.container import Services
+    from service.notify import RunNotifier
+    from service.providers import provider_factory
+    from service.runs import CheckService
+    from store import migrate
+    from store.crypto import Vault, key_file_for, load_or_create_key
+    from store.db import make_engine, make_session_factory
+
     engine = make_engine(settings.database_url)
     if upgrade_db:
-        migrate.upgrade(engine)
+        migrate.ensure_current(engine)
     sessions = make_session_factory(engine)
-    key = load_or_create_key(settings.secret_key, key_file_for(settings.sqlite_path()))
-    vault = Vault(key)
-    checks = CheckService(config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS)
+    vault = Vault(load_or_create_key(settings.secret_key, key_file_for(settings.sqlite_path())))
+    notifier = RunNotifier()
+    checks = CheckService(
+        config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS, notifier=notifier
+    )
     connect = ConnectService(config, settings, sessions, vault, transport=transport)
-    # Alerts follow every run, whoever started it (CLI, Slack, schedule); without
-    # SLACK_BOT_TOKEN this installs nothing.
-    install_alerts(checks, settings, config)
-    return Services(settings, config, engine, sessions, vault, checks, connect)
+    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect)
+    _register_alerts(services)
+    return services
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from cli.commands import run_cli
+def _register_alerts(services: Services) -> None:
+    """Change alerts follow every run, whoever started it (CLI, Slack, demo, schedule): they
+    are registered here and nowhere else, so each run is announced once. Without
+    ``SLACK_BOT_TOKEN`` there is nowhere to post, and nothing is registered (nor is Slack's
+    SDK imported)."""
+    settings = services.settings
+    if not settings.slack_bot_token:
+        return
+    from bot.publish import SlackAlertPublisher, make_client
+    from reports.alerts import AlertService
 
-    return run_cli(list(sys.argv[1:] if argv is None else argv))
+    publisher = SlackAlertPublisher(make_client(settings))
+    services.notifier.subscribe(AlertService(services.config, services.sessions, publisher))
+
+
+class Root:
+    """What the commands get from the composition root (``cli.commands.Root``).
+
+    ``owns_process``: the process runs this one command and ends (``main``), so what is built
+    may be frozen for the garbage collector; not so when tests run commands in their process."""
+
+    def __init__(self, *, owns_process: bool = False) -> None:
+        self.owns_process = owns_process
+
+    def services(self, settings: Settings) -> Services:
+        return self._build(settings, load_config(settings.config_path))
+
+    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
+        from demo import DemoEnvironment
+
+        return DemoEnvironment(environ, self._build)
+
+    def _build(self, settings: Settings, config: AppConfig) -> Services:
+        services = build(settings, config)
+        if self.owns_process:
+            # What start-up built (modules, classes, the services) lives as long as the
+            # process: frozen, it stays out of every later collection's scan. A tenth of a CLI
+            # check's time, and shorter collection pauses for `serve`. Frozen objects are never
+            # collected, hence only in a process that runs one command.
+            gc.freeze()
+        return services
+
+    def serve(self, services: Services, *, demo: bool = False) -> None:
+        from bot.server import serve
+
+        serve(services, demo=demo)
+
+    def upgrade_database(self, settings: Settings) -> str | None:
+        from store import migrate
+        from store.db import make_engine
+
+        engine = make_engine(settings.database_url)
+        try:
+            migrate.upgrade(engine)
+            return migrate.current_revision(engine)
+        finally:
+            engine.dispose()
+
+
+def main() -> int:
+    """``python app.py COMMAND`` and ``sync-doctor COMMAND``: one command, then the process ends."""
+    return run_cli(sys.argv[1:], root=Root(owns_process=True))
+
+
+def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """One command inside a process that goes on (tests): ``env`` instead of ``os.environ``."""
+    return run_cli(argv, env, root=Root())
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.errors import ConnectError
 from config.env import Settings
 from config.integrations import AppConfig, IntegrationConfig
 from providers import oauth_app_for, provider_class
@@ -29,10 +30,6 @@ from store.crypto import SecretKeyError, Vault
 logger = logging.getLogger(__name__)
 
 CONSENT_TTL = timedelta(minutes=15)
-
-
-class ConnectError(ValueError):
-    """A connect request that cannot go ahead, phrased for the user."""
 
 
 @dataclass(frozen=True, slots=True)

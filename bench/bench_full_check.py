@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app import build
 from demo import DEMO_WORLD, DemoEnvironment
 from sandbox.server import load_world
 
@@ -42,7 +43,7 @@ def timed_run(world: dict[str, Any], latency_ms: int, name: str) -> tuple[float,
         if system != "demo":
             section.setdefault("faults", {})["latency_ms"] = latency_ms
             section["minute_limit"] = 100000  # Xero emulator: don't let its per-minute cap skew timing
-    with DemoEnvironment({}, world=world) as demo:
+    with DemoEnvironment({}, build, world=world) as demo:
         started = time.perf_counter()
         result = demo.services.checks.run(name, trigger="bench")
         return time.perf_counter() - started, result.api_calls

@@ -29,9 +29,8 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 import app as sync_doctor
-from bot import runtime
-from bot.ports import BotServices
 from bot.server import make_asgi_app
+from bot.slack_app import create_app
 from config.env import load_settings
 from config.integrations import parse_config
 from providers.http import reset_limiters
@@ -83,8 +82,8 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
     config = parse_config(integrations_config(overrides, acme_slack={}, globex_slack={}, initech_slack={}))
     services = sync_doctor.build(settings, config)
     connect_all(services)
-    bot = BotServices(services.settings, services.config, services.checks, services.connect)
-    server = LoopbackServer(make_asgi_app(bot)).start()
+    bot = create_app(services)
+    server = LoopbackServer(make_asgi_app(services, bot)).start()
     sandbox.emulators["hubspot"].faults.latency_ms = slow_ms
     verifier = SignatureVerifier(SECRET)
     client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=clients))
@@ -132,9 +131,7 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
     finally:
         client.close()
         server.stop()
-        rt = runtime(bot)
-        if rt is not None:
-            rt.shutdown(30)
+        bot.shutdown(30)
         services.close()
         sandbox.stop()
         fake.stop()

@@ -27,10 +27,10 @@ from bot.blocks.results import display, result_messages
 from bot.blocks.trace import trace_message
 from bot.errors import new_ref, report_crash
 from bot.permissions import Requester, refusal
-from bot.ports import BotServices
 from bot.publish import Reply
-from checks.service import UnknownIntegration
 from config.integrations import IntegrationConfig
+from service.container import Services
+from service.lookup import UnknownIntegration
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class SharedRuns:
 
 
 class SyncCheckCommand:
-    def __init__(self, services: BotServices, pool: RunPool) -> None:
+    def __init__(self, services: Services, pool: RunPool) -> None:
         self.services = services
         self.pool = pool
         self.shared = SharedRuns()
@@ -204,7 +204,7 @@ class SyncCheckCommand:
         self.pool.submit(check, ref=ref, respond=respond, what=what, response_type=response_type)
 
 
-def register(app: App, services: BotServices, pool: RunPool) -> SyncCheckCommand:
+def register(app: App, services: Services, pool: RunPool) -> SyncCheckCommand:
     handler = SyncCheckCommand(services, pool)
     app.command(grammar.COMMAND)(handler)
     return handler

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.blocks.help import crashed
-from bot.ports import BotServices
+from service.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def report_crash(
         logger.exception("ref %s: could not tell the user about the failure", ref)
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: Services) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any | None = None) -> None:
         # Bolt passes `respond` only for payloads that carry a response_url

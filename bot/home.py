@@ -2,9 +2,10 @@
 every run for the users who have opened it.
 
 Who has opened it is kept in memory only (the last ``MAX_USERS`` user ids, in this process):
-after a restart a user's tab refreshes the next time they open it. Re-publishing runs on one
-background thread, coalesced: many runs in a burst cause one refresh per user, and the run
-that triggered it never waits for Slack. ``views.publish`` is Tier 4 (100+/min, SLACK.md
+after a restart a user's tab refreshes the next time they open it. The tab listens to the runs
+(``service.notify``) only while the bot serves. Re-publishing runs on one background thread of
+its own, coalesced: many runs in a burst cause one refresh per user, and neither the run that
+triggered it nor the alerts announced after it wait for Slack. ``views.publish`` is Tier 4 (100+/min, SLACK.md
 section 6), so a few hundred users per refresh stay within it.
 """
 
@@ -22,8 +23,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.home import home_view, refused_view
 from bot.permissions import user_allowed
-from bot.ports import BotServices
 from checks.runner import RunResult
+from service.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ MAX_USERS = 500
 
 
 class HomeTab:
-    def __init__(self, services: BotServices, client: WebClient) -> None:
+    def __init__(self, services: Services, client: WebClient) -> None:
         self.services = services
         self.client = client
+        self._unsubscribe = services.notifier.subscribe(self.on_run)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._refresh_pending = False
@@ -70,7 +72,7 @@ class HomeTab:
             self.remember(user)
 
     def on_run(self, result: RunResult) -> None:
-        """A CheckService listener: refresh every known tab, off the run's thread."""
+        """A run listener: refresh every known tab, on this tab's own thread."""
         with self._lock:
             if self._refresh_pending or not self._seen:
                 return
@@ -89,11 +91,11 @@ class HomeTab:
                 logger.exception("App Home refresh for %s failed", user)
 
     def shutdown(self) -> None:
+        self._unsubscribe()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def register(app: App, services: BotServices, client: WebClient) -> HomeTab:
+def register(app: App, services: Services, client: WebClient) -> HomeTab:
     tab = HomeTab(services, client)
     app.event("app_home_opened")(tab.on_open)
-    services.checks.listeners.append(tab.on_run)
     return tab

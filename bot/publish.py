@@ -21,10 +21,8 @@ from slack_sdk.webhook import WebhookResponse
 
 from bot.blocks import alerts as alert_blocks
 from bot.blocks.common import Message, context
-from checks.service import CheckService
 from config.env import Settings
-from config.integrations import AppConfig
-from reports.alerts import AlertNotice, AlertService, install
+from reports.alerts import AlertNotice
 
 logger = logging.getLogger(__name__)
 
@@ -153,17 +151,3 @@ class SlackAlertPublisher:
         self.client.chat_postMessage(
             channel=notice.channel, thread_ts=message_ts, **alert_blocks.resolved_reply(notice).payload()
         )
-
-
-def install_alerts(
-    checks: CheckService, settings: Settings, config: AppConfig, client: WebClient | None = None
-) -> AlertService | None:
-    """Post alerts for every run of ``checks`` (CLI, schedule, Slack) when Slack is configured.
-
-    Idempotent: a second call returns the listener already installed. Without
-    ``SLACK_BOT_TOKEN`` (and no client given) it does nothing and returns None."""
-    if client is None:
-        if not settings.slack_bot_token:
-            return None
-        client = make_client(settings)
-    return install(checks.listeners, AlertService(config, checks.sessions, SlackAlertPublisher(client)))

@@ -27,23 +27,19 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
-from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-from slack_sdk import WebClient
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from actions.connect import ConnectError
-from bot import create_app, runtime
+from actions.errors import ConnectError
 from bot.blocks.results import display
 from bot.errors import new_ref
-from bot.ports import BotServices
+from bot.slack_app import BotRuntime, create_app
 from config.logging import redact
+from service.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +57,9 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=html.escape(title), body=html.escape(redact(body))), status_code=status)
 
 
-def make_asgi_app(services: BotServices, *, client: WebClient | None = None, bolt_app: App | None = None) -> Starlette:
-    bolt = bolt_app or create_app(services, client)
+def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) -> Starlette:
+    """The HTTP routes around ``bot``'s Bolt app; ``demo`` is reported by /healthz."""
+    bolt = bot.app
     started = time.time()
 
     async def slack_events(request: Request) -> Response:
@@ -76,20 +73,17 @@ def make_asgi_app(services: BotServices, *, client: WebClient | None = None, bol
             "integrations": len(services.config.integrations),
             "config": services.config.path,
             "mode": "socket" if services.settings.slack_app_token else "http",
-            "demo": services.demo,
+            "demo": demo,
             "uptime_s": round(time.time() - started, 1),
+            "commands_running": bot.pool.active,
         }
-        try:
-            with services.checks.sessions() as session:
-                session.execute(text("SELECT 1"))
+        problem = services.database_problem()
+        if problem is None:
             report["database"] = "ok"
-        except SQLAlchemyError as e:
-            logger.warning("healthz: database unreachable: %s", type(e).__name__)
-            report["database"] = f"unreachable ({type(e).__name__})"
+        else:
+            logger.warning("healthz: database unreachable: %s", problem)
+            report["database"] = f"unreachable ({problem})"
             report["status"] = "unhealthy"
-        bot = runtime(services)
-        if bot is not None:
-            report["commands_running"] = bot.pool.active
         return (200 if report["status"] == "ok" else 503), report
 
     async def healthz(request: Request) -> Response:
@@ -172,12 +166,12 @@ def _absorb_reraised_signals() -> Callable[[], None]:
     return restore
 
 
-def serve(services: BotServices, *, host: str = "0.0.0.0", port: int | None = None) -> None:
-    """Serve until SIGTERM / SIGINT, then finish what is in flight and return."""
+def serve(services: Services, *, demo: bool = False, host: str = "0.0.0.0", port: int | None = None) -> None:
+    """Serve until SIGTERM / SIGINT, then finish what is in flight and return (the caller
+    closes ``services``, which announces the runs still queued)."""
     settings = services.settings
-    asgi = make_asgi_app(services)
-    bot = runtime(services)
-    assert bot is not None
+    bot = create_app(services)
+    asgi = make_asgi_app(services, bot, demo=demo)
     socket_handler = None
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -2,6 +2,10 @@
 
 Exit codes: 0 all good, 1 a check found a ``fail`` or ``error``, 2 a usage or configuration
 error (the message names what is wrong and what to do).
+
+What a command works with comes from the composition root (``app.py``) as a :class:`Root`.
+This module imports only what parsing and error messages need; each command imports the
+rest when it runs, so ``--help`` starts in a fraction of the time a check takes.
 """
 
 from __future__ import annotations
@@ -13,19 +17,38 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from actions.connect import ConnectError
-from checks.service import UnknownIntegration
-from cli import render
-from config.env import load_settings
-from config.integrations import ConfigError, load_config
+from actions.errors import ConnectError
+from config.env import Settings, load_settings
+from config.integrations import ConfigError
 from config.logging import setup_logging
+from service.lookup import UnknownIntegration
+
+if TYPE_CHECKING:
+    from demo import DemoEnvironment
+    from service.container import Services
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class Root(Protocol):
+    """What the composition root builds for a command, on demand."""
+
+    def services(self, settings: Settings) -> Services:
+        """Services for the configured integrations (the caller closes them)."""
+
+    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
+        """The bundled demo world, to be entered with ``with``."""
+
+    def serve(self, services: Services, *, demo: bool = False) -> None:
+        """Serve the Slack bot until stopped."""
+
+    def upgrade_database(self, settings: Settings) -> str | None:
+        """Apply every migration; the revision the database is at."""
 
 
 class UsageError(Exception):
@@ -76,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_cli(argv: Sequence[str], env: dict[str, str] | None = None) -> int:
+def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: Root) -> int:
     environ = dict(os.environ if env is None else env)
     try:
         args = parser().parse_args(argv)
@@ -88,22 +111,29 @@ def run_cli(argv: Sequence[str], env: dict[str, str] | None = None) -> int:
         settings = load_settings(environ)
         setup_logging(settings.log_level)
         handler = _COMMANDS[args.command]
-        return handler(args, environ)
+        return handler(args, Command(root, settings, environ))
     except (ConfigError, UnknownIntegration, ConnectError, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _services(environ: dict[str, str]) -> Any:
-    from app import build
+class Command:
+    """One command's view of the process: the root, the settings, the environment."""
 
-    settings = load_settings(environ)
-    return build(settings, load_config(settings.config_path))
+    def __init__(self, root: Root, settings: Settings, environ: Mapping[str, str]) -> None:
+        self.root = root
+        self.settings = settings
+        self.environ = environ
+
+    def services(self) -> Services:
+        return self.root.services(self.settings)
 
 
-def cmd_list(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    services = _services(environ)
+def cmd_list(args: argparse.Namespace, command: Command) -> int:
+    services = command.services()  # first: it imports the checks with the collector paused (app.build)
     try:
+        from cli import render
+
         rows = services.checks.overview()
         if not rows:
             print(f"No integrations configured in {services.config.path}.")
@@ -114,9 +144,11 @@ def cmd_list(args: argparse.Namespace, environ: dict[str, str]) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    services = _services(environ)
+def cmd_check(args: argparse.Namespace, command: Command) -> int:
+    services = command.services()  # first: it imports the checks with the collector paused (app.build)
     try:
+        from cli import render
+
         if args.invoice:
             result, trace = services.checks.trace(args.name, args.invoice)
             if args.json:
@@ -128,11 +160,13 @@ def cmd_check(args: argparse.Namespace, environ: dict[str, str]) -> int:
         print(json.dumps(result.to_json(), indent=2, default=str) if args.json else render.run_report(result))
         return result.exit_code
     finally:
+        # The report is out before closing waits for this run's alerts to post.
+        sys.stdout.flush()
         services.close()
 
 
-def cmd_connect(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    services = _services(environ)
+def cmd_connect(args: argparse.Namespace, command: Command) -> int:
+    services = command.services()
     try:
         connect = services.connect
         if args.oauth:
@@ -164,13 +198,14 @@ def cmd_connect(args: argparse.Namespace, environ: dict[str, str]) -> int:
         services.close()
 
 
-def cmd_demo(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    from demo import DemoEnvironment
+def cmd_demo(args: argparse.Namespace, command: Command) -> int:
+    from cli import render
 
-    if not environ.get("LOG_LEVEL"):
+    if not command.environ.get("LOG_LEVEL"):
         setup_logging("WARNING")  # the report is the output; per-call INFO lines would bury it
-    with DemoEnvironment(environ) as demo:
-        results = [demo.services.checks.run(i.name, trigger="demo") for i in demo.services.checks.integrations()]
+    with command.root.demo(command.environ) as demo:
+        checks = demo.services.checks
+        results = [checks.run(i.name, trigger="demo") for i in checks.integrations()]
         if args.json:
             print(json.dumps({"integrations": [r.to_json() for r in results]}, indent=2, default=str))
         else:
@@ -181,7 +216,7 @@ def cmd_demo(args: argparse.Namespace, environ: dict[str, str]) -> int:
     return EXIT_FINDINGS if any(r.failing for r in results) else EXIT_OK
 
 
-def cmd_sandbox(args: argparse.Namespace, environ: dict[str, str]) -> int:
+def cmd_sandbox(args: argparse.Namespace, command: Command) -> int:
     from demo import DEMO_WORLD
     from sandbox.server import Sandbox, load_world
 
@@ -202,36 +237,22 @@ def cmd_sandbox(args: argparse.Namespace, environ: dict[str, str]) -> int:
     return EXIT_OK
 
 
-def cmd_db(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    from store import migrate
-    from store.db import make_engine
-
-    settings = load_settings(environ)
-    engine = make_engine(settings.database_url)
-    try:
-        migrate.upgrade(engine)
-        print(f"Database at revision {migrate.current_revision(engine)}.")
-    finally:
-        engine.dispose()
+def cmd_db(args: argparse.Namespace, command: Command) -> int:
+    print(f"Database at revision {command.root.upgrade_database(command.settings)}.")
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace, environ: dict[str, str]) -> int:
-    from bot.ports import BotServices
-    from bot.server import serve
-
+def cmd_serve(args: argparse.Namespace, command: Command) -> int:
+    environ = command.environ
     if args.port:
         environ = {**environ, "PORT": str(args.port)}
     if args.demo:
-        from demo import DemoEnvironment
-
-        with DemoEnvironment(environ) as demo:
-            s = demo.services
-            serve(BotServices(s.settings, s.config, s.checks, s.connect, demo=True))
+        with command.root.demo(environ) as demo:
+            command.root.serve(demo.services, demo=True)
         return EXIT_OK
-    services = _services(environ)
+    services = command.root.services(load_settings(environ))
     try:
-        serve(BotServices(services.settings, services.config, services.checks, services.connect))
+        command.root.serve(services)
     finally:
         services.close()
     return EXIT_OK

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.catalog import entry
 from checks.findings import Finding, Severity
 from checks.runner import RunResult
-from checks.service import IntegrationHealth
 from common.money import amounts_text
 from common.mrkdwn import unescape
+
+if TYPE_CHECKING:
+    from service.health import IntegrationHealth
 
 NOTHING = "nothing"
 MARKS = {Severity.ERROR: "ERROR", Severity.FAIL: "FAIL ", Severity.WARN: "WARN ", Severity.OK: "OK   "}

@@ -2,9 +2,10 @@
 
 ``DemoEnvironment`` starts every emulator of ``demo/world.yml`` on free loopback ports, builds
 the integrations of its ``demo.integrations`` section pointed at them (``{url:SYSTEM}`` and
-``{token_url:SYSTEM}`` placeholders), stores the demo credentials, and cleans everything up on
-exit: the servers stop, and the database lives in a temporary directory unless DATABASE_URL is
-set.
+``{token_url:SYSTEM}`` placeholders), has the services built for them by the ``build`` it is
+given (the composition root's, ``app.build``), stores the demo credentials, and cleans
+everything up on exit: the servers stop, and the database lives in a temporary directory
+unless DATABASE_URL is set.
 """
 
 from __future__ import annotations
@@ -12,20 +13,25 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.env import load_settings
-from config.integrations import parse_config
+from config.env import Settings, load_settings
+from config.integrations import AppConfig, parse_config
 from providers.credentials import Credentials
 from sandbox.server import Sandbox, load_world
+
+if TYPE_CHECKING:
+    from service.container import Services
+
+Build = Callable[[Settings, AppConfig], "Services"]
 
 DEMO_WORLD = Path(__file__).parent / "world.yml"
 
 
-def _fill(value: Any, sandbox: Sandbox) -> Any:
+def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
     """Replace ``{url:xero}``-style placeholders with the running emulators' addresses."""
     if isinstance(value, str):
         for system in sandbox.emulators:
@@ -35,9 +41,9 @@ def _fill(value: Any, sandbox: Sandbox) -> Any:
             value = value.replace("{url:" + system + "}", overrides["base_url"])
         return value
     if isinstance(value, Mapping):
-        return {k: _fill(v, sandbox) for k, v in value.items()}
+        return {k: fill_placeholders(v, sandbox) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fill(v, sandbox) for v in value]
+        return [fill_placeholders(v, sandbox) for v in value]
     return value
 
 
@@ -45,22 +51,28 @@ class DemoEnvironment:
     def __init__(
         self,
         environ: Mapping[str, str],
-        world_path: str | Path = DEMO_WORLD,
+        build: Build,
         *,
+        world_path: str | Path = DEMO_WORLD,
         world: Mapping[str, Any] | None = None,
     ) -> None:
         self._environ = dict(environ)
+        self._build = build
         self.world = dict(world) if world is not None else load_world(world_path)
         self._tmp: str | None = None
         self.sandbox: Sandbox | None = None
-        self.services: Any = None
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the demo environment is not running: use it in a `with` block")
+        return self._services
 
     def __enter__(self) -> DemoEnvironment:
-        from app import build
-
         try:
             self.sandbox = Sandbox({k: v for k, v in self.world.items() if k != "demo"}).start()
-            spec = _fill(copy.deepcopy(self.world["demo"]), self.sandbox)
+            spec = fill_placeholders(copy.deepcopy(self.world["demo"]), self.sandbox)
             env = dict(self._environ)
             if not env.get("DATABASE_URL"):
                 self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
@@ -74,7 +86,7 @@ class DemoEnvironment:
                 {"integrations": spec["integrations"], "slack": spec.get("slack", {})},
                 source=f"{DEMO_WORLD.name} (demo)",
             )
-            self.services = build(settings, config)
+            self._services = self._build(settings, config)
             self._connect(spec.get("credentials") or {})
         except BaseException:
             self.__exit__(None, None, None)
@@ -110,9 +122,9 @@ class DemoEnvironment:
         return f"Sync Doctor demo: emulators on loopback ({urls}); nothing leaves this machine."
 
     def __exit__(self, *exc: object) -> None:
-        if self.services is not None:
-            self.services.close()
-            self.services = None
+        if self._services is not None:
+            self._services.close()  # announces the runs still queued while the emulators still answer
+            self._services = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

@@ -16,7 +16,7 @@ Retries inside :class:`providers.http.ApiClient` (after a 429 or a 5xx) are not 
 already wait for Retry-After or a backoff.
 
 UNCONFIRMED facts, configurable as class constants (a subclass overrides them; the sandbox
-world has the matching keys, see ``providers/sandbox/hubspot.py``):
+world has the matching keys, see ``sandbox/hubspot/``):
 
 - ``INVOICE_PROPERTIES``: the invoice property names. ``status`` (``hs_invoice_status``) and
   ``number`` (``hs_number``) are UNCONFIRMED per PROVIDERS.md; ``total`` (``hs_amount_billed``),

@@ -1,7 +1,7 @@
 """Change alerts: one message when an integration starts failing, an edit when it recovers.
 
-Run after every stored run (``CheckService.listeners``), whoever triggered it: Slack, the CLI,
-a schedule. For each *alertable* code of the run (any ``fail`` finding, and ``token.expiring``, so a dying
+Run after every stored run (a ``service.notify.RunNotifier`` listener, registered once by the
+composition root), whoever triggered it: Slack, the CLI, a schedule. For each *alertable* code of the run (any ``fail`` finding, and ``token.expiring``, so a dying
 refresh token is announced before it dies, as DESIGN.md asks; not ``error``: a system that did
 not answer once is not yet an integration that fails):
 
@@ -20,8 +20,9 @@ not answer once is not yet an integration that fails):
   revoked token proves nothing about SKUs, so their alert stays open.
 
 Posting goes through an :class:`AlertPublisher` (``bot/publish.py`` implements it with
-Slack), so this module never imports Slack. Runs of one integration are serialised by a lock
-in this process; across replicas a second process could claim the same code at the same
+Slack), so this module never imports Slack. Runs of one integration are serialised (the
+notifier delivers them in order on one thread, and a lock guards each integration in this
+process); across replicas a second process could claim the same code at the same
 instant (no unique index on open alerts yet).
 """
 
@@ -139,7 +140,7 @@ def cleared(code: str, result: RunResult) -> bool:
 
 
 class AlertService:
-    """A ``CheckService`` run listener: decides, persists, and posts through ``publisher``."""
+    """A run listener: decides, persists, and posts through ``publisher``."""
 
     def __init__(self, config: AppConfig, sessions: sessionmaker[Session], publisher: AlertPublisher) -> None:
         self.config = config
@@ -314,12 +315,3 @@ def _title(code: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def install(listeners: list[Any], service: AlertService) -> AlertService:
-    """Add ``service`` to a CheckService's listeners unless an AlertService is there already."""
-    for existing in listeners:
-        if isinstance(existing, AlertService):
-            return existing
-    listeners.append(service)
-    return service

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import (
     MAX_MESSAGE_BLOCKS,
@@ -26,7 +26,9 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.results import display
-from checks.service import IntegrationHealth
+
+if TYPE_CHECKING:
+    from service.health import IntegrationHealth
 
 STATUS_ICON = {
     "healthy": ":large_green_circle:",

@@ -18,12 +18,13 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 import app as sync_doctor
-from bot.ports import BotServices
 from bot.server import make_asgi_app
+from bot.slack_app import BotRuntime, create_app
 from checks.runner import RunResult
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import LoopbackServer, Sandbox
+from service.container import Services
 from tests.bot.world import build_world, connect_all, integrations_config
 from tests.fakes.slack_api import FakeSlack
 
@@ -35,8 +36,8 @@ SIGNING_SECRET = "test-signing-secret"
 class Harness:
     fake: FakeSlack
     sandbox: Sandbox
-    services: sync_doctor.Services
-    bot: BotServices
+    services: Services
+    bot: BotRuntime
     server: LoopbackServer
     db_path: Path
     runs: list[RunResult] = field(default_factory=list)
@@ -57,6 +58,7 @@ class Harness:
     ) -> httpx.Response:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = signature or SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        assert sig is not None  # slack_sdk types it Optional; it returns None only without a timestamp
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
         return httpx.post(f"{self.url}/slack/events", content=body.encode(), headers=headers, timeout=30)
 
@@ -150,22 +152,21 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
         config = parse_config(integrations_config(overrides, **slack))
         services = sync_doctor.build(settings, config)
         connect_all(services)
-        bot = BotServices(services.settings, services.config, services.checks, services.connect)
-        asgi = make_asgi_app(bot)
-        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path)
+        bot = create_app(services)
+        harness = Harness(
+            fake_slack, sandbox, services, bot, LoopbackServer(make_asgi_app(services, bot)).start(), db_path
+        )
 
         def record(result: RunResult) -> None:
             harness.runs.append(result)
             harness.run_done.set()
 
-        services.checks.listeners.append(record)
+        services.notifier.subscribe(record)
         made.append(harness)
         return harness
 
     yield make
     for harness in made:
         harness.server.stop()
-        runtime = harness.bot.extra.get("bot")
-        if runtime is not None:
-            runtime.shutdown(5)  # type: ignore[attr-defined]
+        harness.bot.shutdown(5)
         harness.services.close()

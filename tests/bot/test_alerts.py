@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.findings import Severity
 from config.integrations import parse_config
-from reports.alerts import AlertNotice, AlertService, alertable, cleared, install
+from reports.alerts import AlertNotice, AlertService, alertable, cleared
 from store import alerts_repo, migrate
 from store.db import make_engine, make_session_factory
 from tests.bot.builders import blocked, finding, result
@@ -175,10 +175,3 @@ def test_a_failed_post_is_retried_by_the_next_run_never_duplicated(
     [row] = rows(sessions)
     assert row.message_ts == "1.1"
     assert service.on_run(result([SKU])).opened == []
-
-
-def test_install_is_idempotent(service: AlertService, sessions: sessionmaker[Session], recorder: Recorder) -> None:
-    listeners: list[Any] = []
-    assert install(listeners, service) is service
-    assert install(listeners, AlertService(CONFIG, sessions, recorder)) is service
-    assert listeners == [service]

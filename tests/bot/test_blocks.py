@@ -30,9 +30,9 @@ from bot.blocks.home import home_view, list_message
 from bot.blocks.results import result_messages, summary_text
 from bot.blocks.trace import trace_message
 from checks.findings import ProposedAction, Severity
-from checks.service import IntegrationHealth
 from checks.trace import InvoiceTrace, TraceStep
 from reports.alerts import AlertNotice
+from service.health import IntegrationHealth
 from tests.bot.builders import NOW, blocked, finding, result
 from tests.fakes.slack_api import MESSAGE_BLOCKS, VIEW_BLOCKS, validate_blocks
 

@@ -114,6 +114,7 @@ def test_allow_lists_refuse_with_an_ephemeral_explanation(make_harness: Callable
     assert "#random" in refused_channel["text"] and "slack.allowed_channels" in refused_channel["text"]
     _, url = h.command("acme")
     assert h.final_response(url)["text"] == "acme: all checks passed"
+    assert h.services.notifier.flush(30)  # runs are announced to listeners after the answer
     assert [r.integration for r in h.runs] == ["acme"]
 
 
@@ -226,4 +227,5 @@ def test_a_second_command_during_a_run_shares_its_answer(make_harness: Callable[
     answers = [h.final_response(first), h.final_response(second)]
     assert [a["text"] for a in answers] == ["acme: all checks passed"] * 2
     assert all(a["replace_original"] is True for a in answers)
+    assert h.services.notifier.flush(30)
     assert len(h.runs) == 1  # one run, two answers: the tenant's API quota spent once

@@ -14,6 +14,8 @@ import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from service.container import Services
+
 ACME_TENANT = "6a1c0e4e-0000-4000-8000-0000000000a1"
 GLOBEX_TENANT = "6a1c0e4e-0000-4000-8000-0000000000b2"
 XERO_SCOPES = ["offline_access", "accounting.transactions", "accounting.contacts", "accounting.settings"]
@@ -255,7 +257,7 @@ def integrations_config(sandbox_overrides: dict[str, dict[str, str]], **slack: A
     }
 
 
-def connect_all(services: Any) -> None:
+def connect_all(services: Services) -> None:
     """Store each side's credentials as `sync-doctor connect` would."""
     connect = services.connect
     connect.save_api_key("acme", "source", ACME_KEY, actor="test")

@@ -14,6 +14,9 @@ with threads, edits and deletes), serves ``response_url``s, and refuses what Sla
   the error body: the body here is an assumption);
 - channels listed in ``not_in_channel``: ``not_in_channel``;
 - ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``.
+
+``hold(method, channel=...)`` makes matching calls wait until the test releases them (a slow
+Slack, without sleeping): its ``arrived`` event is set when the first one is waiting.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+HOLD_LIMIT = 30.0  # seconds a held call waits at most, so a test that forgets to release ends
 KNOWN_BLOCKS = {"section", "header", "context", "divider", "actions", "image", "rich_text", "input", "file", "video"}
 
 
@@ -50,6 +54,22 @@ class Posted:
     thread_ts: str | None = None
     edits: int = 0
     deleted: bool = False
+
+
+@dataclass
+class Hold:
+    """Calls to ``method`` (and ``channel``, when given) wait until :meth:`release`."""
+
+    method: str
+    channel: str | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        return method == self.method and (self.channel is None or params.get("channel") == self.channel)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -152,6 +172,7 @@ class FakeSlack:
         self.response_urls: dict[str, ResponseUrl] = {}
         self.not_in_channel: set[str] = set()
         self.rate_limit: dict[str, int] = {}
+        self.holds: list[Hold] = []
         self.rejected: list[tuple[str, Any]] = []  # (method, error) of every refused call
         self._cond = threading.Condition()
         self._ts = 1700000000_000100
@@ -192,6 +213,8 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        for held in self.holds:
+            held.release()
         self._server.shutdown()
         self._server.server_close()
 
@@ -208,6 +231,12 @@ class FakeSlack:
         with self._cond:
             self.response_urls[rid] = ResponseUrl(rid)
         return f"{self.url}/respond/{rid}"
+
+    def hold(self, method: str, *, channel: str | None = None) -> Hold:
+        held = Hold(method, channel)
+        with self._cond:
+            self.holds.append(held)
+        return held
 
     def response(self, url: str) -> ResponseUrl:
         return self.response_urls[url.rsplit("/", 1)[1]]
@@ -253,6 +282,11 @@ class FakeSlack:
         params = _parse(raw, lower.get("content-type", ""))
         auth = lower.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("token")
+        with self._cond:
+            holds = [h for h in self.holds if h.matches(method, params) and not h.released.is_set()]
+        for held in holds:  # outside the lock: other calls go on while this one waits
+            held.arrived.set()
+            held.released.wait(HOLD_LIMIT)
         with self._cond:
             self.calls.append(Call(method, params, token))
             try:

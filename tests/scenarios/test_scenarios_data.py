@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from app import build
 from checks import CHECKS
 from checks.context import History
 from checks.findings import Finding, Severity
@@ -55,7 +56,7 @@ def world(demo_world: dict[str, Any]) -> dict[str, Any]:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, world=world)
+    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
 
 
 def portal(world: dict[str, Any], portal_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from app import build
 from checks.findings import Finding, Severity
 from checks.runner import RunResult
 from demo import DEMO_WORLD, DemoEnvironment
@@ -57,7 +58,7 @@ def today(loaded: tuple[dict[str, Any], date]) -> date:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, world=world)
+    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
 
 
 def only(result: RunResult, code: str, subject: str | None = None) -> Finding:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.commands import run_cli
+from app import run
 
 CONFIG = {
     "integrations": {
@@ -28,13 +28,13 @@ def configured(env: dict[str, str]) -> dict[str, str]:
 
 
 def test_usage_errors_exit_2(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(["frobnicate"], env) == 2
+    assert run(["frobnicate"], env) == 2
     assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
-    assert run_cli(["connect", "acme", "middle", "--api-key", "x"], env) == 2
+    assert run(["connect", "acme", "middle", "--api-key", "x"], env) == 2
 
 
 def test_missing_config_file_exits_2_naming_it(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(["list"], env) == 2
+    assert run(["list"], env) == 2
     err = capsys.readouterr().err
     assert "sync-doctor.yml: file not found" in err and "SYNC_DOCTOR_CONFIG" in err
 
@@ -43,21 +43,21 @@ def test_config_error_exits_2(env: dict[str, str], capsys: pytest.CaptureFixture
     Path(env["SYNC_DOCTOR_CONFIG"]).write_text(
         "integrations:\n  acme:\n    source: {system: sage}\n    destination: {system: xero}\n", encoding="utf-8"
     )
-    assert run_cli(["check", "acme"], env) == 2
+    assert run(["check", "acme"], env) == 2
     assert "integrations.acme.source.system: unknown system 'sage'" in capsys.readouterr().err
 
 
 def test_unknown_integration_suggests_close_names(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(["check", "acmee"], configured) == 2
+    assert run(["check", "acmee"], configured) == 2
     assert "No integration named 'acmee'. Did you mean acme?" in capsys.readouterr().err
 
 
 def test_unconnected_integration_fails_with_the_connect_command(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(["check", "acme", "--json"], configured) == 1
+    assert run(["check", "acme", "--json"], configured) == 1
     report = json.loads(capsys.readouterr().out)
     assert {f["code"] for f in report["findings"]} == {"connection.disconnected"}
     assert "sync-doctor connect acme source --api-key KEY" in report["findings"][0]["evidence"]["message"]
@@ -66,9 +66,9 @@ def test_unconnected_integration_fails_with_the_connect_command(
 def test_connect_rejects_the_wrong_credential_kind(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(["connect", "acme", "destination", "--api-key", "k"], configured) == 2
+    assert run(["connect", "acme", "destination", "--api-key", "k"], configured) == 2
     assert "Xero connects with OAuth" in capsys.readouterr().err
-    assert run_cli(["connect", "acme", "destination", "--oauth"], configured) == 2
+    assert run(["connect", "acme", "destination", "--oauth"], configured) == 2
     assert "XERO_CLIENT_ID and XERO_CLIENT_SECRET are not set" in capsys.readouterr().err
 
 
@@ -76,7 +76,7 @@ def test_connect_oauth_prints_a_consent_url_with_pkce(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     env = {**configured, "XERO_CLIENT_ID": "cid", "XERO_CLIENT_SECRET": "cs"}
-    assert run_cli(["connect", "acme", "destination", "--oauth"], env) == 0
+    assert run(["connect", "acme", "destination", "--oauth"], env) == 0
     url = capsys.readouterr().out.strip().splitlines()[-1]
     assert url.startswith("https://login.xero.com/identity/connect/authorize?")
     assert "code_challenge_method=S256" in url and "client_id=cid" in url and "state=" in url
@@ -85,10 +85,10 @@ def test_connect_oauth_prints_a_consent_url_with_pkce(
 def test_connect_api_key_is_stored_and_db_upgrade_is_idempotent(
     configured: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run_cli(["connect", "acme", "source", "--api-key", "sk_test_123"], configured) == 0
+    assert run(["connect", "acme", "source", "--api-key", "sk_test_123"], configured) == 0
     out = capsys.readouterr().out
     assert "Connected acme source: stripe" in out and "sk_test_123" not in out
-    assert run_cli(["db", "upgrade"], configured) == 0
+    assert run(["db", "upgrade"], configured) == 0
     assert "revision 0001" in capsys.readouterr().out
-    assert run_cli(["list"], configured) == 0
+    assert run(["list"], configured) == 0
     assert "acme" in capsys.readouterr().out

@@ -39,6 +39,23 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
     engine.dispose()
 
 
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    """``ensure_current`` skips Alembic when the stored revision is HEAD_REVISION: a new
+    migration script must move the constant too, or it would never run."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory(str(migrate.MIGRATIONS)).get_heads() == [migrate.HEAD_REVISION]
+
+
+def test_a_current_schema_is_left_alone(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert migrate.stored_revision(engine) is None  # empty database
+    assert migrate.ensure_current(engine) is True  # migrated
+    assert migrate.stored_revision(engine) == migrate.HEAD_REVISION == migrate.current_revision(engine)
+    assert migrate.ensure_current(engine) is False  # already at head: Alembic not run
+    engine.dispose()
+
+
 def test_credentials_are_encrypted_at_rest(sessions) -> None:
     vault = Vault("k1")
     creds = Credentials(

@@ -1,15 +1,14 @@
-"""The checks as the rest of the app uses them: run one integration, store the run, trace one
-invoice, summarise every integration's health. The CLI, the Slack bot and scheduled jobs all
-come through here, so a run is stored and compared the same way whoever asked for it.
+"""Running the checks as the rest of the app uses them: look the integration up, load what the
+last run and the stored connections say, run the checks (``checks.runner``), store the run,
+announce it (``service.notify``). The CLI, the Slack bot, the demo and scheduled jobs all come
+through here, so a run is stored and compared the same way whoever asked for it.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,51 +16,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.base import Check
 from checks.context import ConnectionState, History
 from checks.findings import Finding, Severity
-from checks.runner import PreviousRun, ProviderFactory, RunResult, run_integration
+from checks.runner import DEFAULT_TIME_LIMIT, PreviousRun, ProviderFactory, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
 from common.money import decimal_text
 from config.integrations import AppConfig, IntegrationConfig
+from service import health, lookup
+from service.notify import RunNotifier
 from store import repositories as repo
 from store.connections import decode
 from store.crypto import SecretKeyError, Vault
 from store.models import Run
 
 logger = logging.getLogger(__name__)
-
-RunListener = Callable[[RunResult], None]
-
-
-class UnknownIntegration(LookupError):
-    def __init__(self, name: str, suggestions: Sequence[str]) -> None:
-        hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"No integration named {name!r}.{hint}")
-        self.name = name
-        self.suggestions = tuple(suggestions)
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationHealth:
-    """One line of the App Home / `list`: the latest stored run of one integration."""
-
-    name: str
-    source: str
-    destination: str
-    last_run_at: datetime | None
-    fail: int
-    warn: int
-    error: int
-    blocked_invoices: int
-    blocked_amounts: dict[str, str]
-    oldest_unsynced_days: int | None
-    token_expires_at: datetime | None  # the nearest refresh-token end we know of
-
-    @property
-    def status(self) -> str:
-        if self.last_run_at is None:
-            return "unchecked"
-        if self.fail or self.error:
-            return "failing"
-        return "warning" if self.warn else "healthy"
 
 
 class CheckService:
@@ -73,35 +39,31 @@ class CheckService:
         provider_factory: Callable[[IntegrationConfig], ProviderFactory],
         checks: Sequence[Check],
         *,
-        time_limit: float = 60.0,
+        notifier: RunNotifier,
+        time_limit: float = DEFAULT_TIME_LIMIT,
     ) -> None:
         self.config = config
         self.sessions = sessions
         self.vault = vault
         self.provider_factory = provider_factory
         self.checks = tuple(checks)
+        self.notifier = notifier
         self.time_limit = time_limit
-        self.listeners: list[RunListener] = []
 
     # -- lookup ---------------------------------------------------------------------------
 
     def integrations(self) -> list[IntegrationConfig]:
-        return [self.config.integrations[name] for name in sorted(self.config.integrations)]
+        return lookup.integrations(self.config)
 
     def get(self, name: str) -> IntegrationConfig:
-        integration = self.config.get(name)
-        if integration is None:
-            raise UnknownIntegration(name, self.suggest(name))
-        return integration
-
-    def suggest(self, name: str, n: int = 3) -> list[str]:
-        names = sorted(self.config.integrations)
-        return difflib.get_close_matches(name.strip().lower(), names, n=n, cutoff=0.5)
+        """The integration called ``name``, or :class:`service.lookup.UnknownIntegration`."""
+        return lookup.find(self.config, name)
 
     # -- runs -----------------------------------------------------------------------------
 
     def run(self, name: str, *, trigger: str = "cli", checks: Sequence[Check] | None = None) -> RunResult:
-        """Run the checks, store the run, tell listeners (alerts, App Home)."""
+        """Run the checks and store the run; listeners (alerts, App Home) hear of it later, on
+        the notifier's threads, so the caller's answer never waits for them."""
         integration = self.get(name)
         previous, connections = self._load_state(integration.name)
         result = run_integration(
@@ -115,15 +77,9 @@ class CheckService:
             time_limit=self.time_limit,
         )
         with self.sessions.begin() as session:
-            run = self._store(session, result)
-            run_id = run.id
+            run_id = self._store(session, result).id
         result = replace(result, run_id=run_id)
-        for listener in self.listeners:
-            try:
-                listener(result)
-            except Exception:
-                # A failed alert post must not lose the run: it is stored already.
-                logger.exception("run %s: a run listener failed", result.ref)
+        self.notifier.publish(result)
         return result
 
     def trace(self, name: str, number: str, *, trigger: str = "cli") -> tuple[RunResult, InvoiceTrace]:
@@ -139,7 +95,7 @@ class CheckService:
             previous = (
                 PreviousRun(
                     keys=frozenset((row.code, row.subject) for row in last.findings),
-                    last_synced_at=_utc(last.last_synced_at),
+                    last_synced_at=health.utc(last.last_synced_at),
                 )
                 if last is not None
                 else None
@@ -178,31 +134,9 @@ class CheckService:
 
     # -- reading stored runs --------------------------------------------------------------
 
-    def overview(self) -> list[IntegrationHealth]:
-        names = [i.name for i in self.integrations()]
+    def overview(self) -> list[health.IntegrationHealth]:
         with self.sessions() as session:
-            runs = repo.latest_runs(session, names)
-            health = []
-            for integration in self.integrations():
-                run = runs.get(integration.name)
-                connections = repo.connections_for(session, integration.name)
-                expiries = [_utc(c.refresh_expires_at) for c in connections.values() if c.refresh_expires_at]
-                health.append(
-                    IntegrationHealth(
-                        name=integration.name,
-                        source=integration.source.system,
-                        destination=integration.destination.system,
-                        last_run_at=_utc(run.started_at) if run else None,
-                        fail=run.fail_count if run else 0,
-                        warn=run.warn_count if run else 0,
-                        error=run.error_count if run else 0,
-                        blocked_invoices=run.blocked_invoices if run else 0,
-                        blocked_amounts=dict(run.blocked_amounts or {}) if run else {},
-                        oldest_unsynced_days=_oldest_unsynced(run),
-                        token_expires_at=min((e for e in expiries if e), default=None),
-                    )
-                )
-        return health
+            return health.overview(session, self.integrations())
 
 
 def finding_row(finding: Finding) -> dict[str, Any]:
@@ -216,21 +150,3 @@ def finding_row(finding: Finding) -> dict[str, Any]:
         "impact": finding.impact.to_storage(),
         "action": finding.action.to_json() if finding.action else None,
     }
-
-
-def _oldest_unsynced(run: Run | None) -> int | None:
-    if run is None:
-        return None
-    for row in run.findings:
-        if row.code == "sync.unsynced":
-            rows = (row.evidence or {}).get("invoices", [])
-            ages = [i["age_days"] for i in rows if isinstance(i, dict) and isinstance(i.get("age_days"), int)]
-            if ages:
-                return max(ages)
-    return None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

@@ -1,5 +1,6 @@
-"""Whole runs over real HTTP against the emulators (the demo world, altered per test), stored
-in the test database (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
+"""The check service (service/runs.py): whole runs over real HTTP against the emulators (the
+demo world, altered per test), stored in the test database (SQLite, or PostgreSQL with
+TEST_DATABASE_URL), compared with the previous run, traced, summarised, announced."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app import build
 from demo import DEMO_WORLD, DemoEnvironment
 from providers.records import Item
 from sandbox.server import load_world
@@ -20,7 +22,7 @@ def demo_world() -> dict[str, Any]:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, world=world)
+    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
 
 
 @pytest.fixture
@@ -110,15 +112,15 @@ def test_runs_started_outside_slack_alert_once_per_newly_failing_code(
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_API_URL": slack.api_url,
         }
-        with DemoEnvironment(environ, world=world) as demo:
+        with DemoEnvironment(environ, build, world=world) as demo:
             first = demo.services.checks.run("umbrella", trigger="cli")
             failing = {f.code for f in first.findings if f.severity.label == "fail"}
-            alerts = slack.channel_messages("C0ALERTS", top_level=True)
-            assert len(alerts) == len(failing) > 0
+            assert demo.services.notifier.flush(30)
             alerts = slack.channel_messages("C0ALERTS", top_level=True)
             assert len(alerts) == len(failing) == 2
             second = demo.services.checks.run("umbrella", trigger="cli")
             # The dead refresh token is now stored as requires_reauth; it is still the same problem.
             assert {f.code for f in second.findings if f.severity.label == "fail"} == failing
             assert all(f.status == "ongoing" for f in second.findings) and second.resolved == ()
+            assert demo.services.notifier.flush(30)
             assert len(slack.channel_messages("C0ALERTS", top_level=True)) == len(failing)  # unchanged: silent

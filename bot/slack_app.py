@@ -1,0 +1,76 @@
+"""The Bolt app, composed from the modules that each have ``register(app, services, ...)``.
+
+:func:`create_app` returns a :class:`BotRuntime`: the app, and what it owns that needs
+stopping (the command worker pool, the App Home refresher, which listens to the runs while the
+bot serves). Change alerts are not the bot's: the composition root registers them once for
+every run of the process (``app.py``), Slack-started or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot import commands, errors, home
+from bot.commands import RunPool
+from bot.home import HomeTab
+from bot.publish import make_client
+from config.integrations import ConfigError
+from service.container import Services
+
+logger = logging.getLogger(__name__)
+
+
+class BotConfigError(ConfigError):
+    """Slack settings missing or inconsistent, phrased for the operator (the CLI prints it
+    and exits 2, as for any configuration error)."""
+
+
+@dataclass
+class BotRuntime:
+    app: App
+    client: WebClient
+    pool: RunPool
+    home: HomeTab
+
+    def shutdown(self, timeout: float = 25.0) -> None:
+        """Let commands in progress answer (up to ``timeout`` s), then stop the threads."""
+        self.pool.shutdown(timeout)
+        self.home.shutdown()
+
+
+def create_app(services: Services, client: WebClient | None = None) -> BotRuntime:
+    """The Bolt app for HTTP mode (request verification on), or Socket Mode when
+    ``SLACK_APP_TOKEN`` is set (``bot/server.py`` attaches the socket handler)."""
+    settings = services.settings
+    if client is None:
+        if not settings.slack_bot_token:
+            raise BotConfigError(
+                "SLACK_BOT_TOKEN is not set: the bot token (xoxb-...) from your Slack app's OAuth page"
+            )
+        client = make_client(settings)
+    if not settings.slack_signing_secret and not settings.slack_app_token:
+        raise BotConfigError(
+            "SLACK_SIGNING_SECRET is not set: Slack's requests cannot be verified without it "
+            "(Basic Information -> App Credentials in your Slack app), or set SLACK_APP_TOKEN for Socket Mode"
+        )
+    verify = bool(settings.slack_signing_secret)
+    app = App(
+        client=client,
+        # HTTP requests are always verified; Socket Mode ones carry no signature and Bolt skips
+        # the check for them. Without a signing secret (Socket Mode only) /slack/events is not
+        # served at all (bot/server.py), so nothing unverified can arrive over HTTP.
+        signing_secret=settings.slack_signing_secret or None,
+        request_verification_enabled=verify,
+        process_before_response=False,  # HTTP mode: the 200 goes out as soon as ack() is called
+        raise_error_for_unhandled_request=False,
+        logger=logging.getLogger("bot.bolt"),
+    )
+    pool = commands.RunPool()
+    errors.register(app, services)
+    commands.register(app, services, pool)
+    tab = home.register(app, services, client)
+    return BotRuntime(app, client, pool, tab)

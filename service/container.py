@@ -1,0 +1,48 @@
+"""Everything one process uses, built once by the composition root (``app.build``) and handed
+to the command line, the Slack bot and the demo. Closing it announces the runs still queued
+(alerts from a CLI run post before the process exits), then releases the database."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.connect import ConnectService
+from config.env import Settings
+from config.integrations import AppConfig
+from service.notify import RunNotifier
+from service.runs import CheckService
+from store.crypto import Vault
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 30.0  # how long closing waits for queued alert posts (Slack retries included)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    config: AppConfig
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    notifier: RunNotifier
+    checks: CheckService
+    connect: ConnectService
+
+    def database_problem(self) -> str | None:
+        """None when the database answers; else what failed, safe to show (no URL, no secret)."""
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as e:
+            return type(e).__name__
+        return None
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        self.notifier.close(timeout)
+        self.engine.dispose()

@@ -1,0 +1,67 @@
+"""Providers for the checks, with credentials from the database: for one integration, a factory
+``(side, side config, call stats) -> Provider`` that ``checks.runner`` calls per side.
+
+Rotated tokens are saved back through :class:`store.connections.DbCredentialStore`, the
+callback the providers know only as a ``CredentialStore``; providers never see the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from checks.runner import ProviderFactory
+from config.env import Settings
+from config.integrations import IntegrationConfig, SideConfig
+from providers import UnknownSystem, get_provider, provider_class
+from providers.base import Provider
+from providers.errors import CredentialsMissing, Unsupported
+from providers.http import CallStats
+from store.connections import DbCredentialStore
+from store.crypto import Vault
+
+
+def provider_factory(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    transport: httpx.BaseTransport | None = None,
+) -> Callable[[IntegrationConfig], ProviderFactory]:
+    """For one integration: side -> a provider reading credentials from the database."""
+    db_file = settings.sqlite_path()
+    lock_file = db_file.with_name(db_file.name + ".locks") if db_file is not None else None
+
+    def for_integration(integration: IntegrationConfig) -> ProviderFactory:
+        def make(side: str, cfg: SideConfig, stats: CallStats) -> Provider:
+            try:
+                cls = provider_class(cfg.system)
+            except UnknownSystem as e:
+                raise Unsupported(f"Sync Doctor cannot talk to {cfg.system} yet ({e})", system=cfg.system) from None
+            store = DbCredentialStore(sessions, vault, integration.name, side, lock_file=lock_file)
+            if store.load() is None:
+                how = "--api-key KEY" if cls.auth_kind == "api_key" else "--oauth"
+                raise CredentialsMissing(
+                    f"{cls.display_name} ({side}) is not connected: run "
+                    f"`sync-doctor connect {integration.name} {side} {how}`",
+                    system=cfg.system,
+                )
+            client = settings.oauth_client(cfg.system)
+            return get_provider(
+                cfg.system,
+                tenant=cfg.tenant,
+                credentials=store,
+                stats=stats,
+                overrides=cfg.urls,
+                limits=cfg.limits,
+                environment=cfg.environment,
+                client_id=client.client_id if client else None,
+                client_secret=client.client_secret if client else None,
+                transport=transport,
+                extra=cfg.options,
+            )
+
+        return make
+
+    return for_integration
