@@ -25,7 +25,8 @@ from providers.oauth import TokenManager
 from providers.records import Address, Contact, Invoice, InvoiceLine, InvoiceStatus, Item
 from providers.sandbox.server import LoopbackServer
 from providers.sandbox.stripe import StripeEmulator, parse_form
-from providers.stripe import STRIPE_VERSION, Stripe, major_to_minor, minor_to_major
+from providers.stripe import STRIPE_VERSION, Stripe
+from providers.stripe_wire import major_to_minor, minor_to_major
 
 DAY = 86400
 T0 = 1_700_000_000  # 2023-11-14
