@@ -21,10 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from config.integrations import IntegrationConfig, SideConfig
-
-# DISPLAY_NAMES stays importable from here for callers that look names up by key (bot/blocks):
-# it is the registry's read-only view, not a second table.
-from providers import DISPLAY_NAMES as DISPLAY_NAMES
+from providers import DISPLAY_NAMES as DISPLAY_NAMES  # re-exported for bot/blocks: the registry's view
 from providers import display_name, rules_for
 from providers.base import Capability, Provider, Rules
 from providers.credentials import Credentials

@@ -3,11 +3,13 @@
 All checks start at once on a thread pool; :class:`checks.context.SideData` makes sure each
 resource is fetched once and shared. The runner owns the run's one fan-out executor: it
 prefetches every resource some check reads on it, and lends it to the providers
-(:class:`providers.fanout.FanOut`) for the reads they can send side by side. A ``ProviderError`` becomes the matching finding
-(``checks.errors.finding_for_error``) once per system, however many checks hit it; any other
-exception is logged with its traceback and reported as ``internal.check_failed`` without
-details a user should not see; a check still running at the time limit is reported as
-``internal.check_timeout``. Nothing propagates: a run always ends in a result.
+(:class:`providers.fanout.FanOut`) for the reads they can send side by side.
+
+A ``ProviderError`` becomes the matching finding (``checks.errors.finding_for_error``) once per
+system, however many checks hit it; any other exception is logged with its traceback and
+reported as ``internal.check_failed`` without details a user should not see; a check still
+running at the time limit is reported as ``internal.check_timeout``. Nothing propagates: a run
+always ends in a result.
 """
 
 from __future__ import annotations

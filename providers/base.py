@@ -175,7 +175,7 @@ class Provider:
         self.tokens = tokens
         self.stats = stats
         self.fan_out = fan_out  # the runner lends its per-run executor here
-        self.memo: Memo = memo or NoMemo()  # the check side lends its per-run memo here
+        self.memo: Memo = memo if memo is not None else NoMemo()  # a check side lends its run memo here
         self.api = self._make_client(options.endpoints.base_url)
 
     # -- plumbing -------------------------------------------------------------------------
