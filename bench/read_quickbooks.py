@@ -15,6 +15,8 @@ import math
 import time
 from datetime import UTC, datetime, timedelta
 
+from checks.context import SideData
+from config.integrations import SideConfig
 from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.http import CallStats, RetryPolicy, reset_limiters
@@ -85,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
             retry=RetryPolicy(backoff=0.05),
         )
         assert isinstance(provider, QuickBooks)
+        # Read through a check side, as a run does: its memo is what lets invoices() resolve
+        # lines with the items (and accounts) already read instead of reading them again.
+        side = SideData("destination", SideConfig("quickbooks", tenant=REALM), provider)
         print(f"\n{'read':<12}{'rows':>8}{'calls':>8}{'minimum':>9}{'wall':>9}")
         total_calls = total_minimum = 0
         for name, minimum_rows, read in (
-            ("contacts", CUSTOMERS, provider.contacts),
-            ("items", ITEMS, provider.items),
-            ("invoices", INVOICES, provider.invoices),
+            ("contacts", CUSTOMERS, side.contacts),
+            ("items", ITEMS, side.items),
+            ("invoices", INVOICES, side.invoices),
         ):
             before = stats.snapshot().get("quickbooks", 0)
             started = time.perf_counter()

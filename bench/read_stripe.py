@@ -19,6 +19,7 @@ import logging
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
+from providers.fanout import FanOut
 from providers.http import CallStats, reset_limiters
 from sandbox.server import LoopbackServer
 from sandbox.stripe import StripeEmulator
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         overrides={"base_url": server.url},
         limits={"per_minute": None, "concurrent": None},  # raised for the bench: see the docstring
         environment="test",
+        fan_out=FanOut(ThreadPoolExecutor(max_workers=4)),  # products beside prices / invoices, as in a run
     )
     try:
         timings: dict[str, tuple[float, int]] = {}

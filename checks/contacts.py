@@ -10,17 +10,17 @@ destination contact. From there:
   spaces, punctuation, or other)
 * several active destination contacts share the email -> ``contact.duplicate_email``
 * every match is archived                  -> ``contact.archived``
-* the name breaks the destination's rules  -> ``contact.invalid_name`` (QuickBooks: no ``:``
-  in DisplayName, at most 500 characters; Xero: Name at most 255; Zoho Books: 200 —
-  PROVIDERS.md)
-* address incomplete where tax needs it    -> ``contact.incomplete_address``
+* the name breaks the destination's rules  -> ``contact.invalid_name`` (length and reserved
+  characters: the destination provider's :class:`providers.base.Rules`)
+* address incomplete where tax needs it    -> ``contact.incomplete_address`` (where the rules
+  say the destination company's country needs one: QuickBooks US companies)
 
 **A contact missing from the destination is not a finding.** Xero and QuickBooks syncs from
 HubSpot and Stripe create the customer when no match exists (DESIGN.md: the sync creates
 contacts; Sync Doctor's own ``create_contact`` action exists for when it cannot). What *is*
-reported is a creation that will fail: where the destination keeps names unique (Xero: across
-active contacts; QuickBooks: DisplayName across customers, vendors and employees, error 6240)
-a new contact whose name equals, ignoring case and spaces, an existing active contact or
+reported is a creation that will fail: where the destination keeps names unique
+(``Rules.unique_contact_names``: Xero across active contacts; QuickBooks DisplayName across
+customers, vendors and employees, error 6240) a new contact whose name equals, ignoring case and spaces, an existing active contact or
 another source contact with a different email -> ``contact.name_collision``. For a collision
 or an invalid name, when the destination can create contacts, the finding proposes
 ``create_contact`` under a name the destination will accept; an admin approves it first.
@@ -48,39 +48,12 @@ from checks.matching import (
     name_key,
 )
 from checks.scope import in_scope
-from providers.base import Capability
+from providers.base import Capability, Rules
 from providers.records import Address, Contact, Invoice
 
 logger = logging.getLogger(__name__)
 
-# Systems that reject a second active contact with the same name (PROVIDERS.md: Xero "The
-# contact name ... must be unique across all active contacts"; QuickBooks error 6240).
-DEDUPES_BY_NAME = frozenset({"xero", "quickbooks"})
-
-
-@dataclass(frozen=True, slots=True)
-class NameRule:
-    max_length: int
-    forbidden: str = ""  # characters the system rejects in a contact's name
-
-
-NAME_RULES: dict[str, NameRule] = {
-    "xero": NameRule(255),  # Contact.Name <= 255
-    "quickbooks": NameRule(500, ":"),  # DisplayName <= 500, ':' reserved for Parent:Child names
-    "zoho_books": NameRule(200),  # contact_name <= 200
-}
-
 ADDRESS_FIELDS = ("line1", "city", "postcode", "country")
-
-
-def address_required(system: str, country: str | None) -> bool:
-    """Whether the destination needs a full billing address on the customer.
-
-    QuickBooks Online US companies compute sales tax from the customer's address (automated
-    sales tax); PROVIDERS.md marks the exact behaviour UNCONFIRMED, so only that case is
-    flagged, and only as a warning. Xero and Zoho Books accept contacts without addresses.
-    """
-    return system == "quickbooks" and (country or "").upper() in ("US", "USA")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,31 +98,25 @@ def _address(addr: Address | None) -> dict[str, str | None] | None:
     return {f: getattr(addr, f) for f in ("line1", "city", "region", "postcode", "country")}
 
 
-def invalid_name_problems(name: str, system: str) -> list[str]:
-    """Why ``system`` would reject ``name`` as a contact name (empty when it is fine)."""
-    problems: list[str] = []
+def invalid_name_problems(name: str, rules: Rules) -> list[str]:
+    """Why a system with these ``rules`` would reject ``name`` as a contact name (empty when fine)."""
     if not name.strip():
         return ["empty"]
-    rule = NAME_RULES.get(system)
-    if rule is None:
-        return problems
-    for ch in rule.forbidden:
-        if ch in name:
-            problems.append(f"contains '{ch}'")
-    if len(name) > rule.max_length:
-        problems.append(f"longer than {rule.max_length} characters")
+    problems = [f"contains '{ch}'" for ch in rules.contact_name_forbidden if ch in name]
+    limit = rules.contact_name_max
+    if limit is not None and len(name) > limit:
+        problems.append(f"longer than {limit} characters")
     return problems
 
 
-def acceptable_name(name: str, system: str) -> str:
-    """``name`` changed as little as possible so ``system`` accepts it."""
-    rule = NAME_RULES.get(system)
+def acceptable_name(name: str, rules: Rules) -> str:
+    """``name`` changed as little as possible so a system with these ``rules`` accepts it."""
     fixed = name.strip() or "Unnamed contact"
-    if rule is None:
-        return fixed
-    for ch in rule.forbidden:
+    for ch in rules.contact_name_forbidden:
         fixed = fixed.replace(ch, " -")
-    return " ".join(fixed.split())[: rule.max_length].rstrip()
+    fixed = " ".join(fixed.split())
+    limit = rules.contact_name_max
+    return fixed[:limit].rstrip() if limit is not None else fixed
 
 
 def source_contacts(ctx: RunContext, invoices: Sequence[Invoice]) -> SourceContacts:
@@ -216,7 +183,6 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
     out = _Findings(ctx)
     sources = source_contacts(ctx, invoices)
     invoices_of = sources.invoices  # looked up only for the contacts that get a finding
-    dest_system = ctx.destination.system
     if not ctx.destination.supports(Capability.CONTACTS):
         logger.debug("%s exposes no contacts; only source-side contact checks run", ctx.destination.display_name)
         for contact in sources.contacts:
@@ -235,9 +201,10 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
             names.append(Index(dest, lambda c: name_key(c.name)))
         return names[0]
 
+    rules = ctx.destination.rules
     need_address = False
-    if ctx.destination.supports(Capability.ORG) and dest_system == "quickbooks":
-        need_address = address_required(dest_system, ctx.destination.org().country)
+    if rules.address_required_in and ctx.destination.supports(Capability.ORG):
+        need_address = rules.address_required(ctx.destination.org().country)
     name_suggester: Suggester | None = None
     creating: dict[str, list[Contact]] = {}  # name key -> contacts the sync will create
 
@@ -322,7 +289,7 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
         if need_address:
             _check_address(ctx, out, contact, invoices_of(contact), match, "destination")
 
-    if creating and dest_system in DEDUPES_BY_NAME:
+    if creating and rules.unique_contact_names:
         # only names of contacts to be created can collide: group just those
         source_by_name: dict[str, list[Contact]] = {}
         for contact in sources.contacts:
@@ -352,11 +319,10 @@ def _check_new_contact(
     ctx: RunContext, out: _Findings, contact: Contact, invoices: list[Invoice], need_address: bool
 ) -> None:
     """Checks for a contact the sync will have to create in the destination."""
-    system = ctx.destination.system
-    problems = invalid_name_problems(contact.name, system)
+    rules = ctx.destination.rules
+    problems = invalid_name_problems(contact.name, rules)
     if problems:
-        fixed = acceptable_name(contact.name, system)
-        rule = NAME_RULES.get(system)
+        fixed = acceptable_name(contact.name, rules)
         out.add(
             "contact.invalid_name",
             contact.name or contact.id,
@@ -365,7 +331,7 @@ def _check_new_contact(
                 "contact_id": contact.id,
                 "email": contact.email,
                 "problems": problems,
-                "max_length": rule.max_length if rule else None,
+                "max_length": rules.contact_name_max,
                 "length": len(contact.name),
                 "suggested_name": fixed,
             },
@@ -410,7 +376,7 @@ def _collisions(
     by_name: Index[Contact],
     invoices_of: Callable[[Contact], list[Invoice]],
 ) -> None:
-    if ctx.destination.system not in DEDUPES_BY_NAME:
+    if not ctx.destination.rules.unique_contact_names:
         return
     for key, new in sorted(creating.items()):
         if not key:
@@ -424,7 +390,7 @@ def _collisions(
         name = new[0].name
         action = None
         if len(new) == 1 and new[0].email:
-            distinct = acceptable_name(f"{name} ({new[0].email})", ctx.destination.system)
+            distinct = acceptable_name(f"{name} ({new[0].email})", ctx.destination.rules)
             action = _create_action(ctx, new[0], distinct)
         out.add(
             "contact.name_collision",
@@ -445,11 +411,8 @@ CONTACTS = Check("contacts", "contact", check_contacts)
 
 __all__ = [
     "CONTACTS",
-    "DEDUPES_BY_NAME",
-    "NAME_RULES",
     "SourceContacts",
     "acceptable_name",
-    "address_required",
     "check_contacts",
     "invalid_name_problems",
     "source_contacts",

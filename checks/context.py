@@ -2,9 +2,14 @@
 
 Checks run concurrently; :class:`SideData` memoises each read behind a per-resource lock, so
 the first check to ask for the source's invoices fetches them and every other check waiting
-for them gets the same list (or the same ``ProviderError``). ``SideData.preloaded`` builds a
-side from records already in hand: the invoice trace reuses a run's data that way, and unit
-tests of pure check logic give data directly instead of faking a system.
+for them gets the same list (or the same ``ProviderError``). The side lends the same memo to
+its provider (:class:`providers.base.Memo`), so a list a provider needs for another read
+(QuickBooks' items to resolve invoice lines) is the one the checks get, fetched once.
+``SideData.preloaded`` builds a side from records already in hand: unit tests of pure check
+logic give data directly instead of faking a system.
+
+What the side's system *is* (display name, :class:`providers.base.Rules`) comes from the
+provider registry by system key, so it is known even when the provider could not be built.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from config.integrations import IntegrationConfig, SideConfig
-from providers.base import Capability, Provider
+from providers import display_name, rules_for  # display_name is re-exported: bot/ reaches providers through checks
+from providers.base import Capability, Provider, Rules
 from providers.credentials import Credentials
-from providers.errors import ProviderError
+from providers.errors import ProviderError, Unsupported
 from providers.records import (
     Account,
     ConnectionInfo,
@@ -33,18 +39,6 @@ from providers.records import (
 )
 
 T = TypeVar("T")
-
-DISPLAY_NAMES = {
-    "xero": "Xero",
-    "quickbooks": "QuickBooks Online",
-    "hubspot": "HubSpot",
-    "stripe": "Stripe",
-    "zoho_books": "Zoho Books",
-    "myob": "MYOB",
-    "aroflo": "AroFlo",
-    "torqueflow": "Torqueflow",
-    "workshop_software": "Workshop Software",
-}
 
 RESOURCE_CAPABILITIES: dict[str, Capability] = {
     "probe": Capability.ORG,
@@ -91,7 +85,8 @@ class SideData:
         self.side = side
         self.config = config
         self.system = config.system
-        self.display_name = DISPLAY_NAMES.get(config.system, config.system)
+        self.display_name = display_name(config.system)
+        self.rules: Rules = rules_for(config.system)
         self.provider = provider
         self.since = since
         self.connection = connection or ConnectionState()
@@ -99,6 +94,8 @@ class SideData:
         self._memos_lock = threading.Lock()
         self._preloaded: dict[str, Any] = {}
         self._capabilities: frozenset[Capability] | None = None
+        if provider is not None:
+            provider.memo = self  # one memo per side and run, shared by the checks and the provider
 
     @classmethod
     def preloaded(
@@ -132,16 +129,23 @@ class SideData:
         if name in self._preloaded:
             value: T = self._preloaded[name]
             return value
-        if self.provider is None:
-            from providers.errors import Unsupported
-
+        provider = self.provider
+        if provider is None:
             raise Unsupported(f"{self.display_name} gave no {name} for this run", system=self.system)
+        return self.once(name, lambda: fetch(provider))
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        """``load()`` once per run for ``key``; every caller, concurrent or later, gets its
+        value or its ``ProviderError``. The provider's own reads share these entries."""
+        if key in self._preloaded:
+            value: T = self._preloaded[key]
+            return value
         with self._memos_lock:
-            memo = self._memos.setdefault(name, _Memo())
+            memo = self._memos.setdefault(key, _Memo())
         with memo.lock:
             if not memo.done:
                 try:
-                    memo.value = fetch(self.provider)
+                    memo.value = load()
                 except ProviderError as e:
                     memo.error = e
                 memo.done = True
@@ -149,6 +153,11 @@ class SideData:
             raise memo.error
         result: T = memo.value
         return result
+
+    def forget(self, key: str) -> None:
+        """Drop ``key``: a write made it stale, the next read fetches it again."""
+        with self._memos_lock:
+            self._memos.pop(key, None)
 
     # Each reader below is fetched at most once per run, whichever check asks first.
 
@@ -198,10 +207,10 @@ class SideData:
         return self.provider.stats.rate_status(self.system)
 
     def fetched(self) -> dict[str, Any]:
-        """Resources fetched successfully so far (the trace reuses them without new calls)."""
+        """Resources fetched successfully so far (what the provider memoised for itself left out)."""
         found = dict(self._preloaded)
-        for name, memo in self._memos.items():
-            if memo.done and memo.error is None:
+        for name, memo in list(self._memos.items()):
+            if name in RESOURCE_CAPABILITIES and memo.done and memo.error is None:
                 found[name] = memo.value
         return found
 

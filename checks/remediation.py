@@ -21,10 +21,10 @@ from pathlib import Path
 import jinja2
 
 import templates
-from checks.context import DISPLAY_NAMES
 from checks.findings import Finding
 from common.money import amounts_text
 from common.mrkdwn import escape
+from providers import display_name
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["mrkdwn"] = escape
     env.filters["money"] = lambda amounts: amounts_text(amounts, empty="nothing")
-    env.filters["system_name"] = lambda s: DISPLAY_NAMES.get(str(s), str(s))
+    env.filters["system_name"] = lambda s: display_name(str(s))
     return env
 
 
@@ -73,9 +73,9 @@ def render(finding: Finding, *, integration: str, source: str, destination: str)
         ev=finding.evidence,
         impact=finding.impact,
         integration=integration,
-        source=DISPLAY_NAMES.get(source, source),
-        destination=DISPLAY_NAMES.get(destination, destination),
-        system=DISPLAY_NAMES.get(system_key, system_key),
+        source=display_name(source),
+        destination=display_name(destination),
+        system=display_name(system_key),
         action=finding.action.label if finding.action else None,
     )
     return text.strip()

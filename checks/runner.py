@@ -1,11 +1,15 @@
 """Run every check of one integration and contain whatever goes wrong.
 
 All checks start at once on a thread pool; :class:`checks.context.SideData` makes sure each
-resource is fetched once and shared. A ``ProviderError`` becomes the matching finding
-(``checks.errors.finding_for_error``) once per system, however many checks hit it; any other
-exception is logged with its traceback and reported as ``internal.check_failed`` without
-details a user should not see; a check still running at the time limit is reported as
-``internal.check_timeout``. Nothing propagates: a run always ends in a result.
+resource is fetched once and shared. The runner owns the run's one fan-out executor: it
+prefetches every resource some check reads on it, and lends it to the providers
+(:class:`providers.fanout.FanOut`) for the reads they can send side by side.
+
+A ``ProviderError`` becomes the matching finding (``checks.errors.finding_for_error``) once per
+system, however many checks hit it; any other exception is logged with its traceback and
+reported as ``internal.check_failed`` without details a user should not see; a check still
+running at the time limit is reported as ``internal.check_timeout``. Nothing propagates: a run
+always ends in a result.
 """
 
 from __future__ import annotations
@@ -28,11 +32,16 @@ from checks.remediation import render
 from config.integrations import IntegrationConfig, SideConfig
 from providers.base import Provider
 from providers.errors import ProviderError
+from providers.fanout import FanOut
 from providers.http import CallStats
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per check; providers time out each request at 30 s
+# Threads for one run's fetches: the prefetch of every resource (13 today) plus what the
+# providers fan out under them (org reads, both list cursors, batch chunks). Threads start only
+# when needed; a fan-out finding no free worker runs in its caller instead of waiting.
+FAN_OUT_WORKERS = 32
 # Families whose findings come from provider errors as much as from checks: they are
 # "resolved" whenever they are absent, since every check touching a system would re-raise them.
 ERROR_FAMILIES = frozenset({"connection", "token", "apikey", "rate"})
@@ -149,6 +158,8 @@ def run_integration(
     stats = CallStats()
     since = fetch_since(integration, started.date())
     connections = connections or {}
+    fetches = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix=f"fetch-{integration.name}")
+    fan_out = FanOut(fetches)
     sides: dict[str, SideData] = {}
     setup_errors: list[Finding] = []
     for name in ("source", "destination"):
@@ -157,6 +168,7 @@ def run_integration(
         failure: ProviderError | None = None
         try:
             provider = make_provider(name, config, stats)
+            provider.fan_out = fan_out  # the run's executor; the side lends its memo below
         except ProviderError as e:
             failure = e
         sides[name] = SideData(name, config, provider, since=since, connection=connections.get(name))
@@ -172,11 +184,10 @@ def run_integration(
     # A side that could not even be set up (no credentials stored) is reported once, above;
     # running the checks would only repeat it.
     runnable = list(checks) if not setup_errors else []
-    prefetch = ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"fetch-{integration.name}")
     if runnable:
         for side_name, names in PREFETCH.items():
             for name in names:
-                prefetch.submit(sides[side_name].warm, name)
+                fetches.submit(sides[side_name].warm, name)
     findings, errors, timings, completed = _run_checks(ctx, [c for c in runnable if not c.final], time_limit, ref)
     finals = [c for c in runnable if c.final]
     if finals:
@@ -188,10 +199,11 @@ def run_integration(
     # A check's own finding carries richer evidence than the same code derived from an error
     # (token.expired from the token check vs from a 401): dedupe keeps the first, so checks first.
     findings = setup_errors + findings + errors
-    prefetch.shutdown(wait=False, cancel_futures=True)
     for side in ctx.sides():
         if side.provider is not None:
             side.provider.close()
+    # A fetch still running belongs to a timed-out check: its HTTP timeout ends it.
+    fetches.shutdown(wait=False, cancel_futures=True)
     merged = dedupe(findings)
     marked, resolved = compare(merged, previous, completed)
     ordered = worst_first(marked)

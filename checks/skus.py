@@ -35,11 +35,6 @@ from providers.records import Invoice, Item
 
 logger = logging.getLogger(__name__)
 
-# Longest item code / name each destination accepts (PROVIDERS.md: Xero Item.Code <= 30,
-# Item.Name <= 50; QuickBooks Item.Sku <= 100, Item.Name <= 100).
-CODE_LIMITS: dict[str, int] = {"xero": 30, "quickbooks": 100}
-NAME_LIMITS: dict[str, int] = {"xero": 50, "quickbooks": 100}
-
 
 @dataclass(slots=True)
 class _SkuUse:
@@ -84,14 +79,15 @@ def sku_uses(ctx: RunContext, invoices: Sequence[Invoice]) -> dict[str, _SkuUse]
 
 
 def _create_item_action(ctx: RunContext, use: _SkuUse) -> ProposedAction | None:
-    system = ctx.destination.system
     if not ctx.destination.supports(Capability.CREATE_ITEM):
         return None
-    if len(use.sku) > CODE_LIMITS.get(system, 10_000):
+    rules = ctx.destination.rules  # the longest item code and name the destination accepts
+    if rules.item_code_max is not None and len(use.sku) > rules.item_code_max:
         return None  # the destination would refuse the code; the template explains
     source = use.source_item
     name = (source.name if source else None) or use.description or use.sku
-    name = name[: NAME_LIMITS.get(system, len(name))]
+    if rules.item_name_max is not None:
+        name = name[: rules.item_name_max]
     price = source.unit_price if source and source.unit_price is not None else use.unit_amount
     params: dict[str, str] = {"sku": use.sku, "name": name}
     if price is not None:
@@ -176,7 +172,7 @@ def check_skus(ctx: RunContext) -> list[Finding]:
             continue
         if suggester is None:
             suggester = Suggester(i.code for i in items if i.active)
-        limit = CODE_LIMITS.get(system)
+        limit = ctx.destination.rules.item_code_max
         evidence: dict[str, object] = {"suggestions": suggester.suggest(sku)}
         if limit is not None and len(sku) > limit:
             evidence["code_limit"] = limit  # the destination cannot hold this code as it is
@@ -186,4 +182,4 @@ def check_skus(ctx: RunContext) -> list[Finding]:
 
 SKUS = Check("skus", "sku", check_skus)
 
-__all__ = ["CODE_LIMITS", "SKUS", "check_skus", "sku_uses"]
+__all__ = ["SKUS", "check_skus", "sku_uses"]

@@ -1,4 +1,9 @@
-"""External systems. ``PROVIDERS`` is the registry: an explicit table, imported lazily."""
+"""External systems. ``PROVIDERS`` is the registry: an explicit table, imported lazily.
+
+What a system *is* (its display name, the rules its data must follow, its scopes and plan
+features) lives on its provider class; code holding only a system key asks the registry
+(:func:`display_name`, :func:`rules_for`, :func:`provider_class`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from collections.abc import Mapping
 
 import httpx
 
-from providers.base import Endpoints, Provider, ProviderOptions
+from providers.base import Endpoints, Provider, ProviderOptions, Rules
 from providers.credentials import CredentialStore
+from providers.fanout import SERIAL, FanOut
 from providers.http import CallStats, Limits, RetryPolicy
 from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
 
@@ -17,6 +23,17 @@ PROVIDERS: dict[str, str] = {
     "quickbooks": "providers.quickbooks.QuickBooks",
     "hubspot": "providers.hubspot.HubSpot",
     "stripe": "providers.stripe.Stripe",
+}
+
+# Systems the configuration may name that Sync Doctor has no client for: job apps seen only
+# as the creators of invoices (skip-source lists), and systems whose client is still to come.
+# Only their names are known; a system that gets a provider moves its name onto the class.
+NAMED_ONLY: dict[str, str] = {
+    "zoho_books": "Zoho Books",
+    "myob": "MYOB",
+    "aroflo": "AroFlo",
+    "torqueflow": "Torqueflow",
+    "workshop_software": "Workshop Software",
 }
 
 
@@ -33,6 +50,18 @@ def provider_class(system: str) -> type[Provider]:
     module_name, _, class_name = dotted.rpartition(".")
     cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
     return cls
+
+
+def display_name(system: str) -> str:
+    """How users call ``system`` ("QuickBooks Online"); the key itself for one we do not know."""
+    if system in PROVIDERS:
+        return provider_class(system).display_name
+    return NAMED_ONLY.get(system, system)
+
+
+def rules_for(system: str) -> Rules:
+    """The rules data bound for ``system`` must follow; none known for a system without a client."""
+    return provider_class(system).rules if system in PROVIDERS else Rules()
 
 
 def oauth_app_for(
@@ -71,8 +100,10 @@ def get_provider(
     retry: RetryPolicy | None = None,
     page_size: int | None = None,
     extra: Mapping[str, str] | None = None,
+    fan_out: FanOut = SERIAL,
 ) -> Provider:
-    """Build a ready-to-call provider for one side of one integration."""
+    """Build a ready-to-call provider for one side of one integration. ``fan_out`` runs its
+    independent reads side by side (the check runner lends its own per run instead)."""
     cls = provider_class(system)
     endpoints = cls.default_endpoints.with_overrides(overrides or {})
     app = oauth_app_for(system, endpoints, client_id, client_secret)
@@ -88,15 +119,19 @@ def get_provider(
         page_size=page_size,
         extra=dict(extra or {}),
     )
-    return cls(options, TokenManager(credentials, token_endpoint), stats)
+    return cls(options, TokenManager(credentials, token_endpoint), stats, fan_out=fan_out)
 
 
 __all__ = [
+    "NAMED_ONLY",
     "PROVIDERS",
     "Limits",
     "Provider",
+    "Rules",
     "UnknownSystem",
+    "display_name",
     "get_provider",
     "oauth_app_for",
     "provider_class",
+    "rules_for",
 ]

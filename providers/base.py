@@ -1,25 +1,32 @@
 """The provider protocol: one small base class every external system's module subclasses.
 
-A subclass sets its class attributes (``system``, ``capabilities``, default URLs and limits),
-implements the reads and writes its API supports, and overrides two hooks: ``error_for``
-(its error envelope -> a :mod:`providers.errors` exception) and ``rate_status`` (its
-rate-limit headers). A capability it lacks stays unimplemented and raises ``Unsupported``:
-declared, never faked.
+A subclass sets its class attributes (``system``, ``capabilities``, default URLs and limits,
+the :class:`Rules` its data must follow), implements the reads and writes its API supports,
+and overrides two hooks: ``error_for`` (its error envelope -> a :mod:`providers.errors`
+exception) and ``rate_status`` (its rate-limit headers). A capability it lacks stays
+unimplemented and raises ``Unsupported``: declared, never faked.
+
+A provider keeps no state across calls but the tenant it resolved. Two per-run helpers are
+lent to it by whoever owns the run: ``fan_out`` (the runner's executor, for reads that do not
+depend on each other) and ``memo`` (the check side's per-run memo, so a list one read needs,
+such as QuickBooks' items for invoice lines, is fetched once per run and shared with the
+checks). Without them a provider works serially and fetches what each call needs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 
 from providers.errors import ProviderError, Unsupported
-from providers.http import ApiClient, CallStats, Limits, RetryPolicy
+from providers.fanout import SERIAL, FanOut
+from providers.http import ApiClient, CallStats, LimitKey, Limits, RetryPolicy
 from providers.oauth import OAuthApp, TokenManager
 from providers.records import (
     Account,
@@ -37,6 +44,8 @@ from providers.records import (
 )
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Capability(StrEnum):
@@ -78,6 +87,49 @@ class Endpoints:
 
 
 @dataclass(frozen=True, slots=True)
+class Rules:
+    """What a system accepts of the records synced into it; ``None`` means no known limit.
+
+    Checks judge data bound for a system against its rules (an over-long contact name, a SKU
+    too long for an item code). The defaults accept anything: a system overrides only what it
+    documents (sources in each provider's class attribute).
+    """
+
+    contact_name_max: int | None = None
+    contact_name_forbidden: str = ""  # characters rejected in a contact's name
+    unique_contact_names: bool = False  # a second active contact of the same name is refused
+    # Countries whose companies need a full billing address on each customer (sales tax).
+    address_required_in: frozenset[str] = frozenset()
+    item_code_max: int | None = None
+    item_name_max: int | None = None
+
+    def address_required(self, country: str | None) -> bool:
+        return (country or "").upper() in self.address_required_in
+
+
+class Memo(Protocol):
+    """Keeps what a provider reads for the length of one run (``checks.context.SideData``)."""
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        """``load()`` the first time ``key`` is asked for in this run; the same value after."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop ``key`` (a write made what was read stale)."""
+        ...
+
+
+class NoMemo:
+    """The memo of a provider outside a run: every read is fetched when asked."""
+
+    def once(self, key: str, load: Callable[[], T]) -> T:
+        return load()
+
+    def forget(self, key: str) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderOptions:
     """Everything a provider instance needs, built by ``providers.get_provider``."""
 
@@ -108,28 +160,45 @@ class Provider:
     plan_features: ClassVar[frozenset[Feature]] = frozenset()
     client_auth: ClassVar[Literal["basic", "post"]] = "basic"
     supports_pkce: ClassVar[bool] = True
+    rules: ClassVar[Rules] = Rules()
 
-    def __init__(self, options: ProviderOptions, tokens: TokenManager, stats: CallStats) -> None:
+    def __init__(
+        self,
+        options: ProviderOptions,
+        tokens: TokenManager,
+        stats: CallStats,
+        *,
+        fan_out: FanOut = SERIAL,
+        memo: Memo | None = None,
+    ) -> None:
         self.options = options
         self.tokens = tokens
         self.stats = stats
+        self.fan_out = fan_out  # the runner lends its per-run executor here
+        self.memo: Memo = memo if memo is not None else NoMemo()  # a check side lends its run memo here
         self.api = self._make_client(options.endpoints.base_url)
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _make_client(self, base_url: str) -> ApiClient:
-        tenant_key = self.options.tenant or "default"
+    def _limiter_keys(self) -> tuple[LimitKey, ...]:
+        """The limits every request pays: per tenant, and per app across all tenants."""
         limits = self.options.limits
+        return (
+            LimitKey((self.system, "tenant", self._tenant_key()), limits.concurrent, limits.per_minute),
+            LimitKey((self.system, "app"), per_window=limits.app_per_minute),
+        )
+
+    def _tenant_key(self) -> str:
+        return self.options.tenant or "default"
+
+    def _make_client(self, base_url: str) -> ApiClient:
         return ApiClient(
             self.system,
             base_url,
             auth_headers=self.auth_headers,
             error_for=self.error_for,
             stats=self.stats,
-            limiter_keys=(
-                ((self.system, "tenant", tenant_key), limits.concurrent, limits.per_minute),
-                ((self.system, "app"), None, limits.app_per_minute),
-            ),
+            limiter_keys=self._limiter_keys(),
             rate_reader=self.rate_status,
             on_unauthorized=self.tokens.force_refresh if self.auth_kind != "api_key" else None,
             retry=self.options.retry,

@@ -5,6 +5,12 @@ with jittered backoff for requests that are safe to repeat, 429s honoured with R
 each system's limits enforced client-side (per tenant and per app, so a sweep of many
 integrations never turns into a 429 storm), and every call counted per system for the run
 report. httpx exceptions are translated into :mod:`providers.errors` here and nowhere else.
+
+A limit is a :class:`LimitKey`: a key naming who shares it (``("xero", "tenant", id)``,
+``("hubspot", "search", portal)``), a concurrency cap and/or a number of call starts per
+rolling window of any length (Xero's minute, HubSpot's ten seconds, HubSpot search's second).
+A client holds the keys every request pays; a request may name more (HubSpot's search limit).
+Retries pay them again: the API counts a retry like any other call.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -42,6 +48,16 @@ class Limits:
     def merged(self, overrides: Mapping[str, int | None]) -> Limits:
         known = {k: v for k, v in overrides.items() if k in ("concurrent", "per_minute", "app_per_minute")}
         return replace(self, **known)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitKey:
+    """One client-side limit, shared process-wide by every request naming the same ``key``."""
+
+    key: tuple[str, ...]
+    concurrent: int | None = None  # requests in flight
+    per_window: int | None = None  # call starts per rolling window
+    window: float = 60.0  # the window's length in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +104,20 @@ class CallStats:
 
 
 class RateLimiter:
-    """Concurrency cap plus a rolling one-minute window, shared by every caller of one key."""
+    """Concurrency cap plus a rolling window of call starts, shared by every caller of one key."""
 
     def __init__(
         self,
         concurrent: int | None,
-        per_minute: int | None,
+        per_window: int | None,
         *,
+        window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._semaphore = threading.BoundedSemaphore(concurrent) if concurrent else None
-        self._per_minute = per_minute
+        self._per_window = per_window
+        self._window = window
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
         self._clock = clock
@@ -117,31 +135,33 @@ class RateLimiter:
                 self._semaphore.release()
 
     def _wait_for_window(self) -> None:
-        if not self._per_minute:
+        if not self._per_window:
             return
         while True:
             with self._lock:
                 now = self._clock()
-                while self._sent and now - self._sent[0] >= 60.0:
+                while self._sent and now - self._sent[0] >= self._window:
                     self._sent.popleft()
-                if len(self._sent) < self._per_minute:
+                if len(self._sent) < self._per_window:
                     self._sent.append(now)
                     return
-                wait = 60.0 - (now - self._sent[0])
-            logger.info("client-side rate limit reached; waiting %.1fs", wait)
-            self._sleep(max(wait, 0.01))
+                wait = self._window - (now - self._sent[0])
+            # A pause of a second-long window is routine pacing; a long one is worth a line.
+            logger.log(logging.INFO if wait >= 1.0 else logging.DEBUG, "client-side rate limit; waiting %.2fs", wait)
+            self._sleep(max(wait, 0.001))
 
 
 _limiters: dict[tuple[str, ...], RateLimiter] = {}
 _limiters_lock = threading.Lock()
 
 
-def shared_limiter(key: tuple[str, ...], concurrent: int | None, per_minute: int | None) -> RateLimiter:
-    """The process-wide limiter for ``key`` (e.g. ``("xero", "tenant", tenant_id)``)."""
+def shared_limiter(limit: LimitKey) -> RateLimiter:
+    """The process-wide limiter of ``limit.key``; the first caller's figures set it up."""
     with _limiters_lock:
-        limiter = _limiters.get(key)
+        limiter = _limiters.get(limit.key)
         if limiter is None:
-            limiter = _limiters[key] = RateLimiter(concurrent, per_minute)
+            limiter = RateLimiter(limit.concurrent, limit.per_window, window=limit.window)
+            _limiters[limit.key] = limiter
         return limiter
 
 
@@ -183,7 +203,7 @@ class ApiClient:
         auth_headers: Callable[[], Mapping[str, str]],
         error_for: Callable[[httpx.Response], ProviderError],
         stats: CallStats,
-        limiter_keys: tuple[tuple[tuple[str, ...], int | None, int | None], ...] = (),
+        limiter_keys: Sequence[LimitKey] = (),
         rate_reader: Callable[[httpx.Response], RateStatus | None] | None = None,
         on_unauthorized: Callable[[], None] | None = None,
         retry: RetryPolicy = RetryPolicy(),
@@ -196,7 +216,7 @@ class ApiClient:
         self._auth_headers = auth_headers
         self._error_for = error_for
         self._stats = stats
-        self._limiters = [shared_limiter(key, conc, per_min) for key, conc, per_min in limiter_keys]
+        self._limiters = [shared_limiter(limit) for limit in limiter_keys]
         self._rate_reader = rate_reader
         self._on_unauthorized = on_unauthorized
         self._retry = retry
@@ -230,14 +250,17 @@ class ApiClient:
         content: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
         retry_unsafe: bool = False,
+        limits: Sequence[LimitKey] = (),
     ) -> httpx.Response:
-        """Send one logical request; ``retry_unsafe`` marks a write carrying an idempotency key."""
+        """Send one logical request; ``retry_unsafe`` marks a write carrying an idempotency key
+        (or a POST that only reads); ``limits`` are paid on top of the client's own."""
         safe = method.upper() in SAFE_METHODS or retry_unsafe
+        limiters = [*self._limiters, *(shared_limiter(limit) for limit in limits)]
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
-            error = self._send_once(method, url, params, json, data, content, headers)
+            error = self._send_once(limiters, method, url, params, json, data, content, headers)
             if isinstance(error, httpx.Response):
                 return error
             if error.status == 401 and self._on_unauthorized is not None and not refreshed:
@@ -260,11 +283,12 @@ class ApiClient:
             raise error
 
     def _backoff(self, attempt: int) -> float:
-        base = self._retry.backoff * (2 ** (attempt - 1))
+        base = self._retry.backoff * (2.0 ** (attempt - 1))
         return base * random.uniform(0.5, 1.0)
 
     def _send_once(
         self,
+        limiters: Sequence[RateLimiter],
         method: str,
         url: str,
         params: Mapping[str, Any] | None,
@@ -274,7 +298,7 @@ class ApiClient:
         headers: Mapping[str, str] | None,
     ) -> httpx.Response | ProviderError:
         with ExitStack() as stack:
-            for limiter in self._limiters:
+            for limiter in limiters:
                 stack.enter_context(limiter.slot())
             all_headers = {**self._auth_headers(), **(headers or {})}
             try:

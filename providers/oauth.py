@@ -77,7 +77,7 @@ class ConsentRequest:
 
 
 def new_code_verifier() -> str:
-    return generate_token(64)
+    return str(generate_token(64))  # authlib is untyped
 
 
 def start_consent(

@@ -1,4 +1,6 @@
-"""QuickBooks Online (Intuit Accounting API v3), facts from specs/PROVIDERS.md section 2.
+"""QuickBooks Online (Intuit Accounting API v3): the client. Facts from specs/PROVIDERS.md
+section 2; JSON -> records is :mod:`providers.quickbooks_wire`, records -> JSON
+:mod:`providers.quickbooks_bodies`.
 
 Everything is read through the query endpoint, one entity per statement, paged with
 ``STARTPOSITION`` (1-based) and ``MAXRESULTS`` (at most 1000) [QR data-queries]. The tenant is the
@@ -23,19 +25,17 @@ Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one
 from __future__ import annotations
 
 import logging
-import threading
-import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 
 from common.types import JSON
-from providers.base import Capability, Endpoints, Provider
+from providers import quickbooks_bodies as bodies
+from providers import quickbooks_wire as wire
+from providers.base import Capability, Endpoints, Provider, Rules
 from providers.errors import (
     AuthError,
     NotFound,
@@ -49,44 +49,29 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.http import Limits, parse_retry_after
-from providers.parsing import to_decimal, to_money
+from providers.parsing import to_decimal
 from providers.records import (
     Account,
-    Address,
     ConnectionInfo,
     Contact,
     Feature,
     Invoice,
-    InvoiceLine,
-    InvoiceStatus,
     Item,
     OrgInfo,
     Payment,
     TaxRate,
     TrackingCategory,
-    TrackingOption,
-    TrackingRef,
     WriteResult,
 )
 
 logger = logging.getLogger(__name__)
 
 
-T = TypeVar("T")
-
 MINOR_VERSION = "75"
 MAX_PAGE = 1000
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 # Intuit: "wait 60 seconds before retrying" after a 429; no Retry-After header is documented [QL].
 THROTTLE_WAIT = 60.0
-# Entitlement names that gate features Sync Doctor checks. Only "Class Tracking" is documented
-# [QR entitlements]; the others are listed so they count if Intuit reports them (UNCONFIRMED).
-ENTITLEMENT_FEATURES: dict[str, Feature] = {
-    "class tracking": Feature.TRACKING,
-    "location tracking": Feature.TRACKING,
-    "multi-currency": Feature.MULTICURRENCY,
-    "inventory": Feature.INVENTORY,
-}
 _BARE_STATUS = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 429: "Too many requests"}
 # Entities QuickBooks calls name lists: a query returns only active ones unless told otherwise.
 ALL_ACTIVE_STATES = "WHERE Active IN (true,false)"
@@ -111,14 +96,22 @@ class QuickBooks(Provider):
     client_auth = "basic"  # client_secret_basic and client_secret_post both listed [QD]
     # The discovery document lists no code_challenge_methods_supported: PKCE is UNCONFIRMED.
     supports_pkce = False
+    # DisplayName is unique across customers, vendors and employees (error 6240). US companies
+    # compute sales tax from the customer's address (automated sales tax; PROVIDERS.md marks the
+    # exact behaviour UNCONFIRMED, so checks only warn).
+    rules = Rules(
+        contact_name_max=wire.CONTACT_NAME_MAX,
+        contact_name_forbidden=wire.CONTACT_NAME_FORBIDDEN,
+        unique_contact_names=True,
+        address_required_in=frozenset({"US", "USA"}),
+        item_code_max=wire.ITEM_CODE_MAX,
+        item_name_max=wire.ITEM_NAME_MAX,
+    )
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         identity = self.options.endpoints.identity_url or self.options.endpoints.base_url
         self.identity = self.api if identity == self.options.endpoints.base_url else self._make_client(identity)
-        self._memo_lock = threading.Lock()
-        self._memo: dict[str, Any] = {}
-        self._loading: dict[str, threading.Lock] = {}  # one per resource: loads run in parallel
 
     def close(self) -> None:
         if self.identity is not self.api:
@@ -150,7 +143,7 @@ class QuickBooks(Provider):
         response = self.api.request(
             "POST",
             self._path(entity.lower()),
-            params={"minorversion": MINOR_VERSION, "requestid": _request_id(requestid)},
+            params={"minorversion": MINOR_VERSION, "requestid": bodies.request_id(requestid)},
             json=body,
             headers={"Content-Type": "application/json"},
             retry_unsafe=True,
@@ -165,7 +158,7 @@ class QuickBooks(Provider):
                 system=self.system,
                 status=response.status_code,
             )
-        if _fault(data) is not None:  # HTTP 200 can still carry a Fault [QE]
+        if wire.fault(data) is not None:  # HTTP 200 can still carry a Fault [QE]
             raise self.error_for(response)
         return data
 
@@ -190,27 +183,16 @@ class QuickBooks(Provider):
                 return rows
             start += size
 
-    def _memoised(self, key: str, load: Callable[[], T]) -> T:
-        # Invoices resolve SKUs, accounts and classes through these lists: fetch each once per
-        # provider instance (one run), not once per invoice.
-        with self._memo_lock:
-            lock = self._loading.setdefault(key, threading.Lock())
-        with lock:  # one load per key; items() nests accounts(), a different key
-            with self._memo_lock:
-                if key in self._memo:
-                    value: T = self._memo[key]
-                    return value
-            loaded = load()
-            with self._memo_lock:
-                self._memo[key] = loaded
-            return loaded
+    def _first(self, entity: str, field: str, value: str) -> JSON | None:
+        rows = self._query(f"SELECT * FROM {entity} WHERE {field} = {bodies.quote(value)}").get(entity) or []
+        return rows[0] if rows and isinstance(rows[0], dict) else None
 
     # -- errors -----------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> ProviderError:
         """Map Intuit's Fault envelope (JSON or XML) to a typed error with its code and message."""
         status = response.status_code
-        errors, fault_type = _fault_errors(response)
+        errors, fault_type = wire.fault_errors(response.content)
         if not errors and status in _BARE_STATUS:
             # A refusal without a Fault body (proxies, throttling) still means what its status says.
             errors = [("", _BARE_STATUS[status], "")]
@@ -248,7 +230,7 @@ class QuickBooks(Provider):
     def probe(self) -> ConnectionInfo:
         """``companyinfo/{realmId}``: which company the token reaches (a realm it does not reach
         answers 403 -> TenantError). Intuit reports no scopes, so the stored grant's are used."""
-        info = self._company_info(fresh=True)
+        info = self._company_info()
         creds = self.tokens.store.load()
         return ConnectionInfo(
             tenant_id=self.realm,
@@ -260,63 +242,22 @@ class QuickBooks(Provider):
     def org_info(self) -> OrgInfo:
         """CompanyInfo + Preferences + entitlements (+ CompanyCurrency when multicurrency)."""
         # Three independent reads: in parallel, so the run waits for one round trip, not three.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="quickbooks-org") as pool:
-            pending_prefs = pool.submit(self._preferences)
-            pending_entitlements = pool.submit(self._entitlements)
-            info = self._company_info()
-            prefs = pending_prefs.result()
-            entitlements = pending_entitlements.result()
-        name_values = {
-            str(nv.get("Name")): str(nv.get("Value")) for nv in info.get("NameValue") or [] if isinstance(nv, dict)
-        }
-        currency_prefs = prefs.get("CurrencyPrefs") or {}
-        accounting = prefs.get("AccountingInfoPrefs") or {}
-        home = _ref(currency_prefs.get("HomeCurrency"))
-        multicurrency = bool(currency_prefs.get("MultiCurrencyEnabled"))
-        currencies = {home} if home else set()
-        if multicurrency:
-            # There is no Currency entity in Finance.xsd; the enabled list is CompanyCurrency.
-            rows = self._query_all("CompanyCurrency", ALL_ACTIVE_STATES)
-            currencies |= {str(r["Code"]) for r in rows if r.get("Code") and r.get("Active", True)}
-        features: set[Feature] = {Feature.MULTICURRENCY} if multicurrency else set()
-        if (
-            accounting.get("ClassTrackingPerTxn")
-            or accounting.get("ClassTrackingPerTxnLine")
-            or accounting.get("TrackDepartments")
-        ):
-            features.add(Feature.TRACKING)  # switched on, so the plan must include it
-        if entitlements is not None:
-            for name, on in entitlements["entitlements"].items():
-                feature = ENTITLEMENT_FEATURES.get(name.lower())
-                if feature is not None and on:
-                    features.add(feature)
-        trial_days = entitlements["trial_days"] if entitlements else None
-        status = name_values.get("SubscriptionStatus")
-        return OrgInfo(
-            tenant_id=self.realm,
-            name=str(info.get("CompanyName") or ""),
-            base_currency=home,
-            currencies=frozenset(currencies),
-            plan=name_values.get("OfferingSku") or (entitlements["plan"] if entitlements else None),
-            features=frozenset(features),
-            features_known=entitlements is not None,
-            is_trial=bool(trial_days and trial_days > 0) or (status or "").upper() == "TRIAL",
-            is_demo=bool(info.get("SampleFile")),
-            trial_days_remaining=trial_days,
-            environment=self._environment(),
-            lock_date=_date(accounting.get("BookCloseDate")),
-            country=info.get("Country"),
-            status=status,
-        )
+        prefs = self.fan_out.start(self._preferences)
+        granted = self.fan_out.start(self._entitlements)
+        info = self._company_info()
+        preferences = prefs.result()
+        currency_rows = self._query_all("CompanyCurrency", ALL_ACTIVE_STATES) if wire.multicurrency(preferences) else []
+        return wire.org_info(self.realm, info, preferences, granted.result(), currency_rows, self._environment())
 
     def contacts(self) -> list[Contact]:
-        return [_contact(row) for row in self._query_all("Customer", ALL_ACTIVE_STATES)]
+        return [wire.contact(row) for row in self._query_all("Customer", ALL_ACTIVE_STATES)]
 
     def items(self) -> list[Item]:
-        return list(self._memoised("items", self._load_items))
+        accounts = {a.id: a for a in self.memo.once("accounts", self.accounts)}
+        return [wire.item(row, accounts) for row in self._query_all("Item", ALL_ACTIVE_STATES)]
 
     def accounts(self) -> list[Account]:
-        return list(self._memoised("accounts", self._load_accounts))
+        return [wire.account(row) for row in self._query_all("Account", ALL_ACTIVE_STATES)]
 
     def invoices(self, since: date | None = None) -> list[Invoice]:
         if since is None:
@@ -328,67 +269,30 @@ class QuickBooks(Provider):
                 f"WHERE TxnDate >= '{since.isoformat()}'",
                 f"WHERE MetaData.LastUpdatedTime >= '{since.isoformat()}'",
             )
-            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="quickbooks-invoices") as pool:
-                pages = list(pool.map(lambda where: self._query_all("Invoice", where), wheres))
-            merged: dict[str, JSON] = {str(r.get("Id")): r for rows_ in pages for r in rows_}
-            rows = list(merged.values())
-        return [self._invoice(row) for row in rows]
+            pages = self.fan_out.map(lambda where: self._query_all("Invoice", where), wheres)
+            rows = list({str(r.get("Id")): r for rows_ in pages for r in rows_}.values())
+        if not rows:
+            return []
+        lookups = self._lookups()
+        return [wire.invoice(row, lookups) for row in rows]
 
     def find_invoice(self, number: str) -> Invoice | None:
-        rows = self._query(f"SELECT * FROM Invoice WHERE DocNumber = {_quote(number)}").get("Invoice") or []
-        return self._invoice(rows[0]) if rows else None
+        row = self._first("Invoice", "DocNumber", number)
+        return wire.invoice(row, self._lookups()) if row is not None else None
 
     def tax_rates(self) -> list[TaxRate]:
         codes = self._query_all("TaxCode", ALL_ACTIVE_STATES)
         rates = {
             str(r.get("Id")): to_decimal(r.get("RateValue")) for r in self._query_all("TaxRate", ALL_ACTIVE_STATES)
         }
-        found = []
-        for row in codes:
-            details = ((row.get("SalesTaxRateList") or {}).get("TaxRateDetail")) or []
-            percents = [rates.get(_ref(d.get("TaxRateRef")) or "") for d in details if isinstance(d, dict)]
-            known = [p for p in percents if p is not None]
-            found.append(
-                TaxRate(
-                    code=str(row.get("Id")),  # lines carry TaxCodeRef.value, the code's Id
-                    name=str(row.get("Name") or ""),
-                    rate=sum(known, Decimal(0)) if known else None,
-                    status="active" if row.get("Active", True) else "archived",
-                )
-            )
-        return found
+        return [wire.tax_rate(row, rates) for row in codes]
 
     def tracking_categories(self) -> list[TrackingCategory]:
-        options = tuple(
-            TrackingOption(name=_class_name(row), status="active" if row.get("Active", True) else "archived")
-            for row in self._classes()
-        )
-        return [TrackingCategory(id="Class", name="Class", options=options)]
+        return [wire.tracking(self._classes())]
 
     def payments(self, since: date | None = None) -> list[Payment]:
         where = f"WHERE TxnDate >= '{since.isoformat()}'" if since else ""
-        found: list[Payment] = []
-        for row in self._query_all("Payment", where):
-            when, currency = _date(row.get("TxnDate")), _ref(row.get("CurrencyRef"))
-            linked = [
-                (line, txn)
-                for line in row.get("Line") or []
-                for txn in line.get("LinkedTxn") or []
-                if txn.get("TxnType") == "Invoice"
-            ]
-            for line, txn in linked:
-                found.append(
-                    Payment(
-                        str(row.get("Id")),
-                        str(txn.get("TxnId")),
-                        to_money(line.get("Amount")),
-                        when,
-                        currency,
-                    )
-                )
-            if not linked:  # unapplied: money received against no invoice yet
-                found.append(Payment(str(row.get("Id")), None, to_money(row.get("TotalAmt")), when, currency))
-        return found
+        return [p for row in self._query_all("Payment", where) for p in wire.payments(row)]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -399,80 +303,35 @@ class QuickBooks(Provider):
             existing = self.find_invoice(invoice.number)
             if existing is not None and existing.contact_id == invoice.contact_id:
                 return WriteResult(id=existing.id, created=False, number=existing.number)
-        lines = [self._line_body(i, line) for i, line in enumerate(invoice.lines, 1)]
-        body: JSON = {
-            "CustomerRef": {"value": invoice.contact_id},
-            "Line": lines,
-            "CurrencyRef": {"value": invoice.currency},
-        }
-        if invoice.number:
-            body["DocNumber"] = invoice.number
-        if invoice.issue_date:
-            body["TxnDate"] = invoice.issue_date.isoformat()
-        if invoice.due_date:
-            body["DueDate"] = invoice.due_date.isoformat()
-        if invoice.reference:
-            body["PrivateNote"] = invoice.reference
+        # Lines name items and classes by Id: read those lists only if a line needs a look-up.
+        lines = invoice.lines
+        items = self.memo.once("items", self.items) if any(li.item_id is None and li.sku for li in lines) else []
+        classes = self._classes() if any(r.category.lower() == "class" for li in lines for r in li.tracking) else []
+        body = bodies.invoice_body(invoice, items, classes)
         created = self._created("Invoice", self._post("Invoice", body, idempotency_key))
         return WriteResult(id=str(created["Id"]), created=True, number=created.get("DocNumber"))
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         """Create a Service item with ``Sku`` = ``item.code``; an item of that Name is reused."""
-        rows = self._query(f"SELECT * FROM Item WHERE Name = {_quote(item.name)}").get("Item") or []
-        if rows:
-            return WriteResult(id=str(rows[0].get("Id")), created=False)
+        existing = self._first("Item", "Name", item.name)
+        if existing is not None:
+            return WriteResult(id=str(existing.get("Id")), created=False)
         account = self._account_id(item.account_code)
         if account is None:
             raise Rejected(
                 f"item {item.name!r} needs an income account; {item.account_code!r} is not one in QuickBooks",
                 system=self.system,
             )
-        body: JSON = {
-            "Name": item.name,
-            "Type": "Service",
-            "IncomeAccountRef": {"value": account},
-            "Active": item.active,
-        }
-        if item.code:
-            body["Sku"] = item.code
-        if item.unit_price is not None:
-            body["UnitPrice"] = float(item.unit_price)
-        if item.tax_code:
-            body["SalesTaxCodeRef"] = {"value": item.tax_code}
-        created = self._created("Item", self._post("Item", body, idempotency_key))
-        with self._memo_lock:
-            self._memo.pop("items", None)
-            self._memo.pop("items_by_id", None)
+        created = self._created("Item", self._post("Item", bodies.item_body(item, account), idempotency_key))
+        self.memo.forget("items")
         return WriteResult(id=str(created["Id"]), created=True)
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
         """Create a Customer; DisplayName is unique across customers, vendors and employees."""
-        rows = self._query(f"SELECT * FROM Customer WHERE DisplayName = {_quote(contact.name)}").get("Customer") or []
-        if rows:
-            return WriteResult(id=str(rows[0].get("Id")), created=False)
-        body: JSON = {"DisplayName": contact.name}
-        for key, value in (
-            ("GivenName", contact.first_name),
-            ("FamilyName", contact.last_name),
-            ("CompanyName", contact.company),
-        ):
-            if value:
-                body[key] = value
-        if contact.email:
-            body["PrimaryEmailAddr"] = {"Address": contact.email}
-        if contact.currency:
-            body["CurrencyRef"] = {"value": contact.currency}
-        if contact.address:
-            a = contact.address
-            fields = {
-                "Line1": a.line1,
-                "City": a.city,
-                "CountrySubDivisionCode": a.region,
-                "PostalCode": a.postcode,
-                "Country": a.country,
-            }
-            body["BillAddr"] = {k: v for k, v in fields.items() if v}
-        created = self._created("Customer", self._post("Customer", body, idempotency_key))
+        existing = self._first("Customer", "DisplayName", contact.name)
+        if existing is not None:
+            return WriteResult(id=str(existing.get("Id")), created=False)
+        created = self._created("Customer", self._post("Customer", bodies.contact_body(contact), idempotency_key))
         return WriteResult(id=str(created["Id"]), created=True)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -489,342 +348,61 @@ class QuickBooks(Provider):
             return "test"
         return "live" if host == "quickbooks.api.intuit.com" else None
 
-    def _company_info(self, *, fresh: bool = False) -> JSON:
-        # A probe always asks (it is the connection check); org_info reuses what it got.
-        if fresh:
-            with self._memo_lock:
-                self._memo.pop("companyinfo", None)
-
+    def _company_info(self) -> JSON:
+        # The probe and org_info both read it: once per run when a run lends its memo.
         def load() -> JSON:
             info = self._get(f"companyinfo/{self.realm}").get("CompanyInfo")
             if not isinstance(info, dict):
                 raise UnexpectedResponse("companyinfo answered without CompanyInfo", system=self.system)
             return info
 
-        return self._memoised("companyinfo", load)
+        return self.memo.once("quickbooks.companyinfo", load)
 
     def _preferences(self) -> JSON:
-        return self._memoised("preferences", lambda: self._get("preferences").get("Preferences") or {})
+        # Invoices without a CurrencyRef are in the home currency, which only Preferences tells.
+        def load() -> JSON:
+            prefs = self._get("preferences").get("Preferences")
+            return prefs if isinstance(prefs, dict) else {}
 
-    def _entitlements(self) -> dict[str, Any] | None:
-        """Plan name, trial days and on/off entitlements; None when the endpoint cannot be read
-        (it is a separate, XML-only service: the rest of OrgInfo stays useful without it)."""
-        try:
-            response = self.identity.request(
-                "GET",
-                f"/manage/entitlements/v3/{self.realm}",
-                headers={"Accept": "application/xml"},
-            )
-            # expat >= 2.4 refuses entity-expansion bombs and ElementTree resolves no external
-            # entities, so parsing this response with the standard library is safe.
-            root = ET.fromstring(response.content)
-        except (AuthError, RateLimited):
-            raise
-        except ProviderError as e:
-            logger.warning("QuickBooks entitlements unavailable for realm %s: %s", self.realm, e)
-            return None
-        except ET.ParseError:
-            logger.warning(
-                "QuickBooks entitlements for realm %s answered something that is not XML",
-                self.realm,
-            )
-            return None
-        days = root.findtext("DaysRemainingTrial")
-        return {
-            "plan": root.findtext("PlanName"),
-            "trial_days": int(days) if days and days.strip().lstrip("-").isdigit() else None,
-            "entitlements": {
-                (e.findtext("name") or ""): (e.findtext("term") or "").strip() == "On"
-                for e in root.findall("Entitlement")
-            },
-        }
-
-    def _load_items(self) -> list[Item]:
-        accounts = {a.id: a for a in self.accounts()}
-        found = []
-        for row in self._query_all("Item", ALL_ACTIVE_STATES):
-            income = row.get("IncomeAccountRef") or {}
-            account = accounts.get(str(income.get("value")))
-            found.append(
-                Item(
-                    id=str(row.get("Id")),
-                    code=row.get("Sku") or None,
-                    name=str(row.get("Name") or ""),
-                    active=bool(row.get("Active", True)),
-                    unit_price=to_decimal(row.get("UnitPrice")),
-                    account_code=_account_code(account, income),
-                    tax_code=_ref(row.get("SalesTaxCodeRef")),
-                )
-            )
-        return found
-
-    def _load_accounts(self) -> list[Account]:
-        return [
-            Account(
-                id=str(row.get("Id")),
-                code=row.get("AcctNum") or None,
-                name=str(row.get("Name") or ""),
-                type=row.get("AccountType"),
-                status="active" if row.get("Active", True) else "archived",
-            )
-            for row in self._query_all("Account", ALL_ACTIVE_STATES)
-        ]
+        return self.memo.once("quickbooks.preferences", load)
 
     def _classes(self) -> list[JSON]:
-        return self._memoised("classes", lambda: self._query_all("Class", ALL_ACTIVE_STATES))
+        return self.memo.once("quickbooks.classes", lambda: self._query_all("Class", ALL_ACTIVE_STATES))
+
+    def _lookups(self) -> wire.Lookups:
+        """What resolves invoice references: items and accounts read once per run (shared
+        with the checks through the memo); classes and Preferences only if an invoice needs them."""
+        items = self.memo.once("items", self.items)
+        accounts = self.memo.once("accounts", self.accounts)
+
+        def class_name(class_id: str) -> str | None:
+            return next((wire.class_name(r) for r in self._classes() if str(r.get("Id")) == class_id), None)
+
+        return wire.Lookups(
+            items={i.id: i for i in items},
+            accounts={a.id: a for a in accounts},
+            class_name=class_name,
+            home_currency=lambda: wire.home_currency(self._preferences()),
+        )
 
     def _account_id(self, code: str | None) -> str | None:
         if not code:
             return None
-        for account in self.accounts():
-            if code in (account.code, account.name, account.id):
-                return account.id
-        return None
+        accounts = self.memo.once("accounts", self.accounts)
+        return next((a.id for a in accounts if code in (a.code, a.name, a.id)), None)
 
-    def _invoice(self, row: JSON) -> Invoice:
-        items: dict[str, Item] = self._memoised("items_by_id", lambda: {i.id: i for i in self.items()})
-        invoice_class = _ref_name(row.get("ClassRef"), self._class_names)
-        lines = tuple(self._line(line, items, invoice_class) for line in _item_lines(row.get("Line") or []))
-        total = to_money(row.get("TotalAmt"))
-        balance = to_money(row.get("Balance", row.get("TotalAmt")))
-        status, raw = _status(row, total, balance)
-        currency = _ref(row.get("CurrencyRef")) or _ref(
-            (self._preferences().get("CurrencyPrefs") or {}).get("HomeCurrency")
-        )
-        tax = to_decimal((row.get("TxnTaxDetail") or {}).get("TotalTax"))
-        customer = row.get("CustomerRef") or {}
-        return Invoice(
-            id=str(row.get("Id")),
-            number=row.get("DocNumber"),
-            status=status,
-            currency=currency or "",
-            total=total,
-            raw_status=raw,
-            contact_id=str(customer.get("value")) if customer.get("value") is not None else None,
-            contact_name=customer.get("name"),
-            contact_email=(row.get("BillEmail") or {}).get("Address"),
-            issue_date=_date(row.get("TxnDate")),
-            due_date=_date(row.get("DueDate")),
-            lines=lines,
-            subtotal=sum((line.amount for line in lines), Decimal(0)),
-            tax=tax,
-            amount_due=balance,
-            amount_paid=total - balance,
-            updated_at=_datetime((row.get("MetaData") or {}).get("LastUpdatedTime")),
-        )
-
-    def _class_names(self, class_id: str) -> str | None:
-        for row in self._classes():
-            if str(row.get("Id")) == class_id:
-                return _class_name(row)
-        return None
-
-    def _line(self, line: JSON, items: Mapping[str, Item], invoice_class: str | None) -> InvoiceLine:
-        detail = line.get("SalesItemLineDetail") or {}
-        item_id = _ref(detail.get("ItemRef"))
-        item = items.get(item_id or "")
-        account_ref = detail.get("ItemAccountRef")
-        account_code = item.account_code if item else None
-        if account_ref:
-            account = next((a for a in self.accounts() if a.id == _ref(account_ref)), None)
-            account_code = _account_code(account, account_ref)
-        class_name = _ref_name(detail.get("ClassRef"), self._class_names) or invoice_class
-        amount = to_money(line.get("Amount"))
-        quantity = to_decimal(detail.get("Qty")) or Decimal(1)
-        return InvoiceLine(
-            description=line.get("Description"),
-            sku=item.code if item else None,
-            item_id=item_id,
-            quantity=quantity,
-            unit_amount=to_decimal(detail.get("UnitPrice")) or (amount / quantity if quantity else amount),
-            amount=amount,
-            account_code=account_code,
-            tax_code=_ref(detail.get("TaxCodeRef")),
-            tracking=(TrackingRef("Class", class_name),) if class_name else (),
-        )
-
-    def _line_body(self, number: int, line: InvoiceLine) -> JSON:
-        item_id = line.item_id
-        if item_id is None and line.sku:
-            item_id = next((i.id for i in self.items() if i.code == line.sku), None)
-        if item_id is None:
-            # Lines reference items by ItemRef.value (the Id), never by Sku [PROVIDERS.md].
-            raise Rejected(f"line {number} has no QuickBooks item (SKU {line.sku!r})", system=self.system)
-        detail: JSON = {
-            "ItemRef": {"value": item_id},
-            "Qty": float(line.quantity),
-            "UnitPrice": float(line.unit_amount),
-        }
-        if line.tax_code:
-            detail["TaxCodeRef"] = {"value": line.tax_code}
-        for ref in line.tracking:
-            if ref.category.lower() == "class":
-                class_id = next(
-                    (str(r.get("Id")) for r in self._classes() if _class_name(r) == ref.option),
-                    None,
-                )
-                if class_id is None:
-                    raise Rejected(
-                        f"line {number}: there is no class {ref.option!r} in QuickBooks",
-                        system=self.system,
-                    )
-                detail["ClassRef"] = {"value": class_id}
-        body: JSON = {
-            "DetailType": "SalesItemLineDetail",
-            "Amount": float(line.amount),
-            "SalesItemLineDetail": detail,
-        }
-        if line.description:
-            body["Description"] = line.description
-        return body
-
-
-# -- pure translation helpers -------------------------------------------------------------
-
-
-def _fault(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The Fault object, top level or inside a QueryResponse; key case varies on 401s (observed)."""
-    for key, value in data.items():
-        if key.lower() == "fault" and isinstance(value, dict):
-            return value
-        nested = value.get("Fault") if key == "QueryResponse" and isinstance(value, dict) else None
-        if isinstance(nested, dict):
-            return nested
-    return None
-
-
-def _fault_errors(response: httpx.Response) -> tuple[list[tuple[str, str, str]], str | None]:
-    """[(code, Message, Detail)] and the fault type, from a JSON or an XML Fault."""
-    try:
-        data = response.json()
-    except ValueError:
-        return _xml_fault_errors(response.content)
-    fault = _fault(data) if isinstance(data, dict) else None
-    if fault is None:
-        return [], None
-    lowered = {k.lower(): v for k, v in fault.items()}
-    found = []
-    for error in lowered.get("error") or []:
-        if isinstance(error, dict):
-            e = {k.lower(): v for k, v in error.items()}
-            found.append((str(e.get("code") or ""), str(e.get("message") or ""), str(e.get("detail") or "")))
-    return found, lowered.get("type")
-
-
-def _xml_fault_errors(content: bytes) -> tuple[list[tuple[str, str, str]], str | None]:
-    try:
-        root = ET.fromstring(content)
-    except ET.ParseError:
-        return [], None
-    for fault in root.iter():
-        if fault.tag.rsplit("}", 1)[-1] == "Fault":
-            found = []
-            for error in fault:
-                texts = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in error}
-                found.append((error.get("code", ""), texts.get("Message", ""), texts.get("Detail", "")))
-            return found, fault.get("type")
-    return [], None
-
-
-def _request_id(key: str) -> str:
-    # requestid is at most 50 characters [QR field-definitions]; a longer key is hashed, never
-    # cut, so two keys sharing a prefix cannot replay each other's response.
-    return key if len(key) <= 50 else str(uuid.uuid5(uuid.NAMESPACE_URL, key))
-
-
-def _quote(value: str) -> str:
-    # The query language quotes with single quotes and escapes an apostrophe with a backslash.
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _ref(ref: Any) -> str | None:
-    if isinstance(ref, dict) and ref.get("value") not in (None, ""):
-        return str(ref["value"])
-    return None
-
-
-def _ref_name(ref: Any, resolve: Callable[[str], str | None]) -> str | None:
-    if not isinstance(ref, dict):
-        return None
-    if ref.get("name"):
-        return str(ref["name"])
-    value = _ref(ref)
-    return resolve(value) if value else None
-
-
-def _class_name(row: Mapping[str, Any]) -> str:
-    return str(row.get("FullyQualifiedName") or row.get("Name") or "")
-
-
-def _account_code(account: Account | None, ref: Mapping[str, Any]) -> str | None:
-    # Companies that switch account numbers off (AccountingInfoPrefs.UseAccountNumbers) identify
-    # accounts by name, so the name stands in for a missing AcctNum.
-    if account is not None:
-        return account.code or account.name
-    return str(ref["name"]) if ref.get("name") else None
-
-
-def _item_lines(lines: Iterable[Any]) -> Iterable[JSON]:
-    """Sales item lines, including those inside a bundle (GroupLineDetail); subtotal,
-    discount and description-only lines carry no item."""
-    for line in lines:
-        if not isinstance(line, dict):
-            continue
-        if line.get("DetailType") == "SalesItemLineDetail":
-            yield line
-        elif line.get("DetailType") == "GroupLineDetail":
-            yield from _item_lines((line.get("GroupLineDetail") or {}).get("Line") or [])
-
-
-def _status(row: Mapping[str, Any], total: Decimal, balance: Decimal) -> tuple[InvoiceStatus, str]:
-    # QuickBooks has no invoice status enum: open vs paid comes from Balance [QR invoice]. A
-    # voided invoice keeps its lines but its amounts drop to zero and its memo reads "Voided".
-    note = str(row.get("PrivateNote") or "")
-    if str(row.get("TxnStatus") or "").lower() == "voided" or (total == 0 and note.lower().startswith("voided")):
-        return InvoiceStatus.VOID, "Voided"
-    if balance == 0 and total > 0:
-        return InvoiceStatus.PAID, "Paid"
-    if 0 < balance < total:
-        return InvoiceStatus.OPEN, "Partially paid"
-    return InvoiceStatus.OPEN, "Open"
-
-
-def _contact(row: Mapping[str, Any]) -> Contact:
-    bill = row.get("BillAddr") or {}
-    address = (
-        Address(
-            bill.get("Line1"),
-            bill.get("City"),
-            bill.get("CountrySubDivisionCode"),
-            bill.get("PostalCode"),
-            bill.get("Country"),
-        )
-        if bill
-        else None
-    )
-    return Contact(
-        id=str(row.get("Id")),
-        name=str(row.get("DisplayName") or ""),
-        email=(row.get("PrimaryEmailAddr") or {}).get("Address"),
-        first_name=row.get("GivenName"),
-        last_name=row.get("FamilyName"),
-        company=row.get("CompanyName"),
-        archived=not row.get("Active", True),  # an inactive customer is QuickBooks' "deleted"
-        address=address,
-        currency=_ref(row.get("CurrencyRef")),
-        number=row.get("AcctNum"),
-    )
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def _datetime(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
+    def _entitlements(self) -> wire.Entitlements | None:
+        """Plan name, trial days and on/off entitlements; None when the endpoint cannot be read
+        (it is a separate, XML-only service: the rest of OrgInfo stays useful without it)."""
+        try:
+            response = self.identity.request(
+                "GET", f"/manage/entitlements/v3/{self.realm}", headers={"Accept": "application/xml"}
+            )
+            return wire.entitlements(response.content)
+        except (AuthError, RateLimited):
+            raise
+        except ProviderError as e:
+            logger.warning("QuickBooks entitlements unavailable for realm %s: %s", self.realm, e)
+        except ET.ParseError:
+            logger.warning("QuickBooks entitlements for realm %s answered something that is not XML", self.realm)
         return None

@@ -1,34 +1,27 @@
-"""Xero: the Accounting API 2.0 and the ``/connections`` identity call.
+"""Xero: the Accounting API 2.0 and the ``/connections`` identity call (the client).
 
 Facts this module relies on are in specs/PROVIDERS.md section 1 and specs/xero/*.yaml:
 every Accounting call names its organisation in the ``xero-tenant-id`` header (one token may
 reach several); lists page with ``page`` / ``pageSize`` (max 1000) and answer a
-``pagination`` object; deltas use ``If-Modified-Since``; JSON dates look like
-``/Date(1539993600000+0000)/``; writes carry an ``Idempotency-Key`` (128 chars, 6 minutes).
-Xero does not report granted scopes on API calls: the probe returns those the token endpoint
-reported when the token was issued (kept in the stored credentials).
-
-Plan cap decision: Xero's API does not expose an invoice cap. The legacy Starter ("Early" in
-the US) plan could approve 20 sales invoices a month (PROVIDERS.md, 2ry), so ``org_info``
-reports ``monthly_invoice_limit=20`` for ``Class == "STARTER"`` and ``None`` (unknown, not
-"unlimited") for every other Class, including IGNITE whose cap is UNCONFIRMED.
+``pagination`` object; deltas use ``If-Modified-Since``; writes carry an ``Idempotency-Key``
+(128 chars, 6 minutes). Xero does not report granted scopes on API calls: the probe returns
+those the token endpoint reported when the token was issued (kept in the stored credentials).
+JSON <-> records is :mod:`providers.xero_wire`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, ClassVar
 
 import httpx
 
 from common.types import JSON
-from providers.base import Capability, Endpoints, Provider
+from providers import xero_wire as wire
+from providers.base import Capability, Endpoints, Provider, Rules
 from providers.errors import (
     NotFound,
     ProviderError,
@@ -42,24 +35,18 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.http import Limits, parse_retry_after
-from providers.parsing import to_decimal, to_money
 from providers.records import (
     Account,
-    Address,
     ConnectionInfo,
     Contact,
     Feature,
     Invoice,
-    InvoiceLine,
-    InvoiceStatus,
     Item,
     OrgInfo,
     Payment,
     RateStatus,
     TaxRate,
     TrackingCategory,
-    TrackingOption,
-    TrackingRef,
     WriteResult,
 )
 
@@ -70,30 +57,7 @@ API = "/api.xro/2.0"
 MAX_PAGE_SIZE = 1000  # Xero's maximum pageSize (PROVIDERS.md, 2ry)
 MAX_IDEMPOTENCY_KEY = 128  # specs/xero/xero_accounting.yaml, parameter idempotencyKey
 
-STATUSES: dict[str, InvoiceStatus] = {
-    "DRAFT": InvoiceStatus.DRAFT,
-    "SUBMITTED": InvoiceStatus.OPEN,  # awaiting approval: already owed in the customer's eyes
-    "AUTHORISED": InvoiceStatus.OPEN,
-    "PAID": InvoiceStatus.PAID,
-    "VOIDED": InvoiceStatus.VOID,
-    "DELETED": InvoiceStatus.VOID,
-}
-# What a pushed invoice becomes. Xero creates only DRAFT / SUBMITTED / AUTHORISED; a paid
-# source invoice lands AUTHORISED and its payment is a separate record.
-PUSH_STATUSES: dict[InvoiceStatus, str] = {
-    InvoiceStatus.DRAFT: "DRAFT",
-    InvoiceStatus.OPEN: "AUTHORISED",
-    InvoiceStatus.PAID: "AUTHORISED",
-}
-TRIAL_CLASSES = frozenset({"DEMO", "TRIAL"})
-INVOICE_CAPS: dict[str, int] = {"STARTER": 20}  # see the module docstring
-ACTION_FEATURES: dict[str, Feature] = {
-    "UseMulticurrency": Feature.MULTICURRENCY,
-    "CreateApprovedInvoice": Feature.APPROVE_INVOICES,
-}
 REPLAY_HEADER = "Idempotent-Replayed"  # sent by the sandbox on a replay; Xero documents none
-
-_MSDATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
 class Xero(Provider):
@@ -138,6 +102,13 @@ class Xero(Provider):
     # Organisation/Actions says ALLOWED / NOT-ALLOWED for these (PROVIDERS.md: Plan tier).
     plan_features = frozenset({Feature.MULTICURRENCY, Feature.APPROVE_INVOICES, Feature.TRACKING})
     refresh_token_lifetime: ClassVar[timedelta | None] = timedelta(days=60)  # expires if unused [XO]
+    # "The contact name ... must be unique across all active contacts" (PROVIDERS.md).
+    rules: ClassVar[Rules] = Rules(
+        contact_name_max=wire.CONTACT_NAME_MAX,
+        unique_contact_names=True,
+        item_code_max=wire.ITEM_CODE_MAX,
+        item_name_max=wire.ITEM_NAME_MAX,
+    )
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -326,130 +297,57 @@ class Xero(Provider):
     def org_info(self) -> OrgInfo:
         """Organisation + Organisation/Actions (plan-gated features) + Currencies."""
         # Three independent reads, sent together (the tenant's 5-concurrent limit still applies).
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="xero-org") as pool:
-            pending_actions = pool.submit(lambda: self._rows(self._get("Organisation/Actions"), "Actions"))
-            pending_currencies = pool.submit(lambda: self._rows(self._get("Currencies"), "Currencies"))
-            orgs = self._rows(self._get("Organisation"), "Organisations")
-            actions = pending_actions.result()
-            currencies = pending_currencies.result()
+        actions = self.fan_out.start(lambda: self._rows(self._get("Organisation/Actions"), "Actions"))
+        currencies = self.fan_out.start(lambda: self._rows(self._get("Currencies"), "Currencies"))
+        orgs = self._rows(self._get("Organisation"), "Organisations")
         if not orgs:
             raise UnexpectedResponse("GET Organisation answered no organisation", system=self.system)
-        org = orgs[0]
-        allowed = {str(a.get("Name")) for a in actions if a.get("Status") == "ALLOWED"}
-        # Tracking categories exist on every Xero plan; the others are runtime-checked actions.
-        features = {Feature.TRACKING} | {feature for name, feature in ACTION_FEATURES.items() if name in allowed}
-        plan = str(org["Class"]) if org.get("Class") else None
-        locks = [d for d in (_date(org.get("PeriodLockDate")), _date(org.get("EndOfYearLockDate"))) if d]
-        base = str(org["BaseCurrency"]) if org.get("BaseCurrency") else None
-        codes = {str(c["Code"]) for c in currencies if c.get("Code")} | ({base} if base else set())
-        return OrgInfo(
-            tenant_id=str(org.get("OrganisationID") or self.tenant_id()),
-            name=str(org.get("Name") or ""),
-            base_currency=base,
-            currencies=frozenset(codes),
-            plan=plan,
-            features=frozenset(features),
-            features_known=True,
-            is_trial=plan in TRIAL_CLASSES,
-            is_demo=bool(org.get("IsDemoCompany")),
-            lock_date=max(locks) if locks else None,
-            monthly_invoice_limit=INVOICE_CAPS.get(plan or ""),
-            country=str(org["CountryCode"]) if org.get("CountryCode") else None,
-            status=str(org["OrganisationStatus"]) if org.get("OrganisationStatus") else None,
-        )
+        return wire.org_info(orgs, actions.result(), currencies.result(), self.tenant_id())
 
     def contacts(self) -> list[Contact]:
         """Every contact, archived included (Xero hides them unless includeArchived=true)."""
-        return [_contact(row) for row in self._paged("Contacts", {"includeArchived": "true"})]
+        return [wire.contact(row) for row in self._paged("Contacts", {"includeArchived": "true"})]
 
     def items(self) -> list[Item]:
         """Every item; ``Code`` is the SKU. Items are not paged in the Accounting API."""
-        return [_item(row) for row in self._rows(self._get("Items"), "Items")]
+        return [wire.item(row) for row in self._rows(self._get("Items"), "Items")]
 
     def invoices(self, since: date | None = None) -> list[Invoice]:
         """Sales invoices (ACCREC), every page; with ``since``, only those modified since then."""
         rows = self._paged("Invoices", {"where": 'Type=="ACCREC"'}, since)
-        return [_invoice(row) for row in rows if row.get("Type", "ACCREC") == "ACCREC"]
+        return [wire.invoice(row) for row in rows if wire.is_sale(row)]
 
     def find_invoice(self, number: str) -> Invoice | None:
         """The sales invoice numbered ``number``, via the InvoiceNumbers filter (one call)."""
         if "," in number:  # InvoiceNumbers is comma-separated: fall back to an exact where
-            params = {"where": f'Type=="ACCREC" AND InvoiceNumber=="{_quote(number)}"'}
+            params = {"where": f'Type=="ACCREC" AND InvoiceNumber=="{wire.quote(number)}"'}
         else:
             params = {"InvoiceNumbers": number}
-        rows = self._rows(self._get("Invoices", params), "Invoices")
-        for row in rows:
-            if row.get("Type", "ACCREC") == "ACCREC" and row.get("InvoiceNumber") == number:
-                return _invoice(row)
+        for row in self._rows(self._get("Invoices", params), "Invoices"):
+            if wire.is_sale(row) and row.get("InvoiceNumber") == number:
+                return wire.invoice(row)
         return None
 
     def accounts(self) -> list[Account]:
-        return [
-            Account(
-                id=str(row.get("AccountID")),
-                code=str(row["Code"]) if row.get("Code") else None,
-                name=str(row.get("Name") or ""),
-                type=str(row["Type"]) if row.get("Type") else None,
-                status=str(row.get("Status") or "ACTIVE").lower(),
-            )
-            for row in self._rows(self._get("Accounts"), "Accounts")
-        ]
+        return [wire.account(row) for row in self._rows(self._get("Accounts"), "Accounts")]
 
     def tax_rates(self) -> list[TaxRate]:
-        return [
-            TaxRate(
-                code=str(row.get("TaxType")),
-                name=str(row.get("Name") or row.get("TaxType")),
-                rate=to_decimal(row.get("EffectiveRate")),
-                status=str(row.get("Status") or "ACTIVE").lower(),
-            )
-            for row in self._rows(self._get("TaxRates"), "TaxRates")
-        ]
+        return [wire.tax_rate(row) for row in self._rows(self._get("TaxRates"), "TaxRates")]
 
     def tracking_categories(self) -> list[TrackingCategory]:
         rows = self._rows(self._get("TrackingCategories", {"includeArchived": "true"}), "TrackingCategories")
-        return [
-            TrackingCategory(
-                id=str(row.get("TrackingCategoryID")),
-                name=str(row.get("Name") or ""),
-                status=str(row.get("Status") or "ACTIVE").lower(),
-                options=tuple(
-                    TrackingOption(
-                        name=str(o.get("Name") or ""),
-                        status=str(o.get("Status") or "ACTIVE").lower(),
-                    )
-                    for o in row.get("Options") or []
-                    if isinstance(o, dict)
-                ),
-            )
-            for row in rows
-        ]
+        return [wire.tracking_category(row) for row in rows]
 
     def payments(self, since: date | None = None) -> list[Payment]:
         """Payments on sales invoices (deleted ones left out), every page."""
-        found = []
-        for row in self._paged("Payments", {}, since):
-            invoice = _object(row.get("Invoice"))
-            kind = row.get("PaymentType") or ("ACCRECPAYMENT" if invoice.get("Type") == "ACCREC" else None)
-            if row.get("Status") == "DELETED" or kind != "ACCRECPAYMENT":
-                continue
-            found.append(
-                Payment(
-                    id=str(row.get("PaymentID")),
-                    invoice_id=str(invoice["InvoiceID"]) if invoice.get("InvoiceID") else None,
-                    amount=to_money(row.get("Amount")),
-                    date=_date(row.get("Date")),
-                    currency=str(invoice["CurrencyCode"]) if invoice.get("CurrencyCode") else None,
-                    invoice_number=str(invoice["InvoiceNumber"]) if invoice.get("InvoiceNumber") else None,
-                )
-            )
-        return found
+        found = (wire.payment(row) for row in self._paged("Payments", {}, since))
+        return [p for p in found if p is not None]
 
     # -- writes -----------------------------------------------------------------------------
 
     def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
         """PUT Invoices with an Idempotency-Key; an invoice already there is not pushed again."""
-        status = PUSH_STATUSES.get(invoice.status)
+        status = wire.PUSH_STATUSES.get(invoice.status)
         if status is None:
             raise Rejected(
                 f"invoice {invoice.number or invoice.id} is {invoice.status.value}; Xero cannot create it in that state",
@@ -465,7 +363,7 @@ class Xero(Provider):
                     number=existing.number,
                     extra={"status": existing.raw_status or ""},
                 )
-        row, replayed = self._put("Invoices", _invoice_body(invoice, status), idempotency_key)
+        row, replayed = self._put("Invoices", wire.invoice_body(invoice, status), idempotency_key)
         return WriteResult(
             str(row.get("InvoiceID")),
             created=not replayed,
@@ -477,82 +375,19 @@ class Xero(Provider):
         """PUT Items; an item whose Code already exists is reported, not duplicated."""
         if not item.code:
             raise Rejected("a Xero item needs a Code (the SKU)", system=self.system, code="item_code_required")
-        found = self._rows(self._get("Items", {"where": f'Code=="{_quote(item.code)}"'}), "Items")
+        found = self._rows(self._get("Items", {"where": f'Code=="{wire.quote(item.code)}"'}), "Items")
         if found:
             return WriteResult(str(found[0].get("ItemID")), created=False, number=str(found[0].get("Code")))
-        body: JSON = {"Code": item.code, "Name": item.name[:50], "IsSold": True}
-        if len(item.name) > 50:
-            body["Description"] = item.name  # Name is capped at 50 characters; keep the whole name here
-        sales = {
-            k: v
-            for k, v in (
-                ("UnitPrice", float(item.unit_price) if item.unit_price is not None else None),
-                ("AccountCode", item.account_code),
-                ("TaxType", item.tax_code),
-            )
-            if v is not None
-        }
-        if sales:
-            body["SalesDetails"] = sales
-        row, replayed = self._put("Items", body, idempotency_key)
+        row, replayed = self._put("Items", wire.item_body(item), idempotency_key)
         return WriteResult(str(row.get("ItemID")), created=not replayed, number=str(row.get("Code") or item.code))
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
         """PUT Contacts; an active contact with the same Name is reported, not duplicated."""
-        found = self._rows(self._get("Contacts", {"where": f'Name=="{_quote(contact.name)}"'}), "Contacts")
+        found = self._rows(self._get("Contacts", {"where": f'Name=="{wire.quote(contact.name)}"'}), "Contacts")
         if found:
             return WriteResult(str(found[0].get("ContactID")), created=False, number=found[0].get("ContactNumber"))
-        body: JSON = {"Name": contact.name}
-        for key, value in (
-            ("FirstName", contact.first_name),
-            ("LastName", contact.last_name),
-            ("EmailAddress", contact.email),
-            ("ContactNumber", contact.number),
-            ("DefaultCurrency", contact.currency),
-        ):
-            if value:
-                body[key] = value
-        if contact.address is not None:
-            a = contact.address
-            address = {
-                k: v
-                for k, v in (
-                    ("AddressLine1", a.line1),
-                    ("City", a.city),
-                    ("Region", a.region),
-                    ("PostalCode", a.postcode),
-                    ("Country", a.country),
-                )
-                if v
-            }
-            # POBOX is the postal / billing address Xero prints on invoices.
-            body["Addresses"] = [{"AddressType": "POBOX", **address}]
-        row, replayed = self._put("Contacts", body, idempotency_key)
+        row, replayed = self._put("Contacts", wire.contact_body(contact), idempotency_key)
         return WriteResult(str(row.get("ContactID")), created=not replayed, number=row.get("ContactNumber"))
-
-
-# -- translation ----------------------------------------------------------------------------
-
-
-def _when(value: Any) -> datetime | None:
-    """``/Date(1539993600000+0000)/`` (milliseconds, UTC) or ISO 8601; None when absent or unreadable."""
-    if not value:
-        return None
-    text = str(value).strip()
-    match = _MSDATE.match(text)
-    if match:
-        return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        logger.warning("unreadable Xero date %r", text)
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _date(value: Any) -> date | None:
-    moment = _when(value)
-    return moment.date() if moment else None
 
 
 def _int(value: str | None) -> int | None:
@@ -564,153 +399,6 @@ def _int(value: str | None) -> int | None:
 
 def _request_tenant(response: httpx.Response) -> str:
     try:
-        return response.request.headers.get("xero-tenant-id", "?")
+        return str(response.request.headers.get("xero-tenant-id", "?"))
     except RuntimeError:  # a response built without a request
         return "?"
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _object(value: Any) -> dict[str, Any]:
-    """A nested JSON object, or an empty one where Xero sent none (or something else)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _text(row: Mapping[str, Any], key: str) -> str | None:
-    value = row.get(key)
-    return str(value) if value not in (None, "") else None
-
-
-def _contact(row: Mapping[str, Any]) -> Contact:
-    addresses = [a for a in row.get("Addresses") or [] if isinstance(a, dict)]
-    # Prefer the postal (POBOX) address, the one printed on invoices, then the street address.
-    chosen = next((a for a in addresses if a.get("AddressType") == "POBOX" and _has_address(a)), None) or next(
-        (a for a in addresses if _has_address(a)), None
-    )
-    address = (
-        Address(
-            line1=_text(chosen, "AddressLine1"),
-            city=_text(chosen, "City"),
-            region=_text(chosen, "Region"),
-            postcode=_text(chosen, "PostalCode"),
-            country=_text(chosen, "Country"),
-        )
-        if chosen
-        else None
-    )
-    return Contact(
-        id=str(row.get("ContactID")),
-        name=str(row.get("Name") or ""),
-        email=_text(row, "EmailAddress"),
-        first_name=_text(row, "FirstName"),
-        last_name=_text(row, "LastName"),
-        archived=row.get("ContactStatus") in ("ARCHIVED", "GDPRREQUEST"),
-        address=address,
-        currency=_text(row, "DefaultCurrency"),
-        number=_text(row, "ContactNumber"),
-    )
-
-
-def _has_address(a: Mapping[str, Any]) -> bool:
-    return any(a.get(k) for k in ("AddressLine1", "City", "PostalCode", "Country"))
-
-
-def _item(row: Mapping[str, Any]) -> Item:
-    sales = _object(row.get("SalesDetails"))
-    return Item(
-        id=str(row.get("ItemID")),
-        code=_text(row, "Code"),
-        name=str(row.get("Name") or ""),
-        unit_price=to_decimal(sales.get("UnitPrice")),
-        account_code=_text(sales, "AccountCode"),
-        tax_code=_text(sales, "TaxType"),
-    )
-
-
-def _invoice(row: Mapping[str, Any]) -> Invoice:
-    contact = _object(row.get("Contact"))
-    raw_status = str(row.get("Status") or "")
-    lines = []
-    for line in row.get("LineItems") or []:
-        if not isinstance(line, dict):
-            continue
-        item = _object(line.get("Item"))
-        lines.append(
-            InvoiceLine(
-                description=_text(line, "Description"),
-                sku=_text(line, "ItemCode"),
-                item_id=_text(item, "ItemID"),
-                quantity=to_decimal(line.get("Quantity")) or Decimal(1),
-                unit_amount=to_money(line.get("UnitAmount")),
-                amount=to_money(line.get("LineAmount")),
-                account_code=_text(line, "AccountCode"),
-                tax_code=_text(line, "TaxType"),
-                tracking=tuple(
-                    TrackingRef(category=str(t.get("Name") or ""), option=str(t.get("Option") or ""))
-                    for t in line.get("Tracking") or []
-                    if isinstance(t, dict)
-                ),
-            )
-        )
-    return Invoice(
-        id=str(row.get("InvoiceID")),
-        number=_text(row, "InvoiceNumber"),
-        status=STATUSES.get(raw_status, InvoiceStatus.OPEN),
-        raw_status=raw_status or None,
-        currency=str(row.get("CurrencyCode") or ""),
-        total=to_money(row.get("Total")),
-        contact_id=_text(contact, "ContactID"),
-        contact_name=_text(contact, "Name"),
-        contact_email=_text(contact, "EmailAddress"),
-        issue_date=_date(row.get("Date")),
-        due_date=_date(row.get("DueDate")),
-        lines=tuple(lines),
-        subtotal=to_decimal(row.get("SubTotal")),
-        tax=to_decimal(row.get("TotalTax")),
-        amount_due=to_decimal(row.get("AmountDue")),
-        amount_paid=to_decimal(row.get("AmountPaid")),
-        updated_at=_when(row.get("UpdatedDateUTC")),
-        reference=_text(row, "Reference"),
-    )
-
-
-def _invoice_body(invoice: Invoice, status: str) -> JSON:
-    """The PUT body of one invoice; contact and item references are the destination's."""
-    contact: JSON = {"ContactID": invoice.contact_id} if invoice.contact_id else {"Name": invoice.contact_name or ""}
-    body: JSON = {
-        "Type": "ACCREC",
-        "Contact": contact,
-        "Status": status,
-        "LineAmountTypes": "Exclusive",  # InvoiceLine.amount is before tax
-        "CurrencyCode": invoice.currency,
-        "LineItems": [_line_body(line) for line in invoice.lines],
-    }
-    if invoice.number:
-        body["InvoiceNumber"] = invoice.number
-    if invoice.reference:
-        body["Reference"] = invoice.reference
-    if invoice.issue_date:
-        body["Date"] = invoice.issue_date.isoformat()
-    if invoice.due_date:
-        body["DueDate"] = invoice.due_date.isoformat()
-    return body
-
-
-def _line_body(line: InvoiceLine) -> JSON:
-    body: JSON = {
-        "Description": line.description or line.sku or "Item",  # Xero needs a description on every line
-        "Quantity": float(line.quantity),
-        "UnitAmount": float(line.unit_amount),
-    }
-    for key, value in (
-        ("ItemCode", line.sku),
-        ("AccountCode", line.account_code),
-        ("TaxType", line.tax_code),
-    ):
-        if value:
-            body[key] = value
-    if line.tracking:
-        body["Tracking"] = [{"Name": t.category, "Option": t.option} for t in line.tracking]
-    return body

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from providers.http import reset_limiters
-from providers.hubspot import reset_windows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,7 +47,5 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 def _fresh_limiters() -> Iterator[None]:
     """Client-side limiters are process-wide by design; tests must not inherit each other's."""
     reset_limiters()
-    reset_windows()
     yield
     reset_limiters()
-    reset_windows()

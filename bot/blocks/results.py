@@ -34,7 +34,7 @@ from bot.blocks.common import (
     truncate,
 )
 from checks.catalog import UnknownCode, entry
-from checks.context import DISPLAY_NAMES
+from checks.context import display_name
 from checks.findings import Finding, Severity
 from checks.runner import RunResult
 
@@ -45,7 +45,7 @@ MAX_RESOLVED_SHOWN = 15
 
 
 def display(system: str) -> str:
-    return DISPLAY_NAMES.get(system, system)
+    return display_name(system)
 
 
 def title_of(code_: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from checks.contacts import CONTACTS, acceptable_name, check_contacts, invalid_name_problems
 from checks.findings import Severity, blocked_invoices
+from providers import rules_for
 from providers.base import Capability
 from providers.records import Address, Contact, OrgInfo
 from tests.checks.helpers_b import by_code, ctx, invoice
@@ -180,9 +181,9 @@ def test_invalid_name_for_quickbooks() -> None:
         "suggested_name": "Acme - Sydney",
     }
     assert finding.action is not None and finding.action.params["name"] == "Acme - Sydney"
-    assert invalid_name_problems("x" * 256, "xero") == ["longer than 255 characters"]
-    assert invalid_name_problems("  ", "xero") == ["empty"]
-    assert acceptable_name("a:b:c", "quickbooks") == "a -b -c"
+    assert invalid_name_problems("x" * 256, rules_for("xero")) == ["longer than 255 characters"]
+    assert invalid_name_problems("  ", rules_for("xero")) == ["empty"]
+    assert acceptable_name("a:b:c", rules_for("quickbooks")) == "a -b -c"
 
 
 def test_incomplete_address_only_where_quickbooks_us_needs_it() -> None:

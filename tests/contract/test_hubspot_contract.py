@@ -41,7 +41,8 @@ from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.errors import ProviderError, RefreshFailed, ScopeMissing
 from providers.http import CallStats, RetryPolicy, reset_limiters
-from providers.hubspot import TEST_ACCOUNT_TYPES, HubSpot, reset_windows
+from providers.hubspot import HubSpot
+from providers.hubspot_wire import TEST_ACCOUNT_TYPES
 from providers.records import Contact
 from sandbox.server import Sandbox
 from tests.contract.specs import SPECS as SPECS_ROOT
@@ -329,7 +330,6 @@ def _values(data: Any, dotted: str) -> list[Any]:
 def session() -> Iterator[list[Exchange]]:
     """One scripted session against the emulator, every exchange recorded."""
     reset_limiters()
-    reset_windows()
     world = make_world(invoices=5, scopes=[*READ_SCOPES, "crm.objects.contacts.write"])
     world["hubspot"]["grants"].append(
         {
@@ -387,7 +387,6 @@ def session() -> Iterator[list[Exchange]]:
         transport.close()
         box.stop()
         reset_limiters()
-        reset_windows()
 
 
 def test_every_request_is_in_the_table_with_allowed_fields(session: list[Exchange]) -> None:

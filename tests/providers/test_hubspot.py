@@ -28,8 +28,8 @@ from providers.errors import (
     UnexpectedResponse,
     Unsupported,
 )
-from providers.http import CallStats, RetryPolicy, reset_limiters
-from providers.hubspot import HubSpot, RollingWindow, reset_windows
+from providers.http import CallStats, RateLimiter, RetryPolicy, reset_limiters
+from providers.hubspot import HubSpot
 from providers.records import Invoice, InvoiceStatus
 from sandbox.hubspot import HubSpotEmulator
 from sandbox.server import Sandbox
@@ -171,10 +171,8 @@ def private_credentials(token: str = PRIVATE_TOKEN) -> Credentials:
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> Iterator[None]:
     reset_limiters()
-    reset_windows()
     yield
     reset_limiters()
-    reset_windows()
 
 
 @pytest.fixture
@@ -351,7 +349,7 @@ def test_search_rewindows_past_the_result_ceiling(sandbox: Callable[..., Sandbox
     assert sorted(numbers) == sorted(f"INV-{1000 + n}" for n in range(9))
     assert len(numbers) == len(set(numbers)) == 9
     # a plain client would have run into the emulator's 400 at after=4
-    reset_windows()
+    reset_limiters()
     plain, _, _ = connect(box, page_size=2)
     with pytest.raises(Rejected, match="limited to 4"):
         plain.invoices()
@@ -538,10 +536,10 @@ def test_rolling_window_never_starts_more_than_its_limit_per_window() -> None:
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    window = RollingWindow(4, 1.0, clock=lambda: now[0], sleep=sleep)
+    window = RateLimiter(None, 4, window=1.0, clock=lambda: now[0], sleep=sleep)  # HubSpot search: 4/s
     for _ in range(13):
-        window.acquire()
-        starts.append(now[0])
+        with window.slot():
+            starts.append(now[0])
         now[0] += 0.05
     for i, start in enumerate(starts):
         assert sum(1 for s in starts[i:] if s - start < 1.0) <= 4

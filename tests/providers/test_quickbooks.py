@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from checks.context import SideData
+from config.integrations import SideConfig
 from providers import get_provider
 from providers.credentials import Credentials, MemoryCredentialStore
 from providers.errors import (
@@ -412,7 +414,8 @@ def test_items_accounts_tax_and_classes(qbo: Running) -> None:
 
 def test_invoices_status_lines_and_resolution_fetch_items_once(qbo: Running) -> None:
     provider = qbo.provider()
-    invoices = {i.number: i for i in provider.invoices()}
+    side = SideData("destination", SideConfig("quickbooks", tenant=ACME), provider)  # lends its run memo
+    invoices = {i.number: i for i in side.invoices()}
 
     assert set(invoices) == {"INV-1001", "INV-1002", "INV-1003", "INV-1004", "INV-1005", "INV-1006"}
     paid, partial, void, open_, archived_item = (invoices[f"INV-100{n}"] for n in range(1, 6))
@@ -445,12 +448,20 @@ def test_invoices_status_lines_and_resolution_fetch_items_once(qbo: Running) -> 
     assert archived_item.lines[0].sku == "OLD-1"
     assert paid.contact_name == "Acme Corp" and paid.contact_email == "ap@acme.test" and paid.currency == "USD"
 
-    provider.invoices()  # items and accounts are not fetched again by the same provider
+    # Within one run, the items the lines were resolved with are the checks' items, and a
+    # second read resolves through them again: one listing of items and of accounts in all.
+    assert {i.code for i in side.items()} >= {"PROD-001", "prod-002", "OLD-1"}
+    provider.invoices()
     item_queries = [q for q in _queries(qbo) if "FROM Item" in q]
     assert item_queries == [
         "SELECT * FROM Item WHERE Active IN (true,false) STARTPOSITION 1 MAXRESULTS 2",
         "SELECT * FROM Item WHERE Active IN (true,false) STARTPOSITION 3 MAXRESULTS 2",
     ]
+    assert sum("FROM Account" in q for q in _queries(qbo)) == 2  # 3 accounts at 2 a page
+
+    # Outside a run nothing is kept: a provider on its own reads what each call needs.
+    qbo.provider().invoices()
+    assert sum("FROM Item" in q for q in _queries(qbo)) == 4
 
 
 def test_invoices_since_asks_for_dated_or_modified(qbo: Running) -> None:

@@ -23,7 +23,8 @@ from providers.errors import (
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from providers.oauth import TokenManager
 from providers.records import Address, Contact, Invoice, InvoiceLine, InvoiceStatus, Item
-from providers.stripe import STRIPE_VERSION, Stripe, major_to_minor, minor_to_major
+from providers.stripe import STRIPE_VERSION, Stripe
+from providers.stripe_wire import major_to_minor, minor_to_major
 from sandbox.server import LoopbackServer
 from sandbox.stripe import StripeEmulator, parse_form
 

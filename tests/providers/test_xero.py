@@ -35,7 +35,8 @@ from providers.records import (
     Item,
     TrackingRef,
 )
-from providers.xero import Xero, _when
+from providers.xero import Xero
+from providers.xero_wire import when
 from sandbox.server import Sandbox
 
 ACME = "6a1c0e4e-0000-4000-8000-000000000001"
@@ -385,11 +386,11 @@ def test_rate_headers_are_recorded(sandbox: Sandbox) -> None:
 
 
 def test_dates_parse_from_xero_json_and_iso() -> None:
-    assert _when("/Date(1539993600000+0000)/") == datetime(2018, 10, 20, tzinfo=UTC)
-    assert _when("/Date(1573755038314)/") == datetime(2019, 11, 14, 18, 10, 38, 314000, tzinfo=UTC)
-    assert _when("2018-10-20T00:00:00") == datetime(2018, 10, 20, tzinfo=UTC)
-    assert _when("2018-10-20") == datetime(2018, 10, 20, tzinfo=UTC)
-    assert _when("not a date") is None and _when(None) is None
+    assert when("/Date(1539993600000+0000)/") == datetime(2018, 10, 20, tzinfo=UTC)
+    assert when("/Date(1573755038314)/") == datetime(2019, 11, 14, 18, 10, 38, 314000, tzinfo=UTC)
+    assert when("2018-10-20T00:00:00") == datetime(2018, 10, 20, tzinfo=UTC)
+    assert when("2018-10-20") == datetime(2018, 10, 20, tzinfo=UTC)
+    assert when("not a date") is None and when(None) is None
 
 
 # -- tenancy ----------------------------------------------------------------------------------

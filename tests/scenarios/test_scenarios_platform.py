@@ -20,7 +20,6 @@ from checks.findings import Finding, Severity
 from checks.runner import RunResult
 from demo import DEMO_WORLD, DemoEnvironment
 from providers.credentials import Credentials
-from providers.hubspot import reset_windows
 from sandbox.server import load_world
 from store.connections import decode, get_connection
 
@@ -29,15 +28,6 @@ XERO = {"system": "xero", "side": "destination", "display_name": "Xero"}
 HUBSPOT = {"system": "hubspot", "side": "source", "display_name": "HubSpot"}
 STRIPE = {"system": "stripe", "side": "source", "display_name": "Stripe"}
 QUICKBOOKS = {"system": "quickbooks", "side": "destination", "display_name": "QuickBooks Online"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hubspot_windows() -> Iterator[None]:
-    # HubSpot's 100-per-10-seconds pacing is process-wide per portal (like the limiters the
-    # shared conftest resets): calls made by earlier tests must not slow this one down.
-    reset_windows()
-    yield
-    reset_windows()
 
 
 @pytest.fixture(scope="module")

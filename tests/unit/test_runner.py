@@ -68,6 +68,19 @@ def test_checks_run_concurrently() -> None:
     assert set(result.timings) == {"c0", "c1", "c2"}
 
 
+def test_the_run_lends_its_executor_and_each_side_its_memo_to_the_providers() -> None:
+    lent: list[tuple[bool, bool]] = []
+
+    def inspect(ctx: RunContext) -> list[Finding]:
+        for side in ctx.sides():
+            assert side.provider is not None
+            lent.append((side.provider.fan_out.parallel, side.provider.memo is side))
+        return []
+
+    run_integration(ACME, [Check("inspect", "sku", inspect)], make_provider)
+    assert lent == [(True, True), (True, True)]
+
+
 def test_a_check_over_its_time_limit_becomes_an_error_finding(release: threading.Event) -> None:
     def stuck(ctx: RunContext) -> list[Finding]:
         release.wait(10)
