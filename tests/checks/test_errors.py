@@ -132,6 +132,15 @@ def test_api_key_errors_use_apikey_codes_and_offer_no_reauthorise():
     assert perms.action is None
 
 
+def test_an_invalid_key_carries_the_configured_environment_when_there_is_one():
+    error = TokenRevoked("Invalid API Key provided", system="stripe", code="api_key_invalid", status=401)
+    live = config("stripe", "quickbooks", source_side={"environment": "live"})
+    found = finding_for_error(error, side("source", live, credentials=api_key("rk_live_abc")))
+    assert found.evidence["configured"] == "live"
+    unset = finding_for_error(error, stripe())
+    assert "configured" not in unset.evidence  # nothing configured: nothing claimed
+
+
 def test_wrong_environment_carries_both_environments():
     error = WrongEnvironment(
         "a test-mode restricted key is configured",
