@@ -22,7 +22,8 @@ from providers.errors import (
     UnexpectedResponse,
     WrongEnvironment,
 )
-from tests.checks.helpers_a import api_key, config, oauth, side
+from tests.checks.contexts import config, side
+from tests.checks.records import api_key, oauth
 
 CFG = config("stripe", "quickbooks", destination_side={"tenant": "9130350000000001", "name": "Acme Pty Ltd"})
 
