@@ -15,9 +15,13 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 import app as sync_doctor
+from bot import BotRuntime
 from bot.ports import BotServices
 from bot.server import make_asgi_app
 from checks.runner import RunResult
@@ -31,6 +35,33 @@ BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
 
 
+class ListenerEnds(ListenerCompletionHandler):
+    """Counts Bolt listener runs that have returned, wrapping Bolt's own completion handler.
+
+    Bolt answers a request as soon as the listener calls ``ack()`` and lets the listener go on in
+    its own thread, so the HTTP answer alone does not say the listener is done; waiting for this
+    count does, and then whatever the listener would have started (a run, a post) has started.
+    """
+
+    def __init__(self, inner: ListenerCompletionHandler) -> None:
+        self.inner = inner
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        try:
+            self.inner.handle(request, response)
+        finally:
+            with self._cond:
+                self.count += 1
+                self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.count >= count, timeout=timeout):
+                raise AssertionError(f"{count} Bolt listener(s) did not return within {timeout}s ({self.count} did)")
+
+
 @dataclass
 class Harness:
     fake: FakeSlack
@@ -39,6 +70,7 @@ class Harness:
     bot: BotServices
     server: LoopbackServer
     db_path: Path
+    listeners: ListenerEnds
     runs: list[RunResult] = field(default_factory=list)
     run_done: threading.Event = field(default_factory=threading.Event)
 
@@ -115,6 +147,13 @@ class Harness:
         return entry.posts[0]
 
 
+def bot_runtime(bot: BotServices) -> BotRuntime:
+    """What the Bolt app owns: its app, command pool and App Home refresher."""
+    found = bot.extra.get("bot")
+    assert isinstance(found, BotRuntime), "the ASGI app was not built"
+    return found
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack(tokens=(BOT_TOKEN,)).start()
@@ -152,7 +191,10 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
         connect_all(services)
         bot = BotServices(services.settings, services.config, services.checks, services.connect)
         asgi = make_asgi_app(bot)
-        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path)
+        runner = bot_runtime(bot).app.listener_runner
+        listeners = ListenerEnds(runner.listener_completion_handler)
+        runner.listener_completion_handler = listeners
+        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path, listeners)
 
         def record(result: RunResult) -> None:
             harness.runs.append(result)
@@ -165,7 +207,5 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
     yield make
     for harness in made:
         harness.server.stop()
-        runtime = harness.bot.extra.get("bot")
-        if runtime is not None:
-            runtime.shutdown(5)  # type: ignore[attr-defined]
+        bot_runtime(harness.bot).shutdown(5)
         harness.services.close()
