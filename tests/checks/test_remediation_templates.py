@@ -62,27 +62,25 @@ def template_ast(code: str) -> nodes.Template:
     return env.parse(source)
 
 
+def _is_ev(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Name) and node.name == "ev"
+
+
 def evidence_keys_read(code: str) -> set[str]:
     """Every key of ``ev`` the template reads: ``ev.key``, ``ev["key"]`` and ``ev.get("key")``."""
     keys: set[str] = set()
-    for node in template_ast(code).find_all((nodes.Getattr, nodes.Getitem, nodes.Call)):
-        if isinstance(node, nodes.Call):
-            call = node.node
-            if (
-                isinstance(call, nodes.Getattr)
-                and call.attr == "get"
-                and isinstance(call.node, nodes.Name)
-                and call.node.name == "ev"
-                and node.args
-                and isinstance(node.args[0], nodes.Const)
-            ):
-                keys.add(node.args[0].value)
-        elif isinstance(node.node, nodes.Name) and node.node.name == "ev":
-            if isinstance(node, nodes.Getattr):
-                if node.attr != "get":
-                    keys.add(node.attr)
-            elif isinstance(node.arg, nodes.Const):
-                keys.add(node.arg.value)
+    ast = template_ast(code)
+    for attr in ast.find_all(nodes.Getattr):
+        if _is_ev(attr.node) and attr.attr != "get":
+            keys.add(attr.attr)
+    for item in ast.find_all(nodes.Getitem):
+        if _is_ev(item.node) and isinstance(item.arg, nodes.Const):
+            keys.add(item.arg.value)
+    for call in ast.find_all(nodes.Call):
+        method = call.node
+        if isinstance(method, nodes.Getattr) and method.attr == "get" and _is_ev(method.node):
+            if call.args and isinstance(call.args[0], nodes.Const):
+                keys.add(call.args[0].value)
     return keys
 
 

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config.env import load_settings
 from config.integrations import ConfigError, load_config, parse_config
 
-VALID = {
+VALID: dict[str, Any] = {
     "slack": {"admins": ["U0ADMIN1", "S0FINADM"], "digest_channel": "C0MANAGERS"},
     "integrations": {
         "acme": {
@@ -125,6 +126,7 @@ def test_side_options_reach_the_provider() -> None:
     from providers import get_provider
     from providers.credentials import MemoryCredentialStore
     from providers.http import CallStats
+    from providers.stripe import Stripe
 
     config = parse_config(
         {
@@ -141,7 +143,7 @@ def test_side_options_reach_the_provider() -> None:
     stripe = get_provider(
         "stripe", tenant=None, credentials=MemoryCredentialStore("k"), stats=CallStats(), extra=side.options
     )
-    assert stripe.sku_key == "item_code"
+    assert isinstance(stripe, Stripe) and stripe.sku_key == "item_code"
     with pytest.raises(ConfigError, match=r"integrations\.shop\.source\.options\.sku_metadata_key: must be a string"):
         parse_config(
             {
