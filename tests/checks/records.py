@@ -12,7 +12,6 @@ from providers.records import Contact, Invoice, InvoiceLine, InvoiceStatus, Item
 
 # The moment every check test runs at (``RunContext.now``); token ages and invoice ages count from it.
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
-TODAY = NOW.date()
 
 
 def line(sku: str | None = None, amount: str = "100.00", **kw: Any) -> InvoiceLine:

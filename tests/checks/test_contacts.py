@@ -7,8 +7,6 @@ from providers.records import Address, Contact, OrgInfo
 from tests.checks.contexts import by_code, preloaded_ctx
 from tests.checks.records import invoice
 
-FULL = Address("1 Main St", "Springfield", "IL", "62701", "US")
-
 
 def src(id: str, name: str, email: str | None, **kw: object) -> Contact:
     return Contact(id=id, name=name, email=email, **kw)  # type: ignore[arg-type]
