@@ -187,4 +187,5 @@ class ConnectService:
             raise ConnectError("the consent state is not one Sync Doctor issued: start again") from None
         if int(data.get("x", 0)) < time.time():
             raise ConnectError("the consent link expired (15 minutes): start again")
-        return data
+        state: dict[str, str] = data
+        return state

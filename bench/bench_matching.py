@@ -42,7 +42,8 @@ def world(n: int, seed: int = 7) -> RunContext:
     for k in range(n):
         name, email = f"Customer {k} Pty Ltd", f"billing{k}@customer{k}.example"
         roll = rng.random()
-        src_email, src_name = email, name
+        src_email: str | None = email
+        src_name = name
         if roll < 0.01:
             src_email = email.upper()  # email_mismatch
         elif roll < 0.02:

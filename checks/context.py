@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from config.integrations import IntegrationConfig, SideConfig
-from providers import display_name, rules_for  # display_name is re-exported: bot/ reaches providers through checks
+from providers import display_name as display_name  # re-exported: bot/ reaches providers through checks
+from providers import rules_for
 from providers.base import Capability, Provider, Rules
 from providers.credentials import Credentials
 from providers.errors import ProviderError, Unsupported

@@ -107,6 +107,9 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
     if isinstance(error, RateLimited):
         evidence["retry_after"] = error.retry_after
         evidence["limit"] = error.limit
+    if code == "apikey.invalid" and side.config.environment:
+        # The remediation names the mode (live / test) the replacement key must be made in.
+        evidence["configured"] = side.config.environment
     if isinstance(error, TenantError):
         evidence["configured_tenant"] = side.config.tenant
         evidence["configured_name"] = side.config.name

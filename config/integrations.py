@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -151,7 +151,7 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, path: str, message: str) -> None:
+    def fail(self, path: str, message: str) -> NoReturn:
         where = f"{path}: " if path else ""
         raise ConfigError(f"{self.source}: {where}{message}")
 
@@ -160,11 +160,12 @@ class _Reader:
             return {}
         if not isinstance(value, Mapping):
             self.fail(path, f"must be a mapping, not {type(value).__name__}")
+        mapping: Mapping[str, Any] = value
         if allowed is not None:
-            unknown = sorted(str(k) for k in value if k not in allowed)
+            unknown = sorted(str(k) for k in mapping if k not in allowed)
             if unknown:
                 self.fail(path, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-        return value
+        return mapping
 
     def string(
         self, value: Any, path: str, *, required: bool = False, choices: tuple[str, ...] | None = None
@@ -183,16 +184,16 @@ class _Reader:
     def boolean(self, value: Any, path: str, default: bool) -> bool:
         if value is None:
             return default
-        if not isinstance(value, bool):
-            self.fail(path, f"must be true or false, not {value!r}")
-        return value
+        if isinstance(value, bool):
+            return value
+        self.fail(path, f"must be true or false, not {value!r}")
 
     def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(path, f"must be a whole number >= {minimum}, not {value!r}")
-        return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+            return value
+        self.fail(path, f"must be a whole number >= {minimum}, not {value!r}")
 
     def strings(self, value: Any, path: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
         if value is None:

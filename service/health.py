@@ -70,7 +70,9 @@ def _oldest_unsynced(run: Run | None) -> int | None:
     for row in run.findings:
         if row.code == "sync.unsynced":
             rows = (row.evidence or {}).get("invoices", [])
-            ages = [i["age_days"] for i in rows if isinstance(i, dict) and isinstance(i.get("age_days"), int)]
+            ages: list[int] = [
+                i["age_days"] for i in rows if isinstance(i, dict) and isinstance(i.get("age_days"), int)
+            ]
             if ages:
                 return max(ages)
     return None

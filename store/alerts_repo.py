@@ -14,10 +14,6 @@ from sqlalchemy.orm import Session
 from store.models import Alert
 
 
-def get_alert(session: Session, alert_id: int) -> Alert | None:
-    return session.get(Alert, alert_id)
-
-
 def set_alert_message(session: Session, alert_id: int, *, channel: str, message_ts: str) -> None:
     alert = session.get(Alert, alert_id)
     if alert is not None:

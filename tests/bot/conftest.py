@@ -15,6 +15,9 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 import app as sync_doctor
@@ -32,6 +35,33 @@ BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
 
 
+class ListenerEnds(ListenerCompletionHandler):
+    """Counts Bolt listener runs that have returned, wrapping Bolt's own completion handler.
+
+    Bolt answers a request as soon as the listener calls ``ack()`` and lets the listener go on in
+    its own thread, so the HTTP answer alone does not say the listener is done; waiting for this
+    count does, and then whatever the listener would have started (a run, a post) has started.
+    """
+
+    def __init__(self, inner: ListenerCompletionHandler) -> None:
+        self.inner = inner
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        try:
+            self.inner.handle(request, response)
+        finally:
+            with self._cond:
+                self.count += 1
+                self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.count >= count, timeout=timeout):
+                raise AssertionError(f"{count} Bolt listener(s) did not return within {timeout}s ({self.count} did)")
+
+
 @dataclass
 class Harness:
     fake: FakeSlack
@@ -40,6 +70,7 @@ class Harness:
     bot: BotRuntime
     server: LoopbackServer
     db_path: Path
+    listeners: ListenerEnds
     runs: list[RunResult] = field(default_factory=list)
     run_done: threading.Event = field(default_factory=threading.Event)
 
@@ -57,8 +88,7 @@ class Harness:
         signature: str | None = None,
     ) -> httpx.Response:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        sig = signature or SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-        assert sig is not None  # slack_sdk types it Optional; it returns None only without a timestamp
+        sig = signature or sign(body, ts, secret)
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
         return httpx.post(f"{self.url}/slack/events", content=body.encode(), headers=headers, timeout=30)
 
@@ -117,6 +147,13 @@ class Harness:
         return entry.posts[0]
 
 
+def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    """``X-Slack-Signature`` for ``body`` sent at ``timestamp``, as Slack computes it."""
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    assert signature is not None  # None only without a timestamp or body
+    return signature
+
+
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack(tokens=(BOT_TOKEN,)).start()
@@ -153,9 +190,11 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
         services = sync_doctor.build(settings, config)
         connect_all(services)
         bot = create_app(services)
-        harness = Harness(
-            fake_slack, sandbox, services, bot, LoopbackServer(make_asgi_app(services, bot)).start(), db_path
-        )
+        runner = bot.app.listener_runner
+        listeners = ListenerEnds(runner.listener_completion_handler)
+        runner.listener_completion_handler = listeners
+        asgi = make_asgi_app(services, bot)
+        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path, listeners)
 
         def record(result: RunResult) -> None:
             harness.runs.append(result)

@@ -207,6 +207,12 @@ def test_app_home_refuses_users_outside_the_allow_list(make_harness: Callable[..
     h.fake.wait_for(lambda: h.fake.views.get("U0STRANGER"))
     view = json.dumps(h.fake.views["U0STRANGER"][-1])
     assert "allowed_users" in view and "globex" not in view
+    # An allowed user opens the tab after the stranger: a refresh after a run publishes to the
+    # users it remembers in the order they came, so once this user's refresh has arrived, a
+    # stranger's (had they been remembered) would have arrived before it.
+    h.event({"type": "app_home_opened", "user": "U0SUPPORT", "channel": "D0S", "tab": "home", "event_ts": "2.0"})
+    h.fake.wait_for(lambda: h.fake.views.get("U0SUPPORT"))
     h.services.checks.run("globex")
-    assert h.services.notifier.flush(30)  # the tab heard of the run, and refreshes nobody's
+    assert h.services.notifier.flush(30)  # the tab heard of the run
+    h.fake.wait_for(lambda: len(h.fake.views["U0SUPPORT"]) >= 2)  # and refreshed the allowed user's
     assert len(h.fake.views["U0STRANGER"]) == 1  # not remembered: no refresh after runs

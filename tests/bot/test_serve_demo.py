@@ -12,9 +12,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from slack_sdk.signature import SignatureVerifier
 
-from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, sign
 from tests.bot.test_serve_process import free_port
 from tests.fakes.slack_api import FakeSlack
 
@@ -39,7 +38,7 @@ def slash_command(base: str, fake: FakeSlack, text: str) -> dict[str, object]:
         }
     )
     ts = str(int(time.time()))
-    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+    signature = sign(body, ts)
     ack = httpx.post(
         f"{base}/slack/events",
         content=body,

@@ -18,7 +18,7 @@ import app as sync_doctor
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import Sandbox
-from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, Harness
+from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, Harness, sign
 from tests.bot.world import connect_all, integrations_config
 from tests.fakes.slack_api import FakeSlack
 
@@ -74,10 +74,8 @@ def test_serve_drains_on_sigterm(tmp_path: Path, fake_slack: FakeSlack, sandbox:
         harness = Harness.__new__(Harness)
         harness.fake = fake_slack
         body, url = harness.command_body("acme")
-        from slack_sdk.signature import SignatureVerifier
-
         ts = str(int(time.time()))
-        sig = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+        sig = sign(body, ts)
         ack = httpx.post(
             f"{base}/slack/events",
             content=body,

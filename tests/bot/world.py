@@ -11,6 +11,7 @@ one Slack message.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -224,7 +225,7 @@ def build_world() -> dict[str, Any]:
     return copy.deepcopy(world)
 
 
-def integrations_config(sandbox_overrides: dict[str, dict[str, str]], **slack: Any) -> dict[str, Any]:
+def integrations_config(sandbox_overrides: Mapping[str, Mapping[str, object]], **slack: Any) -> dict[str, Any]:
     """The YAML config (as a mapping) pointing both integrations at the sandbox."""
 
     def side(system: str, tenant: str | None, name: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from checks.findings import Severity
 from checks.tokens import check_tokens, missing_scopes
 from providers.base import Capability
 from providers.records import ConnectionInfo, OrgInfo
-from tests.checks.helpers_a import NOW, api_key, config, ctx, oauth, side
+from tests.checks.contexts import config, ctx, side
+from tests.checks.records import NOW, api_key, oauth
 
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
 HUBSPOT_SCOPES = frozenset(

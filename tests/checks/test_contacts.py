@@ -5,9 +5,8 @@ from checks.findings import Severity, blocked_invoices
 from providers import rules_for
 from providers.base import Capability
 from providers.records import Address, Contact, OrgInfo
-from tests.checks.helpers_b import by_code, ctx, invoice
-
-FULL = Address("1 Main St", "Springfield", "IL", "62701", "US")
+from tests.checks.contexts import by_code, preloaded_ctx
+from tests.checks.records import invoice
 
 
 def src(id: str, name: str, email: str | None, **kw: object) -> Contact:
@@ -17,7 +16,7 @@ def src(id: str, name: str, email: str | None, **kw: object) -> Contact:
 def test_healthy_contacts_have_no_findings() -> None:
     jane = src("c1", "Jane Doe", "jane@acme.com")
     bob = src("c2", "Bob Ltd", "bob@bob.com")  # not in Xero yet: the sync creates him
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=jane), invoice("INV-2", contact=bob)], "contacts": [jane, bob]},
         {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com"), Contact("x2", "Other", "other@x.com")]},
     )
@@ -27,7 +26,7 @@ def test_healthy_contacts_have_no_findings() -> None:
 def test_missing_email_is_a_source_warning_with_name_matches() -> None:
     nomail = src("c1", "Jane Doe", None)
     other = src("c2", "Globex Pty", "")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=nomail), invoice("INV-2", contact=other)], "contacts": [nomail, other]},
         {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com"), Contact("x2", "Globex Pty Ltd", "g@globex.com")]},
     )
@@ -46,7 +45,7 @@ def test_missing_email_is_a_source_warning_with_name_matches() -> None:
 
 def test_email_mismatch_by_case_and_spaces() -> None:
     jane = src("c1", "Jane Doe", " Jane@Acme.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=jane), invoice("INV-2", contact=jane)], "contacts": [jane]},
         {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com")]},
     )
@@ -68,7 +67,7 @@ def test_email_mismatch_by_case_and_spaces() -> None:
 def test_name_mismatch_says_how() -> None:
     a = src("c1", "ACME Pty. Ltd", "a@acme.com")
     b = src("c2", "Wayne Enterprises", "bruce@wayne.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=a), invoice("INV-2", contact=b)], "contacts": [a, b]},
         {"contacts": [Contact("x1", "Acme Pty Ltd", "a@acme.com"), Contact("x2", "Bruce Wayne", "bruce@wayne.com")]},
     )
@@ -89,7 +88,7 @@ def test_name_mismatch_says_how() -> None:
 def test_archived_only_match_and_duplicate_email() -> None:
     gone = src("c1", "Old Co", "old@co.com")
     twin = src("c2", "Twin Co", "twin@co.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=gone), invoice("INV-2", contact=twin)], "contacts": [gone, twin]},
         {
             "contacts": [
@@ -124,7 +123,7 @@ def test_archived_only_match_and_duplicate_email() -> None:
 
 def test_name_collision_with_destination_contact_proposes_distinct_contact() -> None:
     new = src("c1", "Acme Ltd", "billing@acme.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=new)], "contacts": [new]},
         {"contacts": [Contact("x1", "ACME  Ltd", "accounts@acme.com")]},
     )
@@ -151,7 +150,7 @@ def test_two_source_contacts_sharing_a_name_collide_in_quickbooks_not_in_hubspot
     a = src("c1", "John Smith", "john@a.com")
     b = src("c2", "john smith", "john@b.com")
     source = {"invoices": [invoice("INV-1", contact=a), invoice("INV-2", contact=b)], "contacts": [a, b]}
-    run = ctx(source, {"contacts": []}, systems=("stripe", "quickbooks"))
+    run = preloaded_ctx(source, {"contacts": []}, systems=("stripe", "quickbooks"))
     [finding] = check_contacts(run)
     assert finding.code == "contact.name_collision"
     assert finding.evidence["reason"] == "source_contacts_share_name"
@@ -159,12 +158,12 @@ def test_two_source_contacts_sharing_a_name_collide_in_quickbooks_not_in_hubspot
     assert finding.action is None  # two contacts to create: an admin picks names
     assert finding.impact.invoices == ("INV-1", "INV-2")
     # a destination that does not dedupe by name has nothing to collide with
-    assert check_contacts(ctx(source, {"contacts": []}, systems=("stripe", "hubspot"))) == []
+    assert check_contacts(preloaded_ctx(source, {"contacts": []}, systems=("stripe", "hubspot"))) == []
 
 
 def test_invalid_name_for_quickbooks() -> None:
     odd = src("c1", "Acme: Sydney", "syd@acme.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=odd)], "contacts": [odd]},
         {"contacts": []},
         systems=("hubspot", "quickbooks"),
@@ -196,7 +195,7 @@ def test_incomplete_address_only_where_quickbooks_us_needs_it() -> None:
         ],
         "org": OrgInfo("realm-1", "Acme US", country="US"),
     }
-    run = ctx(source, destination, systems=("hubspot", "quickbooks"))
+    run = preloaded_ctx(source, destination, systems=("hubspot", "quickbooks"))
     found = {f.subject: f for f in by_code(check_contacts(run))["contact.incomplete_address"]}
     assert found["Jane Doe"].evidence == {
         "contact": "Jane Doe",
@@ -210,12 +209,12 @@ def test_incomplete_address_only_where_quickbooks_us_needs_it() -> None:
     assert found["New Co"].evidence["missing"] == ["city", "postcode"]
     assert found["New Co"].system == "hubspot"
     au = {**destination, "org": OrgInfo("realm-1", "Acme AU", country="AU")}
-    assert check_contacts(ctx(source, au, systems=("hubspot", "quickbooks"))) == []
+    assert check_contacts(preloaded_ctx(source, au, systems=("hubspot", "quickbooks"))) == []
 
 
 def test_contact_from_invoice_when_source_has_no_contacts_capability() -> None:
     inv = invoice("in_1", contact_id="cus_1", contact_name="Jane Doe", contact_email="JANE@acme.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [inv]}, {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com")]}, systems=("stripe", "xero")
     )
     [finding] = check_contacts(run)
@@ -225,7 +224,7 @@ def test_contact_from_invoice_when_source_has_no_contacts_capability() -> None:
 
 def test_destination_without_contacts_still_reports_missing_email() -> None:
     nomail = src("c1", "Jane Doe", None)
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", contact=nomail)], "contacts": [nomail]},
         {"items": []},
         dest_capabilities=frozenset({Capability.ITEMS}),
@@ -237,10 +236,10 @@ def test_destination_without_contacts_still_reports_missing_email() -> None:
 
 def test_blocked_by_contact_and_sku_counts_once() -> None:
     from checks.skus import check_skus
-    from tests.checks.helpers_b import item, line
+    from tests.checks.records import item, line
 
     jane = src("c1", "Jane Doe", "Jane@acme.com")
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("NOPE-1"), contact=jane, total="99.00")], "contacts": [jane]},
         {"contacts": [Contact("x1", "Jane Doe", "jane@acme.com")], "items": [item("PROD-1")]},
     )

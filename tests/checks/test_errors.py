@@ -22,7 +22,8 @@ from providers.errors import (
     UnexpectedResponse,
     WrongEnvironment,
 )
-from tests.checks.helpers_a import api_key, config, oauth, side
+from tests.checks.contexts import config, side
+from tests.checks.records import api_key, oauth
 
 CFG = config("stripe", "quickbooks", destination_side={"tenant": "9130350000000001", "name": "Acme Pty Ltd"})
 
@@ -130,6 +131,15 @@ def test_api_key_errors_use_apikey_codes_and_offer_no_reauthorise():
     assert perms.code == "apikey.permissions"
     assert perms.evidence["missing"] == ["rak_invoice_read"]
     assert perms.action is None
+
+
+def test_an_invalid_key_carries_the_configured_environment_when_there_is_one():
+    error = TokenRevoked("Invalid API Key provided", system="stripe", code="api_key_invalid", status=401)
+    live = config("stripe", "quickbooks", source_side={"environment": "live"})
+    found = finding_for_error(error, side("source", live, credentials=api_key("rk_live_abc")))
+    assert found.evidence["configured"] == "live"
+    unset = finding_for_error(error, stripe())
+    assert "configured" not in unset.evidence  # nothing configured: nothing claimed
 
 
 def test_wrong_environment_carries_both_environments():

@@ -11,7 +11,8 @@ from providers.records import (
     TrackingOption,
     TrackingRef,
 )
-from tests.checks.helpers_b import by_code, ctx, invoice, line
+from tests.checks.contexts import by_code, preloaded_ctx
+from tests.checks.records import invoice, line
 
 CHART = [
     Account("a1", "200", "Sales"),
@@ -37,7 +38,7 @@ def dest(**over: object) -> dict[str, object]:
 
 
 def test_healthy_mapping_has_no_findings() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice(
@@ -54,7 +55,7 @@ def test_healthy_mapping_has_no_findings() -> None:
 
 
 def test_account_unmapped_unknown_archived() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", line("A", account_code="4100")),  # no mapping, not in Xero
@@ -101,7 +102,7 @@ def test_account_unmapped_unknown_archived() -> None:
 
 def test_hubspot_lines_use_default_account_which_must_exist() -> None:
     invoices = [invoice("INV-1", line(None)), invoice("INV-2", line("SKU-1"))]
-    run = ctx({"invoices": invoices}, dest(), mappings=Mappings(default_account="205"))
+    run = preloaded_ctx({"invoices": invoices}, dest(), mappings=Mappings(default_account="205"))
     [finding] = by_code(check_mappings(run))["mapping.account_code"]
     assert finding.subject == "205"
     assert finding.evidence["reason"] == "unknown"
@@ -109,7 +110,7 @@ def test_hubspot_lines_use_default_account_which_must_exist() -> None:
     assert finding.impact.invoices == ("INV-1", "INV-2")
 
     # no default: a SKU line takes the item's account; a free-text line has none at all
-    run = ctx({"invoices": invoices}, dest())
+    run = preloaded_ctx({"invoices": invoices}, dest())
     [finding] = by_code(check_mappings(run))["mapping.account_code"]
     assert finding.subject == "(none)"
     assert finding.evidence == {"code": "(none)", "source_codes": [], "mapping": [], "lines": 1, "reason": "missing"}
@@ -118,7 +119,7 @@ def test_hubspot_lines_use_default_account_which_must_exist() -> None:
 
 def test_quickbooks_accounts_found_by_name() -> None:
     chart = [Account("33", None, "Sales of Product Income")]
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line(None))]},
         dest(accounts=chart),
         systems=("stripe", "quickbooks"),
@@ -128,7 +129,7 @@ def test_quickbooks_accounts_found_by_name() -> None:
 
 
 def test_tax_codes() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", line("A", tax_code="GST")),  # mapped to TAX001: deleted
@@ -155,7 +156,7 @@ def test_tax_codes() -> None:
 
 
 def test_tracking_category_and_option_problems() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", line("A", tracking=(TrackingRef("Region", "East"),))),  # unknown option
@@ -202,7 +203,7 @@ def test_tracking_category_and_option_problems() -> None:
 
 
 def test_currency_not_enabled_and_currency_mapping() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", currency="EUR"),
@@ -225,7 +226,7 @@ def test_currency_not_enabled_and_currency_mapping() -> None:
 
 
 def test_unknown_currency_list_and_missing_capabilities_are_skipped() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("A", account_code="999", tax_code="X"), currency="EUR")]},
         {"org": OrgInfo("org-1", "Acme", base_currency="AUD")},
         systems=("aroflo", "xero"),
@@ -234,7 +235,7 @@ def test_unknown_currency_list_and_missing_capabilities_are_skipped() -> None:
 
 
 def test_two_causes_count_once() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("A", account_code="999"), currency="EUR", total="300.00")]},
         dest(),
         systems=("aroflo", "xero"),

@@ -9,7 +9,8 @@ from checks.findings import Severity
 from checks.plan import check_plan
 from config.integrations import Mappings
 from providers.records import Feature, InvoiceStatus, OrgInfo, TrackingRef
-from tests.checks.helpers_a import NOW, config, ctx, invoice, oauth, side
+from tests.checks.contexts import config, ctx, side
+from tests.checks.records import NOW, invoice, line, oauth
 
 REALM = "9130350000000001"
 
@@ -84,7 +85,7 @@ def test_multicurrency_on_the_plan_is_fine():
 
 def test_mapped_tracking_needs_tracking():
     cfg = config("hubspot", "xero", mappings=Mappings(tracking={"Region": "Region"}))
-    tagged = invoice("INV-7", tracking=(TrackingRef("Region", "North"),))
+    tagged = invoice("INV-7", line(tracking=(TrackingRef("Region", "North"),)))
     [f] = run(cfg, [tagged, invoice("INV-8")], org())
     assert f.subject == "tracking"
     assert f.evidence["reasons"] == ["tracking_mapped"]
@@ -121,8 +122,8 @@ def test_unknown_features_are_not_judged():
 def test_monthly_limit_projected_inside_the_month_warns():
     # 20 May: 14 approved invoices this month -> 0.7 a day -> the cap of 20 is hit on day 29.
     cfg = config("hubspot", "xero")
-    dest_invs = [invoice(f"X-{i}", issue=date(2026, 5, 1 + i)) for i in range(14)]
-    dest_invs += [invoice("DRAFT-1", status=InvoiceStatus.DRAFT), invoice("APR-1", issue=date(2026, 4, 30))]
+    dest_invs = [invoice(f"X-{i}", day=date(2026, 5, 1 + i)) for i in range(14)]
+    dest_invs += [invoice("DRAFT-1", status=InvoiceStatus.DRAFT), invoice("APR-1", day=date(2026, 4, 30))]
     [f] = run(cfg, [], org(monthly_invoice_limit=20), dest_invs)
     assert f.code == "plan.limit"
     assert f.severity is Severity.WARN
@@ -147,7 +148,7 @@ def test_monthly_limit_projected_inside_the_month_warns():
 
 def test_monthly_limit_reached_fails_with_waiting_invoices():
     cfg = config("hubspot", "xero")
-    dest_invs = [invoice(f"X-{i}", issue=date(2026, 5, 2)) for i in range(20)]
+    dest_invs = [invoice(f"X-{i}", day=date(2026, 5, 2)) for i in range(20)]
     [f] = run(cfg, [invoice("INV-100", total="75.00")], org(monthly_invoice_limit=20), dest_invs)
     assert f.severity is Severity.FAIL
     assert f.evidence["reached"] is True
@@ -158,7 +159,7 @@ def test_monthly_limit_reached_fails_with_waiting_invoices():
 
 def test_monthly_limit_comfortable_pace_is_quiet():
     cfg = config("hubspot", "xero")
-    dest_invs = [invoice(f"X-{i}", issue=date(2026, 5, 3)) for i in range(5)]
+    dest_invs = [invoice(f"X-{i}", day=date(2026, 5, 3)) for i in range(5)]
     assert run(cfg, [], org(monthly_invoice_limit=20), dest_invs) == []
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from checks.findings import Severity
 from checks.platform import check_rate
 from providers.records import RateStatus
-from tests.checks.helpers_a import config, ctx, oauth, side
+from tests.checks.contexts import config, ctx, side
+from tests.checks.records import oauth
 
 
 def run(src_rate, dst_rate):

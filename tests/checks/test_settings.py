@@ -8,7 +8,8 @@ from decimal import Decimal
 from checks.findings import Severity
 from checks.settings import check_settings
 from providers.records import InvoiceStatus, OrgInfo
-from tests.checks.helpers_a import config, ctx, invoice, oauth, side
+from tests.checks.contexts import config, ctx, side
+from tests.checks.records import invoice, oauth
 
 DEST_ORG = OrgInfo(tenant_id="t-1", name="Acme Ltd", base_currency="AUD")
 
@@ -70,7 +71,7 @@ def test_status_filter_counts_each_excluded_status():
 
 def test_date_filter_before_and_after():
     cfg = config(since=date(2026, 5, 1), until=date(2026, 5, 31))
-    invs = [invoice("OLD-1", issue=date(2026, 4, 20)), invoice("NEW-1", issue=date(2026, 6, 2)), invoice("IN-1")]
+    invs = [invoice("OLD-1", day=date(2026, 4, 20)), invoice("NEW-1", day=date(2026, 6, 2)), invoice("IN-1")]
     [f] = run(cfg, invs, [invoice("IN-1")])
     assert f.code == "settings.date_filter"
     assert f.evidence == {
@@ -94,10 +95,10 @@ def test_skipped_source():
 def test_period_locked_only_for_invoices_not_yet_synced():
     lock = OrgInfo(tenant_id="t-1", name="Acme Ltd", lock_date=date(2026, 4, 30))
     invs = [
-        invoice("INV-9", issue=date(2026, 4, 30)),
-        invoice("INV-8", issue=date(2026, 4, 2)),
-        invoice("INV-7", issue=date(2026, 3, 1)),
-        invoice("INV-10", issue=date(2026, 5, 1)),
+        invoice("INV-9", day=date(2026, 4, 30)),
+        invoice("INV-8", day=date(2026, 4, 2)),
+        invoice("INV-7", day=date(2026, 3, 1)),
+        invoice("INV-10", day=date(2026, 5, 1)),
     ]
     landed = [invoice("X-1", reference="INV-7")]  # synced before the lock: matched by reference
     [f] = run(config(), invs, landed, dest_org=lock)

@@ -7,11 +7,12 @@ from checks.skus import SKUS, check_skus
 from config.integrations import Mappings, SyncSettings
 from providers.base import Capability
 from providers.records import InvoiceLine, InvoiceStatus
-from tests.checks.helpers_b import by_code, ctx, invoice, item, line
+from tests.checks.contexts import by_code, preloaded_ctx
+from tests.checks.records import invoice, item, line
 
 
 def test_healthy_catalogue_has_no_findings() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("PROD-001"), line("PROD-002")), invoice("INV-2", line(None))]},
         {"items": [item("PROD-001"), item("PROD-002"), item("OTHER", active=False)]},
     )
@@ -19,7 +20,7 @@ def test_healthy_catalogue_has_no_findings() -> None:
 
 
 def test_missing_sku_suggests_closest_and_proposes_create_item() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", line("PROD-0O1", "25.50", description="Blue widget")),
@@ -49,7 +50,7 @@ def test_missing_sku_suggests_closest_and_proposes_create_item() -> None:
 
 def test_missing_sku_uses_source_catalogue_item_for_name_price_and_code() -> None:
     source_item = item("HS-42", "Consulting hour", id="p-42", unit_price=Decimal(150))
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [invoice("INV-9", InvoiceLine(item_id="p-42", amount=Decimal(150), unit_amount=Decimal(150)))],
             "items": [source_item],
@@ -66,14 +67,14 @@ def test_missing_sku_uses_source_catalogue_item_for_name_price_and_code() -> Non
 
 def test_no_create_item_when_destination_cannot_create_or_code_too_long() -> None:
     long_code = "X" * 31  # Xero Item.Code <= 30
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line(long_code))]},
         {"items": [item("PROD-001")]},
     )
     [finding] = check_skus(run)
     assert finding.evidence["code_limit"] == 30
     assert finding.action is None
-    read_only = ctx(
+    read_only = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("NEW-1"))]},
         {"items": [item("PROD-001")]},
         dest_capabilities=frozenset({Capability.ITEMS}),
@@ -83,7 +84,7 @@ def test_no_create_item_when_destination_cannot_create_or_code_too_long() -> Non
 
 
 def test_case_mismatch_archived_and_ambiguous() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", line("prod-001")),
@@ -136,7 +137,7 @@ def test_case_mismatch_archived_and_ambiguous() -> None:
 
 
 def test_trailing_space_is_reported_as_spaces() -> None:
-    run = ctx({"invoices": [invoice("INV-1", line("PROD-001 "))]}, {"items": [item("PROD-001", id="i1")]})
+    run = preloaded_ctx({"invoices": [invoice("INV-1", line("PROD-001 "))]}, {"items": [item("PROD-001", id="i1")]})
     [finding] = check_skus(run)
     assert finding.code == "sku.case_mismatch"
     assert finding.evidence["difference"] == ["spaces"]
@@ -144,7 +145,7 @@ def test_trailing_space_is_reported_as_spaces() -> None:
 
 def test_one_finding_per_sku_not_per_line_and_only_in_scope_invoices() -> None:
     lines = [line("GONE-1") for _ in range(5)]
-    run = ctx(
+    run = preloaded_ctx(
         {
             "invoices": [
                 invoice("INV-1", *lines),
@@ -162,12 +163,12 @@ def test_one_finding_per_sku_not_per_line_and_only_in_scope_invoices() -> None:
 
 
 def test_destination_without_items_is_skipped() -> None:
-    run = ctx({"invoices": [invoice("INV-1", line("PROD-001"))]}, {"invoices": []})
+    run = preloaded_ctx({"invoices": [invoice("INV-1", line("PROD-001"))]}, {"invoices": []})
     assert check_skus(run) == []
 
 
 def test_invoice_blocked_by_two_skus_counts_once_in_summary() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1", line("A-1", "10.00"), line("B-1", "5.00"))]},
         {"items": [item("PROD-001")]},
     )

@@ -9,7 +9,8 @@ from checks.sync_state import SYNC_STATE, check_sync_state
 from config.integrations import SyncSettings
 from providers.base import Capability
 from providers.records import InvoiceStatus, OrgInfo
-from tests.checks.helpers_b import NOW, by_code, ctx, invoice, line
+from tests.checks.contexts import by_code, preloaded_ctx
+from tests.checks.records import NOW, invoice, line
 
 SETTINGS = SyncSettings(window_days=30, stale_after_hours=48)
 
@@ -24,7 +25,7 @@ def test_in_sync_gives_nothing() -> None:
     recent = NOW - timedelta(hours=3)
     source = [invoice("INV-1", updated_at=recent), invoice("INV-2", status=InvoiceStatus.PAID, updated_at=recent)]
     dest = [dst("INV-1", updated_at=recent), dst("INV-2", status=InvoiceStatus.PAID, updated_at=recent)]
-    assert SYNC_STATE(ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS)) == []
+    assert SYNC_STATE(preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS)) == []
 
 
 def test_unsynced_lists_invoices_with_age_oldest_first_and_proposes_resync() -> None:
@@ -35,7 +36,7 @@ def test_unsynced_lists_invoices_with_age_oldest_first_and_proposes_resync() -> 
         invoice("INV-OLD", day=date(2026, 3, 1)),  # before the 30-day window
         invoice("INV-NEW", day=NOW.date(), updated_at=NOW - timedelta(minutes=10)),  # still on its way
     ]
-    run = ctx({"invoices": source}, {"invoices": [dst("INV-3")]}, settings=SETTINGS)
+    run = preloaded_ctx({"invoices": source}, {"invoices": [dst("INV-3")]}, settings=SETTINGS)
     [finding] = by_code(check_sync_state(run))["sync.unsynced"]
     assert finding.severity is Severity.FAIL
     assert finding.subject == "Xero"
@@ -73,7 +74,7 @@ def test_unsynced_lists_invoices_with_age_oldest_first_and_proposes_resync() -> 
 def test_matched_by_reference_when_destination_numbers_itself() -> None:
     source = [invoice("HS-100"), invoice("HS-101")]
     dest = [invoice("1042", reference="HS-100", id="q1"), invoice("1043", reference="id-HS-101", id="q2")]
-    run = ctx({"invoices": source}, {"invoices": dest}, systems=("hubspot", "quickbooks"), settings=SETTINGS)
+    run = preloaded_ctx({"invoices": source}, {"invoices": dest}, systems=("hubspot", "quickbooks"), settings=SETTINGS)
     assert check_sync_state(run) == []
 
 
@@ -84,7 +85,7 @@ def test_duplicate_copies() -> None:
         invoice("1077", reference="INV-7", id="x2"),
         invoice("INV-7", id="x3", status=InvoiceStatus.VOID),  # a voided extra copy is fine
     ]
-    [finding] = check_sync_state(ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
+    [finding] = check_sync_state(preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
     assert finding.code == "sync.duplicate"
     assert finding.subject == "INV-7"
     assert finding.evidence == {
@@ -100,7 +101,7 @@ def test_duplicate_copies() -> None:
 def test_drift_names_each_difference() -> None:
     source = [invoice("INV-1", line(amount="60.00"), line(amount="50.00"), contact_email="a@x.com", contact_name="A")]
     dest = [dst("INV-1", line(amount="100.00"), contact_email="b@x.com", contact_name="A", status=InvoiceStatus.DRAFT)]
-    [finding] = check_sync_state(ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
+    [finding] = check_sync_state(preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
     assert finding.code == "sync.drift"
     assert finding.severity is Severity.WARN
     assert finding.evidence == {
@@ -122,7 +123,10 @@ def test_line_amount_drift_and_voided_in_source() -> None:
         invoice("INV-2", status=InvoiceStatus.VOID),
     ]
     dest = [dst("INV-1", line(amount="70.00"), line(amount="30.00")), dst("INV-2")]
-    found = {f.subject: f for f in check_sync_state(ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))}
+    found = {
+        f.subject: f
+        for f in check_sync_state(preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
+    }
     assert found["INV-1"].evidence["differences"] == {
         "line_amounts": {"source": ["40.00", "60.00"], "destination": ["30.00", "70.00"]}
     }
@@ -136,7 +140,10 @@ def test_payment_drift_both_ways() -> None:
         invoice("INV-2"),
     ]
     dest = [dst("INV-1", amount_paid=Decimal(0)), dst("INV-2", status=InvoiceStatus.PAID)]
-    found = {f.subject: f for f in check_sync_state(ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))}
+    found = {
+        f.subject: f
+        for f in check_sync_state(preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS))
+    }
     assert found["INV-1"].code == "sync.payment_drift"
     assert found["INV-1"].evidence == {
         "number": "INV-1",
@@ -163,7 +170,7 @@ def test_not_editable_when_destination_paid_or_locked_and_source_changed_later()
         dst("INV-3", updated_at=after),
     ]
     org = OrgInfo("o1", "Acme", lock_date=date(2026, 4, 30))
-    run = ctx({"invoices": [*source]}, {"invoices": dest, "org": org}, settings=SETTINGS)
+    run = preloaded_ctx({"invoices": [*source]}, {"invoices": dest, "org": org}, settings=SETTINGS)
     found = by_code(check_sync_state(run))
     ne = {f.subject: f for f in found["sync.not_editable"]}
     assert ne["INV-1"].evidence == {
@@ -190,7 +197,7 @@ def test_stale_dead_mans_switch() -> None:
         invoice("INV-3", day=date(2026, 5, 19), updated_at=NOW - timedelta(hours=30)),
     ]
     dest = [dst("INV-1", updated_at=last)]
-    run = ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS)
+    run = preloaded_ctx({"invoices": source}, {"invoices": dest}, settings=SETTINGS)
     [stale] = by_code(check_sync_state(run))["sync.stale"]
     assert stale.subject == "Xero"
     assert stale.evidence["last_synced_at"] == last.isoformat()
@@ -201,7 +208,7 @@ def test_stale_dead_mans_switch() -> None:
     assert stale.evidence["newest_waiting"]["number"] == "INV-3"
     assert stale.impact.invoices == ("INV-2", "INV-3")
     # a newer landing recorded by an earlier run (history) keeps the switch quiet
-    fresh = ctx(
+    fresh = preloaded_ctx(
         {"invoices": source},
         {"invoices": dest},
         settings=SETTINGS,
@@ -212,9 +219,13 @@ def test_stale_dead_mans_switch() -> None:
 
 def test_stale_never_synced_waits_for_overdue_invoice() -> None:
     young = [invoice("INV-1", day=NOW.date() - timedelta(days=1), updated_at=NOW - timedelta(hours=20))]
-    assert "sync.stale" not in by_code(check_sync_state(ctx({"invoices": young}, {"invoices": []}, settings=SETTINGS)))
+    assert "sync.stale" not in by_code(
+        check_sync_state(preloaded_ctx({"invoices": young}, {"invoices": []}, settings=SETTINGS))
+    )
     old = [invoice("INV-1", day=NOW.date() - timedelta(days=3), updated_at=NOW - timedelta(hours=70))]
-    [stale] = by_code(check_sync_state(ctx({"invoices": old}, {"invoices": []}, settings=SETTINGS)))["sync.stale"]
+    [stale] = by_code(check_sync_state(preloaded_ctx({"invoices": old}, {"invoices": []}, settings=SETTINGS)))[
+        "sync.stale"
+    ]
     assert stale.evidence["last_synced_at"] is None
     assert stale.evidence["hours_since"] is None
 
@@ -238,7 +249,7 @@ def test_failed_from_history_skips_those_that_landed_since() -> None:
         ]
     )
     source = [invoice("INV-1", total="40.00"), invoice("INV-2")]
-    run = ctx({"invoices": source}, {"invoices": [dst("INV-2")]}, settings=SETTINGS, history=history)
+    run = preloaded_ctx({"invoices": source}, {"invoices": [dst("INV-2")]}, settings=SETTINGS, history=history)
     [failed] = by_code(check_sync_state(run))["sync.failed"]
     assert failed.subject == "INV-1"
     assert failed.evidence == {
@@ -254,7 +265,7 @@ def test_failed_from_history_skips_those_that_landed_since() -> None:
 
 
 def test_no_resync_proposal_when_destination_cannot_take_pushes() -> None:
-    run = ctx(
+    run = preloaded_ctx(
         {"invoices": [invoice("INV-1")]},
         {"invoices": []},
         settings=SETTINGS,
@@ -266,7 +277,9 @@ def test_no_resync_proposal_when_destination_cannot_take_pushes() -> None:
 
 def test_unsynced_and_failed_invoice_counts_once() -> None:
     history = History(failed_actions=[{"number": "INV-1", "error": "x", "attempts": 3, "at": "2026-05-19"}])
-    run = ctx({"invoices": [invoice("INV-1", total="10.00")]}, {"invoices": []}, settings=SETTINGS, history=history)
+    run = preloaded_ctx(
+        {"invoices": [invoice("INV-1", total="10.00")]}, {"invoices": []}, settings=SETTINGS, history=history
+    )
     findings = check_sync_state(run)
     # never synced and 10 days old: the dead man's switch fires too
     assert {f.code for f in findings} == {"sync.unsynced", "sync.failed", "sync.stale"}

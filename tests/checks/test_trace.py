@@ -10,7 +10,8 @@ from checks.trace import InvoiceTrace, TraceStep, trace_invoice
 from config.integrations import SyncSettings
 from providers.base import Capability
 from providers.records import InvoiceStatus
-from tests.checks.helpers_b import NOW, ctx, invoice, item, line
+from tests.checks.contexts import preloaded_ctx
+from tests.checks.records import NOW, invoice, item, line
 
 SETTINGS = SyncSettings(since=date(2026, 5, 1))
 
@@ -19,7 +20,7 @@ def run_with(source: list, dest: list, items: list | None = None, **kw: object):
     destination: dict[str, object] = {"invoices": dest}
     if items is not None:
         destination["items"] = items
-    return ctx({"invoices": source}, destination, settings=kw.pop("settings", SETTINGS), **kw)  # type: ignore[arg-type]
+    return preloaded_ctx({"invoices": source}, destination, settings=kw.pop("settings", SETTINGS), **kw)  # type: ignore[arg-type]
 
 
 def test_synced_invoice() -> None:
@@ -108,7 +109,7 @@ def test_duplicate_copies_and_warning_findings() -> None:
     assert trace.steps[-1].ok is False and trace.steps[-1].code == "sync.duplicate"
     assert trace.verdict == "INV-3 is in Xero 2 times (x1, x2): a duplicate to void."
 
-    drift = ctx(
+    drift = preloaded_ctx(
         {"invoices": [invoice("INV-4", total="120.00")]}, {"invoices": [invoice("INV-4", id="x4")]}, settings=SETTINGS
     )
     trace = trace_invoice(drift, "INV-4", check_sync_state(drift))
@@ -121,7 +122,7 @@ def test_duplicate_copies_and_warning_findings() -> None:
 
 
 def test_destination_unreadable_and_recent_change() -> None:
-    no_invoices = ctx(
+    no_invoices = preloaded_ctx(
         {"invoices": [invoice("INV-1")]},
         {"items": []},
         settings=SETTINGS,

@@ -159,7 +159,7 @@ def test_every_query_answer_is_an_intuit_response(qbo: Running, finance: xmlsche
     emulator = qbo.emulator
     served = 0
     for name in ENTITIES:
-        answer = {
+        answer: dict[str, Any] = {
             "QueryResponse": emulator.run_query(
                 emulator.realms[realm],
                 f"SELECT * FROM {name} WHERE Active IN (true, false)"

@@ -38,14 +38,21 @@ from providers.records import (
 from providers.xero import Xero
 from providers.xero_wire import when
 from sandbox.server import Sandbox
+from sandbox.xero import XeroEmulator
 
 ACME = "6a1c0e4e-0000-4000-8000-000000000001"
 GLOBEX = "6a1c0e4e-0000-4000-8000-000000000002"
 API = "/api.xro/2.0"
 
 
+def xero_emulator(sandbox: Sandbox) -> XeroEmulator:
+    emulator = sandbox.emulators["xero"]
+    assert isinstance(emulator, XeroEmulator)
+    return emulator
+
+
 def tenant(tenant_id: str = ACME, name: str = "Acme Ltd", **extra: Any) -> dict[str, Any]:
-    contacts = [{"Name": f"Customer {i}", "EmailAddress": f"c{i}@example.com"} for i in range(6)]
+    contacts: list[dict[str, Any]] = [{"Name": f"Customer {i}", "EmailAddress": f"c{i}@example.com"} for i in range(6)]
     contacts.append({"Name": "Gone Ltd", "ContactStatus": "ARCHIVED"})
     contacts.append(
         {
@@ -588,7 +595,7 @@ def _invoice(number: str | None = "INV-900", **changes: Any) -> Invoice:
 
 def test_push_invoice_creates_it_once_per_key(sandbox: Sandbox) -> None:
     p = provider(sandbox)
-    emulator = sandbox.emulators["xero"]
+    emulator = xero_emulator(sandbox)
     before = len(emulator.org(ACME).invoices)
     first = p.push_invoice(_invoice(number=None), idempotency_key="push-1")
     again = p.push_invoice(_invoice(number=None), idempotency_key="push-1")
@@ -618,7 +625,7 @@ def test_push_invoice_survives_a_5xx(sandbox: Sandbox) -> None:
     sandbox.emulators["xero"].faults.server_errors = 1
     result = p.push_invoice(_invoice(number=None), idempotency_key="k-5xx")
     assert result.created
-    numbers = [i["InvoiceNumber"] for i in sandbox.emulators["xero"].org(ACME).invoices]
+    numbers = [i["InvoiceNumber"] for i in xero_emulator(sandbox).org(ACME).invoices]
     assert numbers.count(result.number) == 1
 
 
@@ -764,7 +771,7 @@ def test_idempotency_key_replays_the_first_answer_even_after_a_change(sandbox: S
     assert first.status_code == second.status_code == 200 and first.json() == second.json()
     assert second.headers["Idempotent-Replayed"] == "true"
     assert other.status_code == 400 and other.json()["Type"] == "ValidationException"
-    codes = [i["Code"] for i in sandbox.emulators["xero"].org(ACME).items]
+    codes = [i["Code"] for i in xero_emulator(sandbox).org(ACME).items]
     assert codes.count("K-1") == 1 and "K-2" not in codes
 
 

@@ -343,7 +343,6 @@ XERO_SCOPES = [
     "accounting.settings.read",
 ]
 INITECH_TENANT = "c0ffee00-0000-4000-8000-0000000017ec"
-ACME_REALM = "9130350000000001"
 
 
 def add_ledger_integrations(world: dict[str, Any]) -> None:

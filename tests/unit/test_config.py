@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from config.env import load_settings
 from config.integrations import ConfigError, load_config, parse_config
 
-VALID = {
+VALID: dict[str, Any] = {
     "slack": {"admins": ["U0ADMIN1", "S0FINADM"], "digest_channel": "C0MANAGERS"},
     "integrations": {
         "acme": {
@@ -125,6 +126,7 @@ def test_side_options_reach_the_provider() -> None:
     from providers import get_provider
     from providers.credentials import MemoryCredentialStore
     from providers.http import CallStats
+    from providers.stripe import Stripe
 
     config = parse_config(
         {
@@ -141,7 +143,7 @@ def test_side_options_reach_the_provider() -> None:
     stripe = get_provider(
         "stripe", tenant=None, credentials=MemoryCredentialStore("k"), stats=CallStats(), extra=side.options
     )
-    assert stripe.sku_key == "item_code"
+    assert isinstance(stripe, Stripe) and stripe.sku_key == "item_code"
     with pytest.raises(ConfigError, match=r"integrations\.shop\.source\.options\.sku_metadata_key: must be a string"):
         parse_config(
             {
@@ -153,3 +155,28 @@ def test_side_options_reach_the_provider() -> None:
                 }
             }
         )
+
+
+def test_settings_read_by_features_still_to_come_are_validated_and_kept() -> None:
+    """Keys no code reads yet, kept on purpose (DESIGN.md: Domain, Schedules): ``timezone`` and
+    ``slack.digest_channel`` are for the scheduled digest and sweeps, ``slack.allow_self_approval``
+    for approving proposed actions, and ``settings.auto_sync.purchases`` / ``settings.currency``
+    mirror the sync products' own settings screens so an integrations file can say all of it.
+    An operator's file that sets them must keep loading, and a wrong value must still be named."""
+    data = {
+        **VALID,
+        "timezone": "Pacific/Auckland",
+        "slack": {**VALID["slack"], "allow_self_approval": True},
+    }
+    data["integrations"] = {
+        "acme": {**VALID["integrations"]["acme"], "settings": {"auto_sync": {"purchases": False}, "currency": "NZD"}}
+    }
+    config = parse_config(data, source="sync-doctor.yml")
+    assert config.timezone == "Pacific/Auckland"
+    assert config.slack.digest_channel == "C0MANAGERS" and config.slack.allow_self_approval is True
+    acme = config.integrations["acme"]
+    assert acme.settings.auto_sync_purchases is False and acme.settings.currency == "NZD"
+    with pytest.raises(ConfigError, match=r"timezone: unknown time zone 'Mars/Olympus'"):
+        parse_config({**data, "timezone": "Mars/Olympus"}, source="sync-doctor.yml")
+    with pytest.raises(ConfigError, match=r"slack\.allow_self_approval: must be true or false"):
+        parse_config({**data, "slack": {"allow_self_approval": "yes"}}, source="sync-doctor.yml")

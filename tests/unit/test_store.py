@@ -96,7 +96,8 @@ def test_a_changed_key_is_reported_and_rotation_works(sessions) -> None:
     with pytest.raises(SecretKeyError, match="cannot be decrypted"):
         DbCredentialStore(sessions, Vault("new-key"), "acme", "source").load()
     rotated = Vault("new-key,old-key")  # new key first: encrypts; old key still decrypts
-    assert DbCredentialStore(sessions, rotated, "acme", "source").load().api_key == "sk_test_abc"
+    loaded = DbCredentialStore(sessions, rotated, "acme", "source").load()
+    assert loaded is not None and loaded.api_key == "sk_test_abc"
 
 
 def test_key_file_is_created_once_with_owner_only_permissions(tmp_path: Path) -> None:
@@ -127,6 +128,7 @@ def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
     def bump(i: int) -> None:
         nonlocal inside, most
         with store.locked() as fresh:
+            assert fresh is not None
             with guard:
                 inside += 1
                 most = max(most, inside)
@@ -140,7 +142,8 @@ def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
     for t in threads:
         t.join()
     assert most == 1
-    assert store.load().access_token.startswith("a")
+    last = store.load()
+    assert last is not None and (last.access_token or "").startswith("a")
 
 
 def test_requires_reauth_is_recorded(sessions) -> None:

@@ -23,7 +23,7 @@ from providers.credentials import Credentials, MemoryCredentialStore
 from providers.errors import ProviderError
 from providers.http import CallStats, RetryPolicy, reset_limiters
 from sandbox.server import Sandbox
-from tests.checks.helpers_a import invoice
+from tests.checks.records import invoice
 
 ACME = "6a1c0e4e-0000-4000-8000-000000000001"
 GLOBEX = "6a1c0e4e-0000-4000-8000-000000000002"
@@ -158,7 +158,7 @@ def problems(findings: list[Any]) -> list[Any]:
 
 def test_healthy_xero_organisation(start: Any) -> None:
     sb = start(world())
-    ctx = run_ctx(sb, source_invoices=[invoice("INV-001", currency="NZD", issue=date(2024, 5, 2))])
+    ctx = run_ctx(sb, source_invoices=[invoice("INV-001", currency="NZD", day=date(2024, 5, 2))])
     for check in (check_connection, check_tokens, check_plan, check_settings, check_rate):
         assert problems(list(check(ctx))) == [], check.__name__
 
@@ -226,7 +226,7 @@ def test_multicurrency_not_allowed_and_starter_cap(start: Any) -> None:
     sb = start(
         world(tenants=[tenant(organisation=org, actions={"UseMulticurrency": "NOT-ALLOWED"}, invoices=invoices)])
     )
-    source = [invoice("INV-500", currency="USD", total="300.00", issue=date(2024, 5, 18))]
+    source = [invoice("INV-500", currency="USD", total="300.00", day=date(2024, 5, 18))]
     findings = {f.code: f for f in check_plan(run_ctx(sb, source_invoices=source))}
     assert set(findings) == {"plan.feature_missing", "plan.limit"}
     fm = findings["plan.feature_missing"]
@@ -239,8 +239,8 @@ def test_multicurrency_not_allowed_and_starter_cap(start: Any) -> None:
 def test_invoice_dated_inside_the_lock_date(start: Any) -> None:
     sb = start(world())
     source = [
-        invoice("INV-001", currency="NZD", issue=date(2024, 5, 2)),
-        invoice("INV-OLD", currency="NZD", issue=date(2024, 1, 15)),
+        invoice("INV-001", currency="NZD", day=date(2024, 5, 2)),
+        invoice("INV-OLD", currency="NZD", day=date(2024, 1, 15)),
     ]
     [f] = check_settings(run_ctx(sb, source_invoices=source))
     assert f.code == "settings.period_locked"
