@@ -77,7 +77,12 @@ def parser() -> argparse.ArgumentParser:
     how = connect.add_mutually_exclusive_group(required=True)
     how.add_argument("--api-key", metavar="KEY", help="API key / private-app token (Stripe, HubSpot)")
     how.add_argument("--access-token", metavar="TOKEN", help="an OAuth access token you already have")
-    how.add_argument("--oauth", action="store_true", help="print the consent URL (then --redirect-url)")
+    how.add_argument(
+        "--oauth",
+        action="store_true",
+        help="print a signed one-time link to the consent (SYNC_DOCTOR_PUBLIC_URL set: `serve` finishes it), "
+        "else the consent URL (then --redirect-url)",
+    )
     how.add_argument("--redirect-url", metavar="URL", help="finish OAuth with the URL the provider redirected to")
     connect.add_argument("--refresh-token", metavar="TOKEN")
     connect.add_argument("--expires-in", metavar="SECONDS", type=int)
@@ -170,15 +175,20 @@ def cmd_connect(args: argparse.Namespace, command: Command) -> int:
     try:
         connect = services.connect
         if args.oauth:
-            url = connect.start_oauth(args.name, args.side)
-            print("Open this URL, approve access, then run this command again with")
-            print("  --redirect-url '<the URL your browser was sent back to>'")
-            print("(or let `sync-doctor serve` receive the callback):\n")
+            if command.settings.public_url:
+                link = services.consent.issue_link(args.name, args.side, issued_to="cli")
+                print("Open this link in a browser within 15 minutes (it works once), approve access, and")
+                print("`sync-doctor serve` at SYNC_DOCTOR_PUBLIC_URL stores the connection:\n")
+                print(link)
+                return EXIT_OK
+            url = services.consent.begin(args.name, args.side, issued_to="cli")
+            print("Open this URL within 15 minutes, approve access, then run this command again with")
+            print("  --redirect-url '<the URL your browser was sent back to>'\n")
             print(url)
             return EXIT_OK
         if args.redirect_url:
             system = services.checks.get(args.name).side(args.side).system
-            done = connect.finish_oauth(system, args.redirect_url, actor="cli")
+            done = services.consent.finish(system, args.redirect_url, actor="cli")
         elif args.api_key:
             done = connect.save_api_key(args.name, args.side, args.api_key, actor="cli")
         else:
