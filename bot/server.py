@@ -9,6 +9,11 @@ A Starlette app served by uvicorn. Bolt's Starlette adapter converts requests bo
 sync ``App.dispatch`` runs in a worker thread (the adapter would call it on the event loop,
 where a slow middleware would stall every other request, /healthz included).
 
+Before Bolt sees a request, its signature is checked here (``bot/signature.py``), and the
+signature must not have been seen before (``service/replays.py``): anything else is a 401 on
+the spot, so no listener or error handler ever runs for it and nothing is posted to a
+``response_url`` it carries.
+
 With ``SLACK_APP_TOKEN`` set, Slack's requests come over Socket Mode instead, and this server
 still answers /healthz and the OAuth routes.
 
@@ -36,6 +41,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from actions.errors import ConnectError, InvalidLink, WrongOrganisation
+from bot import signature
 from bot.blocks.results import display
 from bot.errors import new_ref
 from bot.slack_app import BotRuntime, create_app
@@ -58,13 +64,26 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=html.escape(title), body=html.escape(redact(body))), status_code=status)
 
 
+def refused() -> Response:
+    """Slack's requests that are not accepted: the same answer whatever the reason."""
+    return JSONResponse({"error": "invalid request"}, status_code=401)
+
+
 def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) -> Starlette:
     """The HTTP routes around ``bot``'s Bolt app; ``demo`` is reported by /healthz."""
     bolt = bot.app
     started = time.time()
+    secret = services.settings.slack_signing_secret or ""
 
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        verdict = signature.verify(request.headers, body, secret, time.time())
+        if isinstance(verdict, signature.Refused):
+            logger.info("refused a request to /slack/events: %s", verdict.reason)
+            return refused()
+        if not await run_in_threadpool(services.replays.first_time, verdict.signature, verdict.replayable_until):
+            logger.warning("refused a replayed request to /slack/events (sent at %s)", verdict.timestamp)
+            return refused()
         bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 

@@ -21,8 +21,8 @@ def claim(session: Session, key: str, expires_at: datetime) -> bool:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(SeenRequest).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here.
+    return session.execute(statement.returning(SeenRequest.key)).first() is not None
 
 
 def forget_expired(session: Session, now: datetime) -> int:

@@ -172,11 +172,12 @@ def sandbox() -> Iterator[Sandbox]:
 def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(**slack: Any) -> Harness:
+    def make(database_url: str | None = None, **slack: Any) -> Harness:
+        """A running bot; ``database_url`` shares a database between harnesses (replicas)."""
         db_path = tmp_path / f"bot-{len(made)}.db"
         settings = load_settings(
             {
-                "DATABASE_URL": f"sqlite:///{db_path}",
+                "DATABASE_URL": database_url or f"sqlite:///{db_path}",
                 "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,

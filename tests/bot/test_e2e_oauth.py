@@ -39,8 +39,9 @@ def stored(h: Harness, name: str = "acme", side: str = "destination") -> tuple[s
 
 def test_a_link_opens_the_consent_once_and_its_state_stores_the_connection(
     make_harness: Callable[..., Harness],
+    database_url: str,
 ) -> None:
-    h = make_harness()
+    h = make_harness(database_url=database_url)
     link = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
     assert link.startswith("http://localhost:") and "/oauth/xero/start?link=" in link
 
@@ -76,10 +77,10 @@ def test_a_link_opens_the_consent_once_and_its_state_stores_the_connection(
         assert issued_to == "U0ADMIN"
 
 
-def test_every_bad_start_gets_the_same_answer(make_harness: Callable[..., Harness]) -> None:
+def test_every_bad_start_gets_the_same_answer(make_harness: Callable[..., Harness], database_url: str) -> None:
     """No enumeration: the old unsigned form, unknown integrations and systems, forged,
     expired and used links all answer the same status and page."""
-    h = make_harness()
+    h = make_harness(database_url=database_url)
     used = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
     assert open_link(used, h).status_code == 302
     expired = h.services.consent.issue_link("globex", "destination", issued_to="U0ADMIN")
@@ -114,8 +115,9 @@ def test_every_bad_start_gets_the_same_answer(make_harness: Callable[..., Harnes
 
 def test_a_consent_reaching_another_organisation_is_refused_and_the_connection_kept(
     make_harness: Callable[..., Harness],
+    database_url: str,
 ) -> None:
-    h = make_harness()
+    h = make_harness(database_url=database_url)
     before = stored(h)
     link = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
     state = consent_state(open_link(link, h))
@@ -132,8 +134,8 @@ def test_a_consent_reaching_another_organisation_is_refused_and_the_connection_k
         assert json.dumps(refused.detail).count(ACME_TENANT) == 1
 
 
-def test_callback_errors_are_plain_pages(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_callback_errors_are_plain_pages(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url=database_url)
     denied = httpx.get(f"{h.url}/oauth/xero/callback", params={"error": "access_denied", "state": "x"})
     assert denied.status_code == 400 and "refused consent" in denied.text
     forged = httpx.get(f"{h.url}/oauth/xero/callback", params={"code": "code-acme", "state": "forged"})
@@ -142,8 +144,8 @@ def test_callback_errors_are_plain_pages(make_harness: Callable[..., Harness]) -
     assert (missing.status_code, missing.text) == (forged.status_code, forged.text)
 
 
-def test_a_refused_code_says_so_without_the_code(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_a_refused_code_says_so_without_the_code(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url=database_url)
     link = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
     state = consent_state(open_link(link, h))
     bad = httpx.get(f"{h.url}/oauth/xero/callback", params={"code": "code-unknown-123", "state": state})
@@ -151,8 +153,8 @@ def test_a_refused_code_says_so_without_the_code(make_harness: Callable[..., Har
     assert "code-unknown-123" not in bad.text
 
 
-def test_a_denied_consent_spends_its_state(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_a_denied_consent_spends_its_state(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url=database_url)
     link = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
     state = consent_state(open_link(link, h))
     denied = httpx.get(f"{h.url}/oauth/xero/callback", params={"error": "access_denied", "state": state})
