@@ -35,8 +35,8 @@ from config.env import load_settings
 from config.integrations import parse_config
 from providers.http import reset_limiters
 from sandbox.server import LoopbackServer, Sandbox
+from sandbox.slack import FakeSlack
 from tests.bot.world import build_world, connect_all, integrations_config
-from tests.fakes.slack_api import FakeSlack
 
 TOKEN, SECRET = "xoxb-bench-token", "bench-signing-secret"
 

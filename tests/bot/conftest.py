@@ -27,9 +27,9 @@ from checks.runner import RunResult
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import LoopbackServer, Sandbox
+from sandbox.slack import FakeSlack
 from service.container import Services
 from tests.bot.world import build_world, connect_all, integrations_config
-from tests.fakes.slack_api import FakeSlack
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"

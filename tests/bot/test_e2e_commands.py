@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from bot.blocks.common import iter_text
+from sandbox.slack import MESSAGE_BLOCKS, validate_blocks
 from tests.bot.conftest import SIGNING_SECRET, Harness
 from tests.bot.world import MANY
-from tests.fakes.slack_api import MESSAGE_BLOCKS, validate_blocks
 
 
 def text_of(payload: dict[str, Any]) -> str:

@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import httpx
 
+from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, sign
 from tests.bot.test_serve_process import free_port
-from tests.fakes.slack_api import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 
