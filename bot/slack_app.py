@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import commands, errors, home
+from bot.channels import resolve_allowed_channels
 from bot.commands import RunPool
 from bot.home import HomeTab
 from bot.publish import make_client
@@ -57,6 +58,7 @@ def create_app(services: Services, client: WebClient | None = None) -> BotRuntim
             "SLACK_SIGNING_SECRET is not set: Slack's requests cannot be verified without it "
             "(Basic Information -> App Credentials in your Slack app), or set SLACK_APP_TOKEN for Socket Mode"
         )
+    channels = resolve_allowed_channels(client, services.config.slack.allowed_channels)
     verify = bool(settings.slack_signing_secret)
     app = App(
         client=client,
@@ -71,6 +73,6 @@ def create_app(services: Services, client: WebClient | None = None) -> BotRuntim
     )
     pool = commands.RunPool()
     errors.register(app, services)
-    commands.register(app, services, pool)
+    commands.register(app, services, pool, channels)
     tab = home.register(app, services, client)
     return BotRuntime(app, client, pool, tab)

@@ -93,7 +93,7 @@ def test_every_bad_start_gets_the_same_answer(make_harness: Callable[..., Harnes
     good = h.services.consent.issue_link("initech", "destination", issued_to="U0ADMIN")
     token = parse_qs(urlparse(good).query)["link"][0]
     secret, _, signature = token.partition(".")
-    attempts = {
+    attempts: dict[str, tuple[str, dict[str, str]]] = {
         "unsigned, known name": ("/oauth/xero/start", {"integration": "acme", "side": "destination"}),
         "unsigned, unknown name": ("/oauth/xero/start", {"integration": "nope", "side": "destination"}),
         "unknown system": ("/oauth/sage/start", {"link": token}),
@@ -101,8 +101,8 @@ def test_every_bad_start_gets_the_same_answer(make_harness: Callable[..., Harnes
         "forged signature": ("/oauth/xero/start", {"link": f"{secret}.{'A' * len(signature)}"}),
         "signature of another link": ("/oauth/xero/start", {"link": f"{'x' * len(secret)}.{signature}"}),
         "no link": ("/oauth/xero/start", {}),
-        "used": (urlparse(used).path, parse_qs(urlparse(used).query)),
-        "expired": (urlparse(expired).path, parse_qs(urlparse(expired).query)),
+        "used": (urlparse(used).path, {"link": parse_qs(urlparse(used).query)["link"][0]}),
+        "expired": (urlparse(expired).path, {"link": parse_qs(urlparse(expired).query)["link"][0]}),
     }
     answers = {what: httpx.get(f"{h.url}{path}", params=params) for what, (path, params) in attempts.items()}
     first = answers["unsigned, known name"]
