@@ -118,10 +118,10 @@ class Root:
     def services(self, settings: Settings) -> Services:
         return self._build(settings, load_config(settings.config_path))
 
-    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
+    def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
         from demo import DemoEnvironment
 
-        return DemoEnvironment(environ, self._build)
+        return DemoEnvironment(environ, self._build, slack=slack)
 
     def _build(self, settings: Settings, config: AppConfig) -> Services:
         services = build(settings, config)

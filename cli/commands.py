@@ -41,8 +41,8 @@ class Root(Protocol):
     def services(self, settings: Settings) -> Services:
         """Services for the configured integrations (the caller closes them)."""
 
-    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
-        """The bundled demo world, to be entered with ``with``."""
+    def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
+        """The bundled demo world, to be entered with ``with``; ``slack``: with a fake Slack."""
 
     def serve(self, services: Services, *, demo: bool = False) -> None:
         """Serve the Slack bot until stopped."""
@@ -99,7 +99,11 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
 
     serve = sub.add_parser("serve", help="serve the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    serve.add_argument("--demo", action="store_true", help="against the bundled demo world")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="against the bundled demo world; without SLACK_BOT_TOKEN, with a fake Slack and a ready curl command",
+    )
     serve.add_argument("--port", type=int, help="overrides PORT")
     return p
 
@@ -257,7 +261,10 @@ def cmd_serve(args: argparse.Namespace, command: Command) -> int:
     if args.port:
         environ = {**environ, "PORT": str(args.port)}
     if args.demo:
-        with command.root.demo(environ) as demo:
+        # No Slack token: the demo plays Slack too, and says how to send it a command.
+        with command.root.demo(environ, slack=not environ.get("SLACK_BOT_TOKEN")) as demo:
+            if demo.slack is not None:
+                print(demo.slack.instructions(f"http://127.0.0.1:{demo.services.settings.port}"), flush=True)
             command.root.serve(demo.services, demo=True)
         return EXIT_OK
     services = command.root.services(load_settings(environ))

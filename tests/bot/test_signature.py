@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.signature import WINDOW_S, Refused, Verified, sign, verify
+from bot.signature import WINDOW_S, Refused, Verified, verify
+from sandbox.slack.signing import sign as sign_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BODY = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&command=%2Fweather&text=94070"
 NOW = 1531420618
+
+
+def sign(body: bytes, timestamp: int, secret: str) -> str:
+    return sign_text(body.decode(), timestamp, secret)
 
 
 def headers(ts: str, sig: str) -> dict[str, str]:
