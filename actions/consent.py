@@ -178,6 +178,13 @@ class ConsentService:
                 verifier=self.vault.encrypt(verifier.encode()),
                 state_expires_at=now + CONSENT_TTL,
             )
+            consents.audit(
+                session,
+                integration=config.name,
+                actor=issued_to,
+                event="oauth.consent_started",
+                detail={"side": side, "system": system},
+            )
         return start_consent(app, self.redirect_uri(system), state=state, code_verifier=verifier).url
 
     # -- 3. finish --------------------------------------------------------------------------
@@ -204,7 +211,10 @@ class ConsentService:
             verifier = self.vault.decrypt(sealed_verifier).decode() if sealed_verifier and app.pkce else None
         except SecretKeyError:
             raise InvalidLink() from None  # the secret key changed since the consent started
-        params = code_from_redirect(redirect_url, expected_state=state)
+        try:
+            params = code_from_redirect(redirect_url, expected_state=state)
+        except AuthError:
+            raise ConnectError("the redirect carries no authorization code: start again") from None
         try:
             credentials = TokenEndpoint(app, transport=self._transport).exchange_code(
                 params["code"], self.redirect_uri(system), verifier

@@ -97,3 +97,11 @@ def test_a_quickbooks_consent_for_another_company_is_refused_by_its_realm(
         assert run(["connect", "globex", "destination", "--redirect-url", redirect], qb) == 2
         err = capsys.readouterr().err
         assert "company 4620816365, not the configured 9130" in err and "Nothing was changed" in err
+
+
+def test_a_redirect_without_a_code_is_a_usage_error(xero: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["connect", "acme", "destination", "--oauth"], xero) == 0
+    query = parse_qs(urlparse(capsys.readouterr().out.strip().splitlines()[-1]).query)
+    redirect = f"{query['redirect_uri'][0]}?state={query['state'][0]}"
+    assert run(["connect", "acme", "destination", "--redirect-url", redirect], xero) == 2
+    assert "no authorization code" in capsys.readouterr().err
