@@ -161,3 +161,13 @@ def test_a_denied_consent_spends_its_state(make_harness: Callable[..., Harness],
     assert denied.status_code == 400
     late = httpx.get(f"{h.url}/oauth/xero/callback", params={"code": "code-acme", "state": state})
     assert late.status_code == 400 and "not valid" in late.text
+
+
+def test_a_state_older_than_15_minutes_is_refused(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url=database_url)
+    link = h.services.consent.issue_link("acme", "destination", issued_to="U0ADMIN")
+    state = consent_state(open_link(link, h))
+    with h.services.sessions.begin() as session:  # the consent screen was left open too long
+        session.execute(update(OAuthConsent).values(state_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    late = httpx.get(f"{h.url}/oauth/xero/callback", params={"code": "code-acme", "state": state})
+    assert late.status_code == 400 and "not valid" in late.text
