@@ -62,10 +62,12 @@ def _build(
     settings: Settings, config: AppConfig, *, transport: httpx.BaseTransport | None, upgrade_db: bool
 ) -> Services:
     from actions.connect import ConnectService
+    from actions.consent import ConsentService
     from checks import CHECKS
     from service.container import Services
     from service.notify import RunNotifier
     from service.providers import provider_factory
+    from service.replays import ReplayGuard
     from service.runs import CheckService
     from store import migrate
     from store.crypto import Vault, key_file_for, load_or_create_key
@@ -80,8 +82,11 @@ def _build(
     checks = CheckService(
         config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS, notifier=notifier
     )
-    connect = ConnectService(config, settings, sessions, vault, transport=transport)
-    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect)
+    connect = ConnectService(config, settings, sessions, vault)
+    consent = ConsentService(config, settings, sessions, vault, connect, transport=transport)
+    services = Services(
+        settings, config, engine, sessions, vault, notifier, checks, connect, consent, ReplayGuard(sessions)
+    )
     _register_alerts(services)
     return services
 
@@ -113,10 +118,10 @@ class Root:
     def services(self, settings: Settings) -> Services:
         return self._build(settings, load_config(settings.config_path))
 
-    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
+    def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
         from demo import DemoEnvironment
 
-        return DemoEnvironment(environ, self._build)
+        return DemoEnvironment(environ, self._build, slack=slack)
 
     def _build(self, settings: Settings, config: AppConfig) -> Services:
         services = build(settings, config)

@@ -1,35 +1,24 @@
-"""Connecting a side of an integration: store an API key or tokens, or run the OAuth consent.
-
-The consent ``state`` is self-contained: the integration, side, PKCE verifier and expiry,
-encrypted with the credentials key. Nothing is stored until the provider redirects back, and
-a forged or replayed-late state is refused.
-"""
+"""Connecting a side of an integration: store an API key or tokens (the OAuth consent that
+ends in tokens is ``actions/consent.py``'s)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.errors import ConnectError
 from config.env import Settings
 from config.integrations import AppConfig, IntegrationConfig
-from providers import oauth_app_for, provider_class
+from providers import provider_class
 from providers.base import Endpoints
 from providers.credentials import Credentials
-from providers.errors import AuthError
-from providers.oauth import TokenEndpoint, code_from_redirect, new_code_verifier, start_consent
 from store.connections import save_connection
-from store.crypto import SecretKeyError, Vault
+from store.crypto import Vault
 
 logger = logging.getLogger(__name__)
-
-CONSENT_TTL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +37,13 @@ class ConnectService:
         settings: Settings,
         sessions: sessionmaker[Session],
         vault: Vault,
-        *,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
         self.settings = settings
         self.sessions = sessions
         self.vault = vault
-        self._transport = transport
 
-    def _side(self, name: str, side: str) -> tuple[IntegrationConfig, str]:
+    def resolve(self, name: str, side: str) -> tuple[IntegrationConfig, str]:
         integration = self.config.get(name)
         if integration is None:
             raise ConnectError(f"no integration named {name!r}; `sync-doctor list` shows the configured ones")
@@ -70,7 +56,7 @@ class ConnectService:
         return provider_class(cfg.system).default_endpoints.with_overrides(cfg.urls)
 
     def save(self, name: str, side: str, credentials: Credentials, *, actor: str) -> Connected:
-        integration, system = self._side(name, side)
+        integration, system = self.resolve(name, side)
         cls = provider_class(system)
         if credentials.kind == "api_key" and cls.auth_kind == "oauth2":
             raise ConnectError(f"{cls.display_name} connects with OAuth, not an API key: use --oauth")
@@ -119,73 +105,3 @@ class ConnectService:
             tenant_id=tenant,
         )
         return self.save(name, side, credentials, actor=actor)
-
-    # -- OAuth consent --------------------------------------------------------------------
-
-    def redirect_uri(self, system: str) -> str:
-        base = (self.settings.public_url or f"http://localhost:{self.settings.port}").rstrip("/")
-        return f"{base}/oauth/{system}/callback"
-
-    def start_oauth(self, name: str, side: str) -> str:
-        """The URL that starts the provider's consent screen for this side."""
-        integration, system = self._side(name, side)
-        endpoints = self.endpoints(integration, side)
-        client = self.settings.oauth_client(system)
-        if client is None:
-            raise ConnectError(
-                f"{system.upper()}_CLIENT_ID and {system.upper()}_CLIENT_SECRET are not set: register an OAuth app "
-                f"with {provider_class(system).display_name} first (see README, 'Connecting accounting systems')"
-            )
-        app = oauth_app_for(system, endpoints, client.client_id, client.client_secret)
-        if app is None or not app.authorize_url:
-            raise ConnectError(f"{provider_class(system).display_name} does not use OAuth here: use --api-key")
-        verifier = new_code_verifier() if app.pkce else None
-        # The state is our sealed blob: nothing to store server-side, nothing a third party can forge.
-        sealed = self._seal(
-            {"i": integration.name, "s": side, "v": verifier, "x": int(time.time() + CONSENT_TTL.total_seconds())}
-        )
-        return start_consent(app, self.redirect_uri(system), state=sealed, code_verifier=verifier).url
-
-    def finish_oauth(self, system: str, redirect_url: str, *, actor: str) -> Connected:
-        """Exchange the code in the provider's redirect and store the tokens."""
-        from urllib.parse import parse_qs, urlparse
-
-        query = {k: v[0] for k, v in parse_qs(urlparse(redirect_url).query).items()}
-        if "error" in query:
-            raise ConnectError(f"the provider refused consent: {query.get('error_description') or query['error']}")
-        sealed = query.get("state")
-        if not sealed:
-            raise ConnectError("the redirect carries no state: start again with `sync-doctor connect ... --oauth`")
-        data = self._unseal(sealed)
-        integration, side_system = self._side(data["i"], data["s"])
-        if side_system != system:
-            raise ConnectError(f"this consent was for {side_system}, not {system}")
-        params = code_from_redirect(redirect_url, expected_state=sealed)
-        endpoints = self.endpoints(integration, data["s"])
-        client = self.settings.oauth_client(system)
-        app = oauth_app_for(
-            system, endpoints, client.client_id if client else "", client.client_secret if client else ""
-        )
-        if app is None:
-            raise ConnectError(f"{system} has no OAuth app configured")
-        try:
-            credentials = TokenEndpoint(app, transport=self._transport).exchange_code(
-                params["code"], self.redirect_uri(system), data.get("v")
-            )
-        except AuthError as e:
-            raise ConnectError(f"{provider_class(system).display_name} refused the code: {e.message}") from None
-        tenant = params.get("realmId") or integration.side(data["s"]).tenant
-        return self.save(integration.name, data["s"], credentials.with_tokens(tenant_id=tenant), actor=actor)
-
-    def _seal(self, payload: dict[str, object]) -> str:
-        return self.vault.encrypt(json.dumps(payload).encode()).decode()
-
-    def _unseal(self, sealed: str) -> dict[str, str]:
-        try:
-            data = json.loads(self.vault.decrypt(sealed.encode()))
-        except (SecretKeyError, ValueError):
-            raise ConnectError("the consent state is not one Sync Doctor issued: start again") from None
-        if int(data.get("x", 0)) < time.time():
-            raise ConnectError("the consent link expired (15 minutes): start again")
-        state: dict[str, str] = data
-        return state

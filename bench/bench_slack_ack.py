@@ -10,13 +10,17 @@ clients with providers answering at once, and with HubSpot answering each reques
 ``--slow-ms`` (default 500): the ack must not move while the answer does. The providers'
 client-side rate limiters are lifted (see ``run_scenario``): with the vendors' real quotas
 two tenants cannot serve 200 runs in a few seconds, whatever the bot does. Figures, not
-pass/fail. Options: ``--commands N``, ``--clients N``, ``--slow-ms MS``.
+pass/fail. Options: ``--commands N``, ``--clients N``, ``--slow-ms MS``. The database is a
+fresh SQLite file; ``BENCH_DATABASE_URL`` (a throwaway PostgreSQL database) measures on that
+instead: every accepted request is written to ``seen_requests`` (replay protection), so the
+database is on the ack's path.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -35,8 +39,8 @@ from config.env import load_settings
 from config.integrations import parse_config
 from providers.http import reset_limiters
 from sandbox.server import LoopbackServer, Sandbox
+from sandbox.slack import FakeSlack
 from tests.bot.world import build_world, connect_all, integrations_config
-from tests.fakes.slack_api import FakeSlack
 
 TOKEN, SECRET = "xoxb-bench-token", "bench-signing-secret"
 
@@ -66,7 +70,7 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
     tmp = tempfile.mkdtemp(prefix="bench-slack-")
     settings = load_settings(
         {
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db",
             "SYNC_DOCTOR_SECRET_KEY": "bench",
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,

@@ -26,7 +26,7 @@ from bot.blocks.home import list_message
 from bot.blocks.results import display, result_messages
 from bot.blocks.trace import trace_message
 from bot.errors import new_ref, report_crash
-from bot.permissions import Requester, refusal
+from bot.permissions import AllowedChannels, Requester, refusal
 from bot.publish import Reply
 from config.integrations import IntegrationConfig
 from service.container import Services
@@ -104,14 +104,15 @@ class SharedRuns:
 
 
 class SyncCheckCommand:
-    def __init__(self, services: Services, pool: RunPool) -> None:
+    def __init__(self, services: Services, pool: RunPool, channels: AllowedChannels) -> None:
         self.services = services
         self.pool = pool
+        self.channels = channels  # slack.allowed_channels, names resolved to ids at start
         self.shared = SharedRuns()
 
     def __call__(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         who = Requester(command.get("user_id", ""), command.get("channel_id"), command.get("channel_name"))
-        reason = refusal(self.services.config.slack, who)
+        reason = refusal(self.services.config.slack, who, self.channels)
         if reason is not None:
             logger.info("refused /sync-check from %s in %s", who.user_id, who.channel_id)
             ack(response_type="ephemeral", **help_blocks.refused(reason).payload())
@@ -204,7 +205,7 @@ class SyncCheckCommand:
         self.pool.submit(check, ref=ref, respond=respond, what=what, response_type=response_type)
 
 
-def register(app: App, services: Services, pool: RunPool) -> SyncCheckCommand:
-    handler = SyncCheckCommand(services, pool)
+def register(app: App, services: Services, pool: RunPool, channels: AllowedChannels) -> SyncCheckCommand:
+    handler = SyncCheckCommand(services, pool, channels)
     app.command(grammar.COMMAND)(handler)
     return handler

@@ -39,7 +39,9 @@ def report_crash(
 def register(app: App, services: Services) -> None:
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any | None = None) -> None:
-        # Bolt passes `respond` only for payloads that carry a response_url
+        # Bolt passes `respond` only for payloads that carry a response_url. Only requests whose
+        # signature verified reach Bolt (bot/server.py answers the rest 401 first), so that
+        # URL is Slack's.
         ref = new_ref()
         url = body.get("response_url") if isinstance(body, dict) else None
         report_crash(error, ref=ref, respond=respond if url else None)

@@ -2,14 +2,20 @@
 
     POST /slack/events                 slash commands, interactivity, events (Bolt)
     GET  /healthz                      database reachable + configuration loaded, as JSON
-    GET  /oauth/<provider>/start       ?integration=NAME&side=source|destination -> consent screen
+    GET  /oauth/<provider>/start       ?link=... (a signed link Sync Doctor issued) -> consent screen
     GET  /oauth/<provider>/callback    the provider's redirect: store the tokens, say so in HTML
 
 A Starlette app served by uvicorn. Bolt's Starlette adapter converts requests both ways; the
 sync ``App.dispatch`` runs in a worker thread (the adapter would call it on the event loop,
-where a slow middleware would stall every other request, /healthz included). With
-``SLACK_APP_TOKEN`` set, Slack's requests come over Socket Mode instead, and this server still
-answers /healthz and the OAuth routes.
+where a slow middleware would stall every other request, /healthz included).
+
+Before Bolt sees a request, its signature is checked here (``bot/signature.py``), and the
+signature must not have been seen before (``service/replays.py``): anything else is a 401 on
+the spot, so no listener or error handler ever runs for it and nothing is posted to a
+``response_url`` it carries.
+
+With ``SLACK_APP_TOKEN`` set, Slack's requests come over Socket Mode instead, and this server
+still answers /healthz and the OAuth routes.
 
 Shutdown: uvicorn stops accepting on SIGTERM / SIGINT and lets requests in flight finish
 (``timeout_graceful_shutdown``); then commands still running get up to ``DRAIN_SECONDS`` to post
@@ -34,7 +40,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from actions.errors import ConnectError
+from actions.errors import ConnectError, InvalidLink, WrongOrganisation
+from bot import signature
 from bot.blocks.results import display
 from bot.errors import new_ref
 from bot.slack_app import BotRuntime, create_app
@@ -57,13 +64,26 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=html.escape(title), body=html.escape(redact(body))), status_code=status)
 
 
+def refused() -> Response:
+    """Slack's requests that are not accepted: the same answer whatever the reason."""
+    return JSONResponse({"error": "invalid request"}, status_code=401)
+
+
 def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) -> Starlette:
     """The HTTP routes around ``bot``'s Bolt app; ``demo`` is reported by /healthz."""
     bolt = bot.app
     started = time.time()
+    secret = services.settings.slack_signing_secret or ""
 
     async def slack_events(request: Request) -> Response:
         body = await request.body()
+        verdict = signature.verify(request.headers, body, secret, time.time())
+        if isinstance(verdict, signature.Refused):
+            logger.info("refused a request to /slack/events: %s", verdict.reason)
+            return refused()
+        if not await run_in_threadpool(services.replays.first_time, verdict.signature, verdict.replayable_until):
+            logger.warning("refused a replayed request to /slack/events (sent at %s)", verdict.timestamp)
+            return refused()
         bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
@@ -91,23 +111,13 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
         return JSONResponse(report, status_code=status)
 
     async def oauth_start(request: Request) -> Response:
-        provider = request.path_params["provider"]
-        name = request.query_params.get("integration", "")
-        side = request.query_params.get("side", "")
-        integration = services.config.get(name) if name else None
-        if integration is None:
-            return page("Unknown integration", f"No integration named {name!r} is configured.", 404)
-        if side not in ("source", "destination"):
-            return page("Which side?", "Add side=source or side=destination to the link.", 400)
-        if integration.side(side).system != provider:
-            expected = integration.side(side).system
-            return page(
-                "Wrong system",
-                f"The {side} of {integration.name} is {display(expected)}, not {display(provider)}.",
-                400,
-            )
         try:
-            url = services.connect.start_oauth(integration.name, side)
+            url = await run_in_threadpool(
+                services.consent.open_link, request.query_params.get("link", ""), request.path_params["provider"]
+            )
+        except InvalidLink as e:
+            # Unknown systems and integrations, forged, expired and used links: one answer.
+            return page("Link not valid", str(e), 404)
         except ConnectError as e:
             return page("Cannot connect yet", str(e), 400)
         return RedirectResponse(url, status_code=302)
@@ -116,8 +126,12 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
         provider = request.path_params["provider"]
         try:
             connected = await run_in_threadpool(
-                services.connect.finish_oauth, provider, str(request.url), actor="oauth-callback"
+                services.consent.finish, provider, str(request.url), actor="oauth-callback"
             )
+        except InvalidLink as e:
+            return page("Not connected", str(e), 400)
+        except WrongOrganisation as e:
+            return page("Not connected: another organisation", str(e), 409)
         except ConnectError as e:
             return page("Not connected", str(e), 400)
         except Exception as e:

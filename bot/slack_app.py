@@ -15,10 +15,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import commands, errors, home
+from bot.channels import resolve_allowed_channels
 from bot.commands import RunPool
 from bot.home import HomeTab
 from bot.publish import make_client
 from config.integrations import ConfigError
+from config.logging import quiet_slack_payloads
 from service.container import Services
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,9 @@ def create_app(services: Services, client: WebClient | None = None) -> BotRuntim
             "SLACK_SIGNING_SECRET is not set: Slack's requests cannot be verified without it "
             "(Basic Information -> App Credentials in your Slack app), or set SLACK_APP_TOKEN for Socket Mode"
         )
+    channels = resolve_allowed_channels(client, services.config.slack.allowed_channels)
     verify = bool(settings.slack_signing_secret)
+    quiet_slack_payloads()  # before App(): Bolt copies bot.bolt's filters to the loggers it makes
     app = App(
         client=client,
         # HTTP requests are always verified; Socket Mode ones carry no signature and Bolt skips
@@ -68,9 +72,10 @@ def create_app(services: Services, client: WebClient | None = None) -> BotRuntim
         process_before_response=False,  # HTTP mode: the 200 goes out as soon as ack() is called
         raise_error_for_unhandled_request=False,
         logger=logging.getLogger("bot.bolt"),
+        name="bot.bolt",  # the app's own loggers are named after it: bot.bolt:<listener>
     )
     pool = commands.RunPool()
     errors.register(app, services)
-    commands.register(app, services, pool)
+    commands.register(app, services, pool, channels)
     tab = home.register(app, services, client)
     return BotRuntime(app, client, pool, tab)

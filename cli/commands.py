@@ -41,8 +41,8 @@ class Root(Protocol):
     def services(self, settings: Settings) -> Services:
         """Services for the configured integrations (the caller closes them)."""
 
-    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
-        """The bundled demo world, to be entered with ``with``."""
+    def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
+        """The bundled demo world, to be entered with ``with``; ``slack``: with a fake Slack."""
 
     def serve(self, services: Services, *, demo: bool = False) -> None:
         """Serve the Slack bot until stopped."""
@@ -77,7 +77,12 @@ def parser() -> argparse.ArgumentParser:
     how = connect.add_mutually_exclusive_group(required=True)
     how.add_argument("--api-key", metavar="KEY", help="API key / private-app token (Stripe, HubSpot)")
     how.add_argument("--access-token", metavar="TOKEN", help="an OAuth access token you already have")
-    how.add_argument("--oauth", action="store_true", help="print the consent URL (then --redirect-url)")
+    how.add_argument(
+        "--oauth",
+        action="store_true",
+        help="print a signed one-time link to the consent (SYNC_DOCTOR_PUBLIC_URL set: `serve` finishes it), "
+        "else the consent URL (then --redirect-url)",
+    )
     how.add_argument("--redirect-url", metavar="URL", help="finish OAuth with the URL the provider redirected to")
     connect.add_argument("--refresh-token", metavar="TOKEN")
     connect.add_argument("--expires-in", metavar="SECONDS", type=int)
@@ -94,7 +99,11 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
 
     serve = sub.add_parser("serve", help="serve the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    serve.add_argument("--demo", action="store_true", help="against the bundled demo world")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="against the bundled demo world; without SLACK_BOT_TOKEN, with a fake Slack and a ready curl command",
+    )
     serve.add_argument("--port", type=int, help="overrides PORT")
     return p
 
@@ -170,15 +179,20 @@ def cmd_connect(args: argparse.Namespace, command: Command) -> int:
     try:
         connect = services.connect
         if args.oauth:
-            url = connect.start_oauth(args.name, args.side)
-            print("Open this URL, approve access, then run this command again with")
-            print("  --redirect-url '<the URL your browser was sent back to>'")
-            print("(or let `sync-doctor serve` receive the callback):\n")
+            if command.settings.public_url:
+                link = services.consent.issue_link(args.name, args.side, issued_to="cli")
+                print("Open this link in a browser within 15 minutes (it works once), approve access, and")
+                print("`sync-doctor serve` at SYNC_DOCTOR_PUBLIC_URL stores the connection:\n")
+                print(link)
+                return EXIT_OK
+            url = services.consent.begin(args.name, args.side, issued_to="cli")
+            print("Open this URL within 15 minutes, approve access, then run this command again with")
+            print("  --redirect-url '<the URL your browser was sent back to>'\n")
             print(url)
             return EXIT_OK
         if args.redirect_url:
             system = services.checks.get(args.name).side(args.side).system
-            done = connect.finish_oauth(system, args.redirect_url, actor="cli")
+            done = services.consent.finish(system, args.redirect_url, actor="cli")
         elif args.api_key:
             done = connect.save_api_key(args.name, args.side, args.api_key, actor="cli")
         else:
@@ -247,7 +261,10 @@ def cmd_serve(args: argparse.Namespace, command: Command) -> int:
     if args.port:
         environ = {**environ, "PORT": str(args.port)}
     if args.demo:
-        with command.root.demo(environ) as demo:
+        # No Slack token: the demo plays Slack too, and says how to send it a command.
+        with command.root.demo(environ, slack=not environ.get("SLACK_BOT_TOKEN")) as demo:
+            if demo.slack is not None:
+                print(demo.slack.instructions(f"http://127.0.0.1:{demo.services.settings.port}"), flush=True)
             command.root.serve(demo.services, demo=True)
         return EXIT_OK
     services = command.root.services(load_settings(environ))

@@ -2,6 +2,14 @@
 
 Redaction is a safety net, not the plan: code never logs credentials on purpose. The filter
 catches what slips through (an exception message quoting a request, a URL with a token).
+
+Slack's libraries log payloads: Bolt a refused request's whole body at INFO and every answer
+at DEBUG, slack_sdk each ``response_url`` it posts to (anyone holding one may post into the
+channel for 30 minutes) and every request and response body at DEBUG. Their records keep
+what happened and lose the payload (:func:`scrub_slack`): at the source, on the loggers that
+log them (:func:`quiet_slack_payloads`; Bolt copies the filters of its base logger,
+``bot.bolt``, to every logger it makes), and again on the handler, for any other logger of
+theirs.
 """
 
 from __future__ import annotations
@@ -24,6 +32,59 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(\"?\s*[=:]\s*\"?)([^\s\"&,}]{4,})"
     ),
 )
+
+
+SLACK_LOGGERS = ("bot.bolt", "slack_bolt", "slack_sdk")
+# Loggers that log Slack payloads themselves (the filter is applied to their records at the source).
+_PAYLOAD_LOGGERS = (
+    "bot.bolt",
+    "slack_bolt.RequestVerification",
+    "slack_sdk.webhook.client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.socket_mode.builtin.client",
+)
+OMITTED = "[omitted]"
+# Everything after the first of these is a payload (a body, its headers, a signature).
+_PAYLOAD_START = re.compile(
+    r"(?i)\b(body|request body|body_params|json_body|query_params|files|headers|signature|payload)(\s*[:=]\s*).*",
+    re.DOTALL,
+)
+_URL = re.compile(r"(https?://[^/\s'\"]+)(/[^\s'\",)}]*)?")
+_API_PATH = re.compile(r"/api/[A-Za-z.]+")
+
+
+def scrub_slack(message: str) -> str:
+    """A Slack library's log message without payloads: cut at the first payload field, and
+    URLs cut to their host (Web API method paths, which carry nothing secret, are kept)."""
+    message = _PAYLOAD_START.sub(lambda m: f"{m.group(1)}{m.group(2)}{OMITTED}", message, count=1)
+
+    def url(match: re.Match[str]) -> str:
+        path = match.group(2) or ""
+        return match.group(1) + (path if _API_PATH.fullmatch(path) else ("/" + OMITTED if path else ""))
+
+    return _URL.sub(url, message)
+
+
+class SlackPayloadFilter(logging.Filter):
+    """Scrubs the records of Slack's libraries (loggers under :data:`SLACK_LOGGERS`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(SLACK_LOGGERS):
+            record.msg = scrub_slack(record.getMessage())
+            record.args = None
+        return True
+
+
+_SLACK_FILTER = SlackPayloadFilter()
+
+
+def quiet_slack_payloads() -> None:
+    """Scrub payloads at the source, whatever handlers are attached (idempotent). Call before
+    building the Bolt app: it copies ``bot.bolt``'s filters to its own loggers then."""
+    for name in _PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if _SLACK_FILTER not in logger.filters:
+            logger.addFilter(_SLACK_FILTER)
 
 
 def redact(text: str) -> str:
@@ -54,6 +115,7 @@ class RedactingFilter(logging.Filter):
 def setup_logging(level: str = "INFO", stream: object = None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_SLACK_FILTER)
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -65,4 +127,5 @@ def setup_logging(level: str = "INFO", stream: object = None) -> logging.Handler
     # httpx logs every request URL at INFO; keep it at WARNING so query strings stay out.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_slack_payloads()
     return handler

@@ -5,7 +5,8 @@ the integrations of its ``demo.integrations`` section pointed at them (``{url:SY
 ``{token_url:SYSTEM}`` placeholders), has the services built for them by the ``build`` it is
 given (the composition root's, ``app.build``), stores the demo credentials, and cleans
 everything up on exit: the servers stop, and the database lives in a temporary directory
-unless DATABASE_URL is set.
+unless DATABASE_URL is set. With ``slack=True`` (``serve --demo`` without a Slack token) it
+also plays Slack: a fake Web API the bot is pointed at (``demo/slack.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from config.env import Settings, load_settings
 from config.integrations import AppConfig, parse_config
+from demo.slack import DemoSlack
 from providers.credentials import Credentials
 from sandbox.server import Sandbox, load_world
 
@@ -55,8 +57,11 @@ class DemoEnvironment:
         *,
         world_path: str | Path = DEMO_WORLD,
         world: Mapping[str, Any] | None = None,
+        slack: bool = False,
     ) -> None:
         self._environ = dict(environ)
+        self._play_slack = slack
+        self.slack: DemoSlack | None = None
         self._build = build
         self.world = dict(world) if world is not None else load_world(world_path)
         self._tmp: str | None = None
@@ -78,6 +83,9 @@ class DemoEnvironment:
                 self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
                 env["DATABASE_URL"] = f"sqlite:///{self._tmp}/demo.db"
             env.setdefault("SYNC_DOCTOR_SECRET_KEY", "demo-only-key-not-for-production")
+            if self._play_slack:
+                self.slack = DemoSlack().start()
+                env.update(self.slack.environ())
             for system, client in (spec.get("oauth_clients") or {}).items():
                 env.setdefault(f"{system.upper()}_CLIENT_ID", client["client_id"])
                 env.setdefault(f"{system.upper()}_CLIENT_SECRET", client["client_secret"])
@@ -125,6 +133,9 @@ class DemoEnvironment:
         if self._services is not None:
             self._services.close()  # announces the runs still queued while the emulators still answer
             self._services = None
+        if self.slack is not None:
+            self.slack.stop()
+            self.slack = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

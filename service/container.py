@@ -12,9 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.connect import ConnectService
+from actions.consent import ConsentService
 from config.env import Settings
 from config.integrations import AppConfig
 from service.notify import RunNotifier
+from service.replays import ReplayGuard
 from service.runs import CheckService
 from store.crypto import Vault
 
@@ -33,6 +35,8 @@ class Services:
     notifier: RunNotifier
     checks: CheckService
     connect: ConnectService
+    consent: ConsentService  # OAuth: signed links, single-use states, the organisation check
+    replays: ReplayGuard  # signed requests seen, shared by every replica through the database
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""

@@ -9,6 +9,8 @@ fine for trying Sync Doctor, not for production.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import logging
 import os
 from pathlib import Path
@@ -43,6 +45,7 @@ class Vault:
         if not parts:
             raise SecretKeyError("SYNC_DOCTOR_SECRET_KEY is empty")
         self._fernet = MultiFernet([_fernet_for(p) for p in parts])
+        self._signing_keys = [_signing_key_for(p) for p in parts]
 
     def encrypt(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
@@ -56,6 +59,26 @@ class Vault:
                 "Restore the old key (list it after the new one, comma-separated) or reconnect with "
                 "`sync-doctor connect`"
             ) from None
+
+    def sign(self, message: bytes) -> str:
+        """A URL-safe HMAC-SHA256 of ``message`` with the first key (links Sync Doctor issues)."""
+        return _mac(self._signing_keys[0], message)
+
+    def signed_by_us(self, message: bytes, signature: str) -> bool:
+        """Whether ``signature`` is :meth:`sign`'s for ``message`` under any configured key
+        (a rotation in progress does not void the links still out)."""
+        return any(hmac.compare_digest(_mac(key, message), signature) for key in self._signing_keys)
+
+
+def _signing_key_for(material: str) -> bytes:
+    # A key of its own, derived apart from the encryption key (HKDF info differs).
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"sync-doctor", info=b"signatures").derive(
+        material.strip().encode()
+    )
+
+
+def _mac(key: bytes, message: bytes) -> str:
+    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).rstrip(b"=").decode()
 
 
 def key_file_for(database_file: Path | None) -> Path:

@@ -138,3 +138,39 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OAuthConsent(Base):
+    """One OAuth consent Sync Doctor started: the signed link it issued (``link_hash``), then
+    the ``state`` it sent to the provider (``state_hash``) with its PKCE verifier (encrypted).
+
+    Only hashes of the link and the state are kept, so the table alone opens nothing. Each is
+    spent once: ``started_at`` when the link was opened, ``finished_at`` when the provider's
+    redirect came back with the state (``actions/consent.py``)."""
+
+    __tablename__ = "oauth_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: started without a link (CLI)
+    state_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # set when the consent starts
+    integration: Mapped[str] = mapped_column(String(100))
+    side: Mapped[str] = mapped_column(String(20))
+    system: Mapped[str] = mapped_column(String(40))
+    issued_to: Mapped[str] = mapped_column(String(100))  # a Slack user id, or "cli"
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    link_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    state_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verifier: Mapped[bytes | None] = mapped_column(LargeBinary)  # Fernet token of the PKCE code verifier
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SeenRequest(Base):
+    """A signed Slack request already accepted, kept until its timestamp leaves the window in
+    which its signature would still verify, so that a replay is refused on any replica."""
+
+    __tablename__ = "seen_requests"
+    __table_args__ = (Index("ix_seen_requests_expires", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the request signature (hex)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

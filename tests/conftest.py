@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set (CI runs the suite both ways)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,3 +50,17 @@ def _fresh_limiters() -> Iterator[None]:
     reset_limiters()
     yield
     reset_limiters()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run in-process (``app.run``) install the product's log handler on the root
+    logger; the next test must not inherit it (it turns tracebacks into text before caplog's
+    handler sees the record)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

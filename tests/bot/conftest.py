@@ -27,9 +27,9 @@ from checks.runner import RunResult
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import LoopbackServer, Sandbox
+from sandbox.slack import FakeSlack
 from service.container import Services
 from tests.bot.world import build_world, connect_all, integrations_config
-from tests.fakes.slack_api import FakeSlack
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -172,11 +172,12 @@ def sandbox() -> Iterator[Sandbox]:
 def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(**slack: Any) -> Harness:
+    def make(database_url: str | None = None, **slack: Any) -> Harness:
+        """A running bot; ``database_url`` shares a database between harnesses (replicas)."""
         db_path = tmp_path / f"bot-{len(made)}.db"
         settings = load_settings(
             {
-                "DATABASE_URL": f"sqlite:///{db_path}",
+                "DATABASE_URL": database_url or f"sqlite:///{db_path}",
                 "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,

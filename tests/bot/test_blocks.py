@@ -32,9 +32,9 @@ from bot.blocks.trace import trace_message
 from checks.findings import ProposedAction, Severity
 from checks.trace import InvoiceTrace, TraceStep
 from reports.alerts import AlertNotice
+from sandbox.slack import MESSAGE_BLOCKS, VIEW_BLOCKS, validate_blocks
 from service.health import IntegrationHealth
 from tests.bot.builders import NOW, blocked, finding, result
-from tests.fakes.slack_api import MESSAGE_BLOCKS, VIEW_BLOCKS, validate_blocks
 
 
 def all_text(messages: list[Message]) -> str:

@@ -23,10 +23,10 @@ from config.env import load_settings
 from config.integrations import parse_config
 from reports.alerts import AlertService
 from sandbox.server import Sandbox
+from sandbox.slack import VIEW_BLOCKS, FakeSlack, validate_blocks
 from store import alerts_repo
 from tests.bot.conftest import BOT_TOKEN, Harness
 from tests.bot.world import GLOBEX_TENANT, connect_all, integrations_config
-from tests.fakes.slack_api import VIEW_BLOCKS, FakeSlack, validate_blocks
 
 REPO = Path(__file__).resolve().parents[2]
 

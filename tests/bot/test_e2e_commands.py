@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from bot.blocks.common import iter_text
+from sandbox.slack import MESSAGE_BLOCKS, validate_blocks
 from tests.bot.conftest import SIGNING_SECRET, Harness
 from tests.bot.world import MANY
-from tests.fakes.slack_api import MESSAGE_BLOCKS, validate_blocks
 
 
 def text_of(payload: dict[str, Any]) -> str:
@@ -137,6 +137,7 @@ def test_signature_is_verified(make_harness: Callable[..., Harness]) -> None:
     # nothing: the signed request that follows is the only run.
     _, signed_url = h.command("acme")
     assert h.final_response(signed_url)["text"] == "acme: all checks passed"
+    assert h.services.notifier.flush(30)  # runs are announced to listeners after the answer
     assert [r.integration for r in h.runs] == ["acme"] and h.fake.response(url).posts == []
 
 

@@ -1,21 +1,26 @@
 """`sync-doctor serve --demo`: the bot against the bundled demo world, as a real process,
-with no configuration file and no accounting system connected."""
+with no configuration file and no accounting system connected; without a Slack token, with
+the fake Slack it starts itself and the curl command it prints."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode
 
 import httpx
 
+from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, sign
 from tests.bot.test_serve_process import free_port
-from tests.fakes.slack_api import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,3 +97,64 @@ def test_serve_demo_answers_sync_check_from_the_demo_world(tmp_path: Path, fake_
     assert proc.returncode == 0, output
     assert list(tmp_path.iterdir()) == []  # the demo database lived in a temp dir, now gone
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+
+
+class Lines:
+    """A process's output, read on a thread, waited on without sleeping."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60) -> str:
+        with self._cond:
+            found: list[str] = []
+
+            def seen() -> bool:
+                found[:] = [line for line in self.lines if predicate(line)]
+                return bool(found)
+
+            assert self._cond.wait_for(seen, timeout), "\n".join(self.lines)
+            return found[0]
+
+    def text(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+
+def test_serve_demo_without_slack_plays_slack_and_prints_a_working_curl(tmp_path: Path) -> None:
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "app.py"), "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    out = Lines(proc.stdout)
+    try:
+        command = out.wait_for(lambda line: line.startswith("curl "))
+        assert f"http://127.0.0.1:{port}/slack/events" in command and "text=acme" in command
+        out.wait_for(lambda line: "listening on" in line)
+        sent = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=True)
+        assert "Checking *acme*" in sent.stdout  # Slack's 200 with the progress message
+        out.wait_for(lambda line: line.startswith("Slack (demo) received an answer:"))
+        out.wait_for(lambda line: "acme: HubSpot → QuickBooks Online" in line)
+        replay = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=True)
+        assert replay.stdout == '{"error":"invalid request"}'  # the same signed request, sent again
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0, out.text()
+    assert "Traceback" not in out.text()

@@ -18,9 +18,9 @@ import app as sync_doctor
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import Sandbox
+from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, Harness, sign
 from tests.bot.world import connect_all, integrations_config
-from tests.fakes.slack_api import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 

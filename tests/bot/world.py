@@ -212,7 +212,11 @@ def build_world() -> dict[str, Any]:
                 },
             ],
             # authorization codes the consent screen would hand out (OAuth callback tests)
-            "codes": {"code-acme": {"scopes": XERO_SCOPES, "principal": [ACME_TENANT]}},
+            # (code-globex: the user picked Globex's organisation on the consent screen)
+            "codes": {
+                "code-acme": {"scopes": XERO_SCOPES, "principal": [ACME_TENANT]},
+                "code-globex": {"scopes": XERO_SCOPES, "principal": [GLOBEX_TENANT]},
+            },
             "clients": {"xero-client": "xero-secret"},
             "tenants": [
                 _xero_tenant(ACME_TENANT, "Acme Ltd", acme_email, [_xero_invoice("INV-1001", "Ada Lovelace", 5)]),

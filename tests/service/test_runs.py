@@ -102,7 +102,7 @@ def test_trace_explains_a_blocked_and_a_synced_invoice(world: dict[str, Any], en
 def test_runs_started_outside_slack_alert_once_per_newly_failing_code(
     world: dict[str, Any], env: dict[str, str]
 ) -> None:
-    from tests.fakes.slack_api import FakeSlack
+    from sandbox.slack import FakeSlack
 
     world["demo"]["slack"] = {"alert_channel": "C0ALERTS"}
     with FakeSlack() as slack:

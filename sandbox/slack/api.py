@@ -1,17 +1,21 @@
-"""A fake Slack Web API over real HTTP on loopback, for end-to-end tests of the running bot.
+"""A fake Slack Web API over real HTTP on loopback: the bot's end-to-end tests and benchmarks
+talk to it, and ``serve --demo`` starts one when no Slack token is set (``demo/slack.py``).
 
 Like bolt-python's own ``tests/mock_web_api_server`` (SLACK.md section 10), a stdlib HTTP server
 in a thread, but fuller: it records every call, keeps the messages it was sent (per channel,
-with threads, edits and deletes), serves ``response_url``s, and refuses what Slack refuses:
+with threads, edits and deletes), serves ``response_url``s, lists its channels
+(``conversations.list``, paged with cursors as Slack pages it), and refuses what Slack refuses:
 
 - a missing or unknown bot token: ``{"ok": false, "error": "invalid_auth"}``;
-- Block Kit limit violations (SLACK.md section 5): ``chat.*`` answer ``invalid_blocks`` with
-  the json-pointer message, ``views.*`` ``invalid_arguments``; a ``response_url`` answers
-  HTTP 400 ``invalid_blocks``. The limits are written out here independently of
-  ``bot/blocks/common.py``, so a builder bug is caught rather than shared;
+- ``conversations.list`` of a channel type whose scope is not in ``scopes`` (when given):
+  ``missing_scope``;
+- Block Kit limit violations (SLACK.md section 5, ``blocks.py``): ``chat.*`` answer
+  ``invalid_blocks`` with the json-pointer message, ``views.*`` ``invalid_arguments``; a
+  ``response_url`` answers HTTP 400 ``invalid_blocks``;
 - a message with neither ``text`` nor ``blocks``: ``no_text``;
 - a sixth post to one ``response_url``: HTTP 404 ``used_url`` (Slack documents the limit, not
-  the error body: the body here is an assumption);
+  the error body: the body here is an assumption); a ``response_url`` it did not hand out:
+  404, unless ``any_response_url`` (the demo, whose commands are typed by hand);
 - channels listed in ``not_in_channel``: ``not_in_channel``;
 - ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``.
 
@@ -21,6 +25,7 @@ Slack, without sleeping): its ``arrived`` event is set when the first one is wai
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -31,9 +36,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs
 
-MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+from sandbox.slack.blocks import MESSAGE_BLOCKS, VIEW_BLOCKS, validate_blocks
+
 HOLD_LIMIT = 30.0  # seconds a held call waits at most, so a test that forgets to release ends
-KNOWN_BLOCKS = {"section", "header", "context", "divider", "actions", "image", "rich_text", "input", "file", "video"}
+LIST_LIMIT = 1000  # conversations.list: "limit ... no larger than 1000"
+# conversations.list: the scope each channel type needs (only it is checked, when ``scopes`` is given)
+CHANNEL_TYPES = {"public_channel": "channels:read", "private_channel": "groups:read"}
 
 
 @dataclass
@@ -73,6 +81,30 @@ class Hold:
 
 
 @dataclass
+class Channel:
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+    member: bool = True  # private channels are listed only to members
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": not self.private,
+            "is_group": self.private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": self.private,
+            "is_archived": self.archived,
+            "is_member": self.member,
+            "created": 1700000000,
+        }
+
+
+@dataclass
 class ResponseUrl:
     id: str
     posts: list[dict[str, Any]] = field(default_factory=list)  # every accepted payload
@@ -80,91 +112,26 @@ class ResponseUrl:
     deleted: bool = False
 
 
-def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
-    """Slack-style error strings (``[ERROR] ... [json-pointer:/blocks/i/...]``)."""
-    errors: list[str] = []
-
-    def err(message: str, pointer: str) -> None:
-        errors.append(f"[ERROR] {message} [json-pointer:{pointer}]")
-
-    def text_obj(obj: Any, pointer: str, limit: int, *, plain_only: bool = False) -> None:
-        if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
-            err("must provide a text object", pointer)
-            return
-        if plain_only and obj["type"] != "plain_text":
-            err("must be plain_text", pointer + "/type")
-        text = obj.get("text")
-        if not isinstance(text, str) or len(text) == 0:
-            err("must be more than 0 characters", pointer + "/text")
-        elif len(text) > limit:
-            err(f"must be less than {limit + 1} characters", pointer + "/text")
-
-    if not isinstance(blocks, list):
-        return ["[ERROR] must be an array [json-pointer:/blocks]"]
-    if len(blocks) > max_blocks:
-        err(f"no more than {max_blocks} items allowed", "/blocks")
-    ids: set[str] = set()
-    for i, block in enumerate(blocks):
-        p = f"/blocks/{i}"
-        if not isinstance(block, dict) or block.get("type") not in KNOWN_BLOCKS:
-            err("unsupported type", p + "/type")
-            continue
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if len(str(block_id)) > 255:
-                err("must be less than 256 characters", p + "/block_id")
-            if block_id in ids:
-                err("duplicate block_id", p + "/block_id")
-            ids.add(block_id)
-        kind = block["type"]
-        if kind == "section":
-            if "text" not in block and "fields" not in block:
-                err("must provide either text or fields", p)
-            if "text" in block:
-                text_obj(block["text"], p + "/text", 3000)
-            if "fields" in block:
-                fields = block["fields"]
-                if not isinstance(fields, list) or len(fields) > 10:
-                    err("no more than 10 items allowed", p + "/fields")
-                else:
-                    for j, f in enumerate(fields):
-                        text_obj(f, f"{p}/fields/{j}", 2000)
-        elif kind == "header":
-            text_obj(block.get("text"), p + "/text", 150, plain_only=True)
-        elif kind == "context":
-            elements = block.get("elements")
-            if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
-                err("must provide between 1 and 10 elements", p + "/elements")
-            else:
-                for j, e in enumerate(elements):
-                    if isinstance(e, dict) and e.get("type") == "image":
-                        continue
-                    text_obj(e, f"{p}/elements/{j}", 3000)
-        elif kind == "actions":
-            elements = block.get("elements")
-            if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
-                err("must provide between 1 and 25 elements", p + "/elements")
-            else:
-                for j, e in enumerate(elements):
-                    q = f"{p}/elements/{j}"
-                    if e.get("type") == "button":
-                        text_obj(e.get("text"), q + "/text", 75, plain_only=True)
-                        if len(str(e.get("action_id", ""))) > 255:
-                            err("must be less than 256 characters", q + "/action_id")
-                        if len(str(e.get("value", ""))) > 2000:
-                            err("must be less than 2001 characters", q + "/value")
-    return errors
-
-
 class FakeSlack:
     """``FakeSlack().start()``; ``api_url`` for ``SLACK_API_URL``; ``stop()`` when done."""
 
     def __init__(
-        self, *, tokens: tuple[str, ...] = ("xoxb-test-token",), team_id: str = "T0TEST", bot_user_id: str = "U0BOT"
+        self,
+        *,
+        tokens: tuple[str, ...] = ("xoxb-test-token",),
+        team_id: str = "T0TEST",
+        bot_user_id: str = "U0BOT",
+        channels: tuple[Channel, ...] = (),
+        scopes: frozenset[str] | None = None,
+        any_response_url: bool = False,
     ) -> None:
         self.tokens = set(tokens)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
+        self.channels: dict[str, Channel] = {c.id: c for c in channels}
+        self.scopes = scopes  # None: every scope granted
+        self.any_response_url = any_response_url
+        self.listeners: list[Callable[[Call], None]] = []  # told of every call, after it is answered
         self.calls: list[Call] = []
         self.messages: list[Posted] = []
         self.ephemeral: list[dict[str, Any]] = []
@@ -287,8 +254,9 @@ class FakeSlack:
         for held in holds:  # outside the lock: other calls go on while this one waits
             held.arrived.set()
             held.released.wait(HOLD_LIMIT)
+        call = Call(method, params, token)
         with self._cond:
-            self.calls.append(Call(method, params, token))
+            self.calls.append(call)
             try:
                 if self.rate_limit.get(method, 0) > 0:
                     self.rate_limit[method] -= 1
@@ -302,7 +270,12 @@ class FakeSlack:
                 self._cond.notify_all()
         if not result.get("ok"):
             self.rejected.append((method, result.get("error")))
+        self._tell(call)
         return 200, json.dumps(result), {"Content-Type": "application/json; charset=utf-8"}
+
+    def _tell(self, call: Call) -> None:
+        for listener in list(self.listeners):
+            listener(call)
 
     def _api(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if token not in self.tokens:
@@ -358,6 +331,8 @@ class FakeSlack:
                     m.deleted = True
                     return {"ok": True}
             return {"ok": False, "error": "message_not_found"}
+        if method == "conversations.list":
+            return self._conversations_list(params)
         if method == "views.publish":
             view = _json_field(params.get("view"))
             if not isinstance(view, dict) or view.get("type") != "home" or not params.get("user_id"):
@@ -369,32 +344,77 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:8].upper(), **view}}
         return {"ok": False, "error": "unknown_method"}
 
+    def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        types = [t.strip() for t in str(params.get("types") or "public_channel").split(",") if t.strip()]
+        for kind in types:
+            if kind not in ("public_channel", "private_channel", "mpim", "im"):
+                return {"ok": False, "error": "invalid_types"}
+            needed = CHANNEL_TYPES.get(kind)
+            if needed and self.scopes is not None and needed not in self.scopes:
+                return {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": needed,
+                    "provided": ",".join(sorted(self.scopes)),
+                }
+        try:
+            limit = max(1, min(int(params.get("limit") or 100), LIST_LIMIT))
+            cursor = str(params.get("cursor") or "")
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor" if params.get("cursor") else "invalid_limit"}
+        archived_too = str(params.get("exclude_archived") or "false").lower() not in ("true", "1")
+        listed = [
+            c
+            for c in sorted(self.channels.values(), key=lambda c: c.id)
+            if ("private_channel" if c.private else "public_channel") in types
+            and (archived_too or not c.archived)
+            and (c.member or not c.private)
+        ]
+        end = start + limit
+        next_cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(listed) else ""
+        return {
+            "ok": True,
+            "channels": [c.to_json() for c in listed[start:end]],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     def _respond(self, rid: str, raw: str) -> tuple[int, str, dict[str, str]]:
+        payload = json.loads(raw or "{}")
+        call = Call("response_url", payload, url_id=rid)
         with self._cond:
             try:
-                payload = json.loads(raw or "{}")
-                self.calls.append(Call("response_url", payload, url_id=rid))
-                entry = self.response_urls.get(rid)
-                if entry is None:
-                    return 404, "no_such_url", {}
-                if len(entry.posts) >= 5:
-                    return 404, "used_url", {}
-                if payload.get("delete_original"):
-                    entry.posts.append(payload)
-                    entry.deleted, entry.current = True, None
-                    return 200, "ok", {}
-                blocks = payload.get("blocks")
-                if blocks is None and not payload.get("text"):
-                    return 400, "no_text", {}
-                if blocks is not None and validate_blocks(blocks, MESSAGE_BLOCKS):
-                    self.rejected.append(("response_url", validate_blocks(blocks, MESSAGE_BLOCKS)))
-                    return 400, "invalid_blocks", {}
-                entry.posts.append(payload)
-                if payload.get("replace_original") or entry.current is None:
-                    entry.current = payload
-                return 200, "ok", {}
+                answer = self._accept_response(call)
             finally:
                 self._cond.notify_all()
+        if answer[0] == 200:
+            self._tell(call)
+        return answer
+
+    def _accept_response(self, call: Call) -> tuple[int, str, dict[str, str]]:
+        rid, payload = call.url_id or "", call.params
+        self.calls.append(call)
+        entry = self.response_urls.get(rid)
+        if entry is None and self.any_response_url:
+            entry = self.response_urls[rid] = ResponseUrl(rid)
+        if entry is None:
+            return 404, "no_such_url", {}
+        if len(entry.posts) >= 5:
+            return 404, "used_url", {}
+        if payload.get("delete_original"):
+            entry.posts.append(payload)
+            entry.deleted, entry.current = True, None
+            return 200, "ok", {}
+        blocks = payload.get("blocks")
+        if blocks is None and not payload.get("text"):
+            return 400, "no_text", {}
+        if blocks is not None and validate_blocks(blocks, MESSAGE_BLOCKS):
+            self.rejected.append(("response_url", validate_blocks(blocks, MESSAGE_BLOCKS)))
+            return 400, "invalid_blocks", {}
+        entry.posts.append(payload)
+        if payload.get("replace_original") or entry.current is None:
+            entry.current = payload
+        return 200, "ok", {}
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:
