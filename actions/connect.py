@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.errors import ConnectError
 from config.env import Settings
 from config.integrations import AppConfig, IntegrationConfig
-from providers import oauth_app_for, provider_class
+from providers import oauth_app_for, provider_class, token_endpoint_for
 from providers.base import Endpoints
 from providers.credentials import Credentials
-from providers.errors import AuthError
-from providers.oauth import TokenEndpoint, code_from_redirect, new_code_verifier, start_consent
+from providers.errors import AuthError, ProviderError
+from providers.oauth import code_from_redirect, new_code_verifier, start_consent
 from store.connections import save_connection
 from store.crypto import SecretKeyError, Vault
 
@@ -144,7 +144,8 @@ class ConnectService:
         sealed = self._seal(
             {"i": integration.name, "s": side, "v": verifier, "x": int(time.time() + CONSENT_TTL.total_seconds())}
         )
-        return start_consent(app, self.redirect_uri(system), state=sealed, code_verifier=verifier).url
+        extra = dict(provider_class(system).consent_params)
+        return start_consent(app, self.redirect_uri(system), state=sealed, code_verifier=verifier, **extra).url
 
     def finish_oauth(self, system: str, redirect_url: str, *, actor: str) -> Connected:
         """Exchange the code in the provider's redirect and store the tokens."""
@@ -168,14 +169,23 @@ class ConnectService:
         )
         if app is None:
             raise ConnectError(f"{system} has no OAuth app configured")
+        cls = provider_class(system)
+        configured = integration.side(data["s"]).tenant
         try:
-            credentials = TokenEndpoint(app, transport=self._transport).exchange_code(
-                params["code"], self.redirect_uri(system), data.get("v")
+            # What the redirect says besides the code: the tenant chosen (checked against the
+            # configured one), where the code must be exchanged (a data centre's own server).
+            consent = cls.read_consent(params, endpoints, configured)
+        except ProviderError as e:
+            raise ConnectError(e.message) from None
+        try:
+            credentials = token_endpoint_for(app, transport=self._transport).exchange_code(
+                params["code"], self.redirect_uri(system), data.get("v"), token_url=consent.token_url
             )
         except AuthError as e:
-            raise ConnectError(f"{provider_class(system).display_name} refused the code: {e.message}") from None
-        tenant = params.get("realmId") or integration.side(data["s"]).tenant
-        return self.save(integration.name, data["s"], credentials.with_tokens(tenant_id=tenant), actor=actor)
+            raise ConnectError(f"{cls.display_name} refused the code: {e.message}") from None
+        tenant = consent.tenant or params.get("realmId") or configured
+        credentials = credentials.with_tokens(tenant_id=tenant, extra={**credentials.extra, **consent.extra})
+        return self.save(integration.name, data["s"], credentials, actor=actor)
 
     def _seal(self, payload: dict[str, object]) -> str:
         return self.vault.encrypt(json.dumps(payload).encode()).decode()
