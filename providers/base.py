@@ -232,13 +232,17 @@ class Provider:
             stats=self.stats,
             limiter_keys=self._limiter_keys(),
             rate_reader=self.rate_status,
-            on_unauthorized=self.tokens.force_refresh if self.auth_kind != "api_key" else None,
+            on_unauthorized=self.refresh_after_401 if self.auth_kind != "api_key" else None,
             retry=self.options.retry,
             transport=self.options.transport,
         )
 
     def close(self) -> None:
         self.api.close()
+
+    def refresh_after_401(self) -> None:
+        """Called once when a request answers 401 on a token believed valid: refresh it."""
+        self.tokens.force_refresh()
 
     def auth_headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.tokens.access_token()}", "Accept": "application/json"}
