@@ -68,6 +68,7 @@ from providers.records import (
     Account,
     ConnectionInfo,
     Contact,
+    Feature,
     Invoice,
     InvoiceStatus,
     Item,
@@ -104,6 +105,8 @@ class Myob(Provider):
         "sme-sales",
     )
     consent_params: ClassVar[Mapping[str, str]] = {"prompt": "consent"}  # else no businessId [M-GUID]
+    # A file listing a currency besides its own takes foreign invoices (myob_wire.org_info).
+    plan_features: ClassVar[frozenset[Feature]] = frozenset({Feature.MULTICURRENCY})
     client_auth = "post"
     supports_pkce: ClassVar[bool] = False
     rules: ClassVar[Rules] = Rules(
