@@ -24,7 +24,7 @@ from providers.base import Endpoints
 from providers.credentials import Credentials
 from providers.errors import AuthError, ProviderError
 from providers.oauth import code_from_redirect, new_code_verifier, start_consent
-from store.connections import save_connection
+from store.connections import decode, get_connection, save_connection
 from store.crypto import SecretKeyError, Vault
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,25 @@ class ConnectService:
             tenant_id=tenant,
         )
         return self.save(name, side, credentials, actor=actor)
+
+    def save_tenant_login(self, name: str, side: str, username: str, password: str, *, actor: str) -> Connected:
+        """Store the tenant's own user sign-in (MYOB's company-file user) beside the side's tokens."""
+        integration, system = self._side(name, side)
+        cls = provider_class(system)
+        if not cls.tenant_login:
+            raise ConnectError(f"{cls.display_name} has no sign-in of its own besides the connection")
+        if not username.strip():
+            raise ConnectError("the company-file user name is empty")
+        with self.sessions() as session:
+            row = get_connection(session, integration.name, side)
+            current = decode(row, self.vault) if row is not None else None
+        if current is None:
+            raise ConnectError(
+                f"{name} {side} is not connected yet: run `sync-doctor connect {name} {side} --oauth` first; "
+                "the company-file sign-in is kept beside its tokens"
+            )
+        extra = {**current.extra, "tenant_user": username.strip(), "tenant_password": password}
+        return self.save(name, side, current.with_tokens(extra=extra), actor=actor)
 
     # -- OAuth consent --------------------------------------------------------------------
 

@@ -174,6 +174,9 @@ class Provider:
     supports_pkce: ClassVar[bool] = True
     scope_separator: ClassVar[str] = " "  # how the consent URL joins scopes
     consent_params: ClassVar[Mapping[str, str]] = {}  # extra authorize parameters (offline access...)
+    # The tenant may require its own user sign-in beside the token (Credentials.extra
+    # ``tenant_user`` / ``tenant_password``: MYOB's company-file credentials).
+    tenant_login: ClassVar[bool] = False
     rules: ClassVar[Rules] = Rules()
 
     # -- the consent and the token endpoint, before any instance exists ---------------------

@@ -13,8 +13,8 @@ Facts (sources as in /work/notes/zoho_myob.md and specs/PROVIDERS.md section 6):
   UNCONFIRMED: the SDK reads ``expires_in``, as TokenManager does); refresh tokens rotate.
 - Every call: ``Authorization: Bearer``, ``x-myobapi-key`` (the API key), ``x-myobapi-version:
   v2`` [M-V2, SDK]; ``x-myobapi-cftoken: base64(user:password)`` when the file needs its own
-  sign-in (not under SSO) [M-AD] (CONFIRMED), taken from the stored ``cf_user`` /
-  ``cf_password`` (``sync-doctor connect ... --company-file-user``).
+  sign-in (not under SSO) [M-AD] (CONFIRMED), taken from the stored ``tenant_user`` /
+  ``tenant_password`` (``sync-doctor connect ... --company-file-user``).
 - Tenancy: ``{cf_uri} = {base}/accountright/{businessId}`` [M-SC] (CONFIRMED).
 - Paging: OData ``$top`` (at most 1000) / ``$skip`` / ``$filter`` [M-RD] (CONFIRMED); lists are
   ``{Items, NextPageLink, Count}`` (CONFIRMED-CODE [SDK]); invoice list rows carry their lines.
@@ -107,6 +107,7 @@ class Myob(Provider):
     consent_params: ClassVar[Mapping[str, str]] = {"prompt": "consent"}  # else no businessId [M-GUID]
     # A file listing a currency besides its own takes foreign invoices (myob_wire.org_info).
     plan_features: ClassVar[frozenset[Feature]] = frozenset({Feature.MULTICURRENCY})
+    tenant_login: ClassVar[bool] = True  # a company file may require its own user sign-in
     client_auth = "post"
     supports_pkce: ClassVar[bool] = False
     rules: ClassVar[Rules] = Rules(
@@ -165,8 +166,8 @@ class Myob(Provider):
             "Accept": "application/json",
         }
         extra = self.tokens.credentials().extra
-        if extra.get("cf_user"):
-            pair = f"{extra['cf_user']}:{extra.get('cf_password', '')}".encode()
+        if extra.get("tenant_user"):
+            pair = f"{extra['tenant_user']}:{extra.get('tenant_password', '')}".encode()
             headers["x-myobapi-cftoken"] = base64.b64encode(pair).decode()
         return headers
 
@@ -251,7 +252,7 @@ class Myob(Provider):
                 f"this connection was granted company file {granted}, not the configured {configured}: {message}",
                 **kw,
             )
-        signed = bool(self.tokens.credentials().extra.get("cf_user"))
+        signed = bool(self.tokens.credentials().extra.get("tenant_user"))
         why = "its user and password were refused" if signed else "it needs its own user sign-in and none is stored"
         self._denied.sign_in = True
         return TenantLoginRejected(f"MYOB company file {configured}: {why} ({message})", **kw)

@@ -98,7 +98,7 @@ class Running:
     def store(
         self, token: str = "at-my", refresh: str | None = "rt-my", *, tenant: str = FILE, **extra: Any
     ) -> MemoryCredentialStore:
-        signed = extra.pop("sign_in", {"cf_user": "Administrator", "cf_password": "s3cret"})
+        signed = extra.pop("sign_in", {"tenant_user": "Administrator", "tenant_password": "s3cret"})
         creds = Credentials(
             kind="oauth2",
             access_token=token,
@@ -211,7 +211,7 @@ def test_the_client_keeps_to_eight_calls_a_second_per_api_key(myob: Running) -> 
 
 
 def test_company_file_sign_in_refused_or_missing_is_a_tenant_login_error(myob: Running) -> None:
-    wrong = myob.store(sign_in={"cf_user": "Administrator", "cf_password": "nope"})
+    wrong = myob.store(sign_in={"tenant_user": "Administrator", "tenant_password": "nope"})
     with pytest.raises(TenantLoginRejected, match="user and password were refused"):
         myob.provider(wrong).probe()
     with pytest.raises(TenantLoginRejected, match="needs its own user sign-in"):
@@ -238,7 +238,7 @@ def test_key_token_and_gateway_errors(myob: Running) -> None:
     expired = myob.store(expires_in=-5)
     assert myob.provider(expired).probe()  # refreshed with the rotating refresh token
     creds = expired.load()
-    assert creds is not None and creds.refresh_token != "rt-my" and creds.extra["cf_user"] == "Administrator"
+    assert creds is not None and creds.refresh_token != "rt-my" and creds.extra["tenant_user"] == "Administrator"
     myob.emulator.faults.server_error_status = 504
     myob.emulator.faults.server_errors = 10
     with pytest.raises(Unavailable, match="Connection to the API has timed out"):
