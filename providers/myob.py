@@ -74,6 +74,7 @@ from providers.records import (
     Item,
     OrgInfo,
     Payment,
+    RateStatus,
     TaxRate,
     TrackingCategory,
     WriteResult,
@@ -256,6 +257,12 @@ class Myob(Provider):
         why = "its user and password were refused" if signed else "it needs its own user sign-in and none is stored"
         self._denied.sign_in = True
         return TenantLoginRejected(f"MYOB company file {configured}: {why} ({message})", **kw)
+
+    def rate_status(self, response: httpx.Response) -> RateStatus | None:
+        """MYOB sends no quota headers; a 403 RateLimitError still says which limit was hit."""
+        if response.status_code not in (403, 429) or b"RateLimitError" not in response.content:
+            return None
+        return RateStatus(last_problem="day" if b"daily" in response.content else "second")
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -27,8 +27,8 @@ Facts (sources as in /work/notes/zoho_myob.md and specs/PROVIDERS.md section 5):
   the daily quota the platform check reads, and what a 429 waits for when the day is spent.
 - Reads: invoice list rows carry no ``line_items`` [Z-INV] (CONFIRMED): each invoice's lines
   cost one ``GET /invoices/{id}``. :meth:`ZohoBooks.invoices` reads them only for the invoices
-  asked for, and refuses (RateLimited, "quota_reserve") when they would leave less than a tenth
-  of the day's quota to the sync itself. Line items carry no SKU (UNCONFIRMED either way): the
+  asked for, and refuses (RateLimited, "quota_reserve") when they would leave less than 2% of
+  the day's quota to the sync itself. Line items carry no SKU (UNCONFIRMED either way): the
   item's ``sku`` is used. Reporting tags live at ``/reportingtags`` (2ry; ``/settings/tags`` in
   one client): ``options.reporting_tags_path`` changes it. The transaction-lock list's path is
   UNCONFIRMED (``options.transaction_lock_path``, default ``/transactionlocks``); where it
@@ -84,8 +84,10 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE = 200
 REFRESH_WINDOW = 600.0  # ten minutes [Z-REFRESH]
-QUOTA_RESERVE = 0.10  # of the day's quota, left to the sync itself
-QUOTA_FLOOR = 100  # calls kept when the day's limit is not stated
+# Of the day's quota, what line reads leave to the sync itself (the platform check already warns
+# below a tenth): a check must never be what stops the sync.
+QUOTA_RESERVE = 0.02
+QUOTA_FLOOR = 20  # calls kept when the day's limit is not stated
 TENANT_CODES = frozenset({"6024", "6041", "9017"})  # several / invalid / no organisation (2ry)
 
 

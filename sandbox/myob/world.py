@@ -206,8 +206,9 @@ def item_record(cf: CompanyFile, data: dict[str, Any], uid: str) -> Record:
 def invoice_record(cf: CompanyFile, data: dict[str, Any], uid: str, layout: str) -> Record:
     """An invoice as ``GET /Sale/Invoice/{layout}`` answers it, lines and totals computed."""
     customer_given = dict(data.get("Customer") or {})
-    customer = cf.find("Contact/Customer", customer_given.get("UID")) or (
-        cf.find("Contact/Customer", CompanyName=customer_given.get("Name")) if customer_given.get("Name") else None
+    customer = cf.find("Contact/Customer", customer_given.get("UID")) or next(
+        (c for c in cf.lists["Contact/Customer"] if customer_given.get("Name") and _name(c) == customer_given["Name"]),
+        None,
     )
     inclusive = bool(data.get("IsTaxInclusive", False))
     lines = [_line(cf, dict(li), n, inclusive) for n, li in enumerate(data.get("Lines") or [])]

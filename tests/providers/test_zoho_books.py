@@ -169,11 +169,13 @@ def test_invoice_lines_cost_one_call_each_and_since_filters_the_list(zoho: Runni
 
 
 def test_line_reads_that_would_eat_the_syncs_quota_are_refused(zoho: Running) -> None:
-    zoho.emulator.org(ORG).used = 898  # another app spent most of today's 1,000
+    zoho.emulator.org(ORG).used = 978  # another app spent most of today's 1,000
     with pytest.raises(RateLimited) as caught:
-        zoho.provider().invoices()
+        zoho.provider().invoices()  # 22 left, the list page spends one: 21 - 3 lines < 20
     assert caught.value.code == "quota_reserve" and caught.value.limit == "day"
-    assert "takes 3 calls" in caught.value.message and "leaves 100" in caught.value.message
+    assert "takes 3 calls" in caught.value.message and "leaves 20" in caught.value.message
+    zoho.emulator.org(ORG).used = 970
+    assert len(zoho.provider().invoices()) == 3  # 29 after the list: 26 after the lines
 
 
 def test_quota_headers_feed_the_rate_status_and_a_spent_day_is_not_retried(zoho: Running) -> None:
