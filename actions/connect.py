@@ -203,8 +203,19 @@ class ConnectService:
         except AuthError as e:
             raise ConnectError(f"{cls.display_name} refused the code: {e.message}") from None
         tenant = consent.tenant or params.get("realmId") or configured
-        credentials = credentials.with_tokens(tenant_id=tenant, extra={**credentials.extra, **consent.extra})
+        extra = {**self._kept_login(integration.name, data["s"], tenant), **credentials.extra, **consent.extra}
+        credentials = credentials.with_tokens(tenant_id=tenant, extra=extra)
         return self.save(integration.name, data["s"], credentials, actor=actor)
+
+    def _kept_login(self, name: str, side: str, tenant: str | None) -> dict[str, str]:
+        """A re-consent to the same tenant keeps the tenant's own sign-in stored beside the old
+        tokens (MYOB's company-file user): consenting again does not change it."""
+        with self.sessions() as session:
+            row = get_connection(session, name, side)
+            current = decode(row, self.vault) if row is not None else None
+        if current is None or current.tenant_id != tenant:
+            return {}
+        return {k: v for k, v in current.extra.items() if k in ("tenant_user", "tenant_password")}
 
     def _seal(self, payload: dict[str, object]) -> str:
         return self.vault.encrypt(json.dumps(payload).encode()).decode()

@@ -266,8 +266,8 @@ class ZohoBooksEmulator(Emulator):
         if not org_id:
             return self._fail("multiple_orgs" if reached else "no_org")
         org = self.orgs.get(org_id)
-        if org is None or org_id not in reached:
-            return self._fail("wrong_org")
+        if org is None or org_id not in reached or org.dc != dc:
+            return self._fail("wrong_org")  # an organisation lives in one data centre
         broken = self._count(org)
         if broken is not None:
             return self._fail(broken, org)
