@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 INVOICE_LIST_KEYS = (
     "invoice_id", "invoice_number", "reference_number", "date", "due_date", "status", "customer_id",
-    "customer_name", "email", "currency_id", "currency_code", "exchange_rate", "total", "balance",
+    "customer_name", "currency_id", "currency_code", "exchange_rate", "total", "balance",
     "created_time", "last_modified_time",
 )  # fmt: skip
 CONTACT_LIST_KEYS = (

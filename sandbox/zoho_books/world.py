@@ -277,7 +277,6 @@ def invoice_record(org: Org, data: dict[str, Any], invoice_id: str, now: datetim
         "status": str(data.get("status") or "sent"),
         "customer_id": customer.get("contact_id", str(data.get("customer_id") or "")),
         "customer_name": customer.get("contact_name", str(data.get("customer_name") or "")),
-        "email": customer.get("email", ""),
         "currency_id": (currency or {}).get("currency_id", ""),
         "currency_code": (currency or {}).get("currency_code", org.base_currency),
         "exchange_rate": 1.0,
