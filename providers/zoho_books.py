@@ -365,13 +365,18 @@ class ZohoBooks(Provider):
     def invoices(self, since: date | None = None) -> list[Invoice]:
         """Every invoice (modified since ``since``), lines included: one list page per 200 and
         one detail read per invoice (list rows carry no lines), within the day's quota."""
-        params: dict[str, Any] = {"filter_by": "Status.All"}
-        if since is not None:
-            params["last_modified_time"] = wire.zoho_time(datetime(since.year, since.month, since.day, tzinfo=UTC))
-        rows = self._paged("/invoices", "invoices", params)
+        rows = self.invoice_list(since)
         self._spend(len(rows), f"reading the lines of {len(rows)} invoices")
         details = self.fan_out.map(self._invoice_detail, rows, lanes=self.options.limits.concurrent)
         return self._records(details)
+
+    def invoice_list(self, since: date | None = None) -> list[JSON]:
+        """The invoice list rows (no lines), modified since ``since``: read once per run."""
+        params: dict[str, Any] = {"filter_by": "Status.All"}
+        if since is not None:
+            params["last_modified_time"] = wire.zoho_time(datetime(since.year, since.month, since.day, tzinfo=UTC))
+        key = f"zoho_books.invoice_list:{since}"
+        return self.memo.once(key, lambda: self._paged("/invoices", "invoices", params))
 
     def _invoice_detail(self, row: JSON) -> JSON:
         found = self._get(f"/invoices/{row.get('invoice_id')}").get("invoice")

@@ -46,6 +46,7 @@ class CompanyFile:
     requires_cftoken: bool
     users: dict[str, str]  # company-file user -> password
     lists: dict[str, list[Record]] = field(default_factory=lambda: {c: [] for c in COLLECTIONS})
+    _indexes: dict[tuple[str, str], tuple[int, dict[str, Record]]] = field(default_factory=dict, repr=False)
 
     @property
     def base_currency(self) -> str:
@@ -56,12 +57,28 @@ class CompanyFile:
         return parse_date(value).date() if value else None
 
     def find(self, collection: str, uid: Any = None, **match: Any) -> Record | None:
-        for row in self.lists[collection]:
-            if uid and row["UID"] == str(uid):
-                return row
-            if match and all(row.get(k) == v for k, v in match.items()):
-                return row
+        """The record with this UID, else the first matching every ``match`` field. A single
+        field is looked up in an index: worlds hold thousands of records."""
+        if uid and (found := self._index(collection, "UID").get(str(uid))):
+            return found
+        if len(match) == 1:
+            [(key, value)] = match.items()
+            return self._index(collection, key).get(str(value)) if value is not None else None
+        if match:
+            return next((r for r in self.lists[collection] if all(r.get(k) == v for k, v in match.items())), None)
         return None
+
+    def _index(self, collection: str, key: str) -> dict[str, Record]:
+        rows = self.lists[collection]
+        cached = self._indexes.get((collection, key))
+        if cached is None or cached[0] != len(rows):
+            table: dict[str, Record] = {}
+            for row in rows:
+                if row.get(key) is not None:
+                    table.setdefault(str(row[key]), row)
+            cached = (len(rows), table)
+            self._indexes[(collection, key)] = cached
+        return cached[1]
 
     def link(self, collection: str, row: Record, *keys: str) -> Record:
         """``{UID, <keys>, URI}``: how one MYOB entity names another."""
