@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,19 @@ from sandbox.server import Sandbox, load_world
 
 HARBOUR_FILE = "4a7b0e5c-1d2e-4f3a-9b8c-7d6e5f4a3b21"
 OTHER_FILE = "0e55e471-0000-4000-8000-00000000e551"
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """``run`` sets up the CLI's redacting log handler on the root logger; later tests must not
+    inherit it (it consumes exc_info before caplog sees it)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
