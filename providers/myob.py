@@ -1,5 +1,6 @@
 """MYOB Business API (AccountRight Live v2): the client. JSON <-> records is
-:mod:`providers.myob_wire`; what writes name by UID is resolved by :mod:`providers.myob_writes`.
+:mod:`providers.myob_wire`; the consent, the error envelope and throttles are read by
+:mod:`providers.myob_access`; what writes name by UID is resolved by :mod:`providers.myob_writes`.
 
 Facts (sources as in /work/notes/zoho_myob.md and specs/PROVIDERS.md section 6):
 
@@ -46,20 +47,15 @@ from typing import Any, ClassVar
 import httpx
 
 from common.types import JSON
+from providers import myob_access as access
 from providers import myob_wire as wire
 from providers.base import Capability, Consent, Endpoints, Provider, Rules
 from providers.errors import (
     CredentialsMissing,
-    NotFound,
     ProviderError,
-    RateLimited,
     Rejected,
-    ScopeMissing,
     TenantError,
     TenantLoginRejected,
-    TokenExpired,
-    TokenRevoked,
-    Unavailable,
     UnexpectedResponse,
 )
 from providers.http import LimitKey, Limits
@@ -88,7 +84,6 @@ PER_SECOND = 8  # per API key [M-RL]
 # arrive closer together (a burst's first calls open connections, later ones reuse them), and a
 # ninth arrival inside MYOB's second is a 403.
 WINDOW_SLACK = 0.5
-DAY_WAIT = 3600.0  # a spent daily limit: longer than any retry, so it is reported, not slept through
 
 
 class Myob(Provider):
@@ -129,17 +124,7 @@ class Myob(Provider):
 
     @classmethod
     def read_consent(cls, params: Mapping[str, str], endpoints: Endpoints, configured_tenant: str | None) -> Consent:
-        """The company file the admin picked; it must be the configured one."""
-        chosen = params.get("businessId")
-        name = params.get("businessName")
-        if chosen and configured_tenant and chosen.lower() != configured_tenant.lower():
-            raise TenantError(
-                f"the company file chosen on MYOB's consent screen is {name or chosen} ({chosen}), not the "
-                f"configured one ({configured_tenant}): start again and pick the configured file",
-                system=cls.system,
-                code="company_file_mismatch",
-            )
-        return Consent(tenant=chosen or None, tenant_name=name)
+        return access.consent(params, configured_tenant)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -211,63 +196,14 @@ class Myob(Provider):
     # -- errors -----------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> ProviderError:
-        """MYOB's ``Errors`` envelope (or a bare list of errors) -> a typed error."""
-        status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        errors = body.get("Errors") if isinstance(body, dict) else body
-        first = next((e for e in errors or [] if isinstance(e, dict)), {}) if isinstance(errors, list) else {}
-        name = str(first.get("Name") or "")
-        message = str(first.get("Message") or f"HTTP {status}")
-        code = name or None
-        kw: dict[str, Any] = {"system": self.system, "code": code, "status": status}
-        if name == "RateLimitError":
-            daily = "daily" in message.lower()
-            wait = DAY_WAIT if daily else 1.0
-            return RateLimited(message, retry_after=wait, limit="day" if daily else "second", **kw)
-        if status >= 500 or name == "GatewayTimeout":
-            return Unavailable(message, **kw)
-        if name == "DeveloperInactive":
-            return TokenRevoked(f"the MYOB API key was refused: {message}", **kw)
-        if name in ("AccessDenied", "") and status in (401, 403) and "access denied" in message.lower():
-            return self._access_denied(message, kw)
-        if status == 401:
-            return TokenExpired(message, **kw)
-        if status == 403:
-            granted = self.tokens.credentials().scopes
-            missing = tuple(s for s in self.scopes_needed if granted and s not in granted)
-            if missing:
-                return ScopeMissing(message, needed=missing, **kw)
-            return TenantError(message, **kw)
-        if status == 404:
-            return NotFound(message, **kw)
-        if not first:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(f"answered {status} without MYOB's Errors: {snippet!r}", **kw)
-        details = tuple(str(e.get("Message")) for e in errors or [] if isinstance(e, dict) and e.get("Message"))
-        return Rejected("; ".join(details) or message, details=details or (message,), **kw)
-
-    def _access_denied(self, message: str, kw: dict[str, Any]) -> ProviderError:
-        """ "Access denied" to the file: the wrong file for this token, or its own sign-in refused."""
-        granted = self.tokens.credentials().tenant_id
-        configured = self.company_file()
-        if granted and granted.lower() != configured.lower():
-            return TenantError(
-                f"this connection was granted company file {granted}, not the configured {configured}: {message}",
-                **kw,
-            )
-        signed = bool(self.tokens.credentials().extra.get("tenant_user"))
-        why = "its user and password were refused" if signed else "it needs its own user sign-in and none is stored"
-        self._denied.sign_in = True
-        return TenantLoginRejected(f"MYOB company file {configured}: {why} ({message})", **kw)
+        creds = self.tokens.credentials()
+        error = access.error(response, self.scopes_needed, creds, self.company_file())
+        if isinstance(error, TenantLoginRejected):
+            self._denied.sign_in = True  # this thread's 401 is not the token's: no refresh
+        return error
 
     def rate_status(self, response: httpx.Response) -> RateStatus | None:
-        """MYOB sends no quota headers; a 403 RateLimitError still says which limit was hit."""
-        if response.status_code not in (403, 429) or b"RateLimitError" not in response.content:
-            return None
-        return RateStatus(last_problem="day" if b"daily" in response.content else "second")
+        return access.rate_status(response)
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Zoho Books (API v3): the client. JSON <-> records is :mod:`providers.zoho_books_wire`.
+"""Zoho Books (API v3): the client. JSON <-> records is :mod:`providers.zoho_books_wire`; the
+consent, the token endpoint's refusals, the error envelope and the quota headers are read by
+:mod:`providers.zoho_books_access`; what writes name by id is resolved by
+:mod:`providers.zoho_books_writes`.
 
 Facts (sources as in /work/notes/zoho_myob.md and specs/PROVIDERS.md section 5):
 
@@ -49,21 +52,19 @@ from typing import Any, ClassVar
 import httpx
 
 from common.types import JSON
+from providers import zoho_books_access as access
 from providers import zoho_books_wire as wire
 from providers.base import Capability, Consent, Endpoints, Provider, Rules
 from providers.errors import (
     NotFound,
     ProviderError,
     RateLimited,
-    RefreshThrottled,
     Rejected,
     ScopeMissing,
     TenantError,
-    TokenExpired,
-    Unavailable,
     UnexpectedResponse,
 )
-from providers.http import Limits, parse_retry_after
+from providers.http import Limits
 from providers.records import (
     Account,
     ConnectionInfo,
@@ -83,12 +84,10 @@ from providers.zoho_books_writes import Resolver
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 200
-REFRESH_WINDOW = 600.0  # ten minutes [Z-REFRESH]
 # Of the day's quota, what line reads leave to the sync itself (the platform check already warns
 # below a tenth): a check must never be what stops the sync.
 QUOTA_RESERVE = 0.02
 QUOTA_FLOOR = 20  # calls kept when the day's limit is not stated
-TENANT_CODES = frozenset({"6024", "6041", "9017"})  # several / invalid / no organisation (2ry)
 
 
 class ZohoBooks(Provider):
@@ -125,36 +124,11 @@ class ZohoBooks(Provider):
 
     @classmethod
     def read_consent(cls, params: Mapping[str, str], endpoints: Endpoints, configured_tenant: str | None) -> Consent:
-        """The user's data centre: exchange the code at the ``accounts-server`` it names,
-        once it is known to be Zoho's (or the configured server's host)."""
-        server = params.get("accounts-server")
-        if not server:
-            return Consent()
-        trusted = wire.trusted_url(server, wire.accounts_servers(), endpoints.token_url)
-        if trusted is None:
-            raise TenantError(
-                f"the consent came back from {server!r}, which is not a Zoho accounts server: start again",
-                system=cls.system,
-            )
-        token_url = f"{trusted}/oauth/v2/token"
-        extra = {"token_url": token_url}
-        if params.get("location"):
-            extra["location"] = params["location"]
-        return Consent(token_url=token_url, extra=extra)
+        return access.consent(params, endpoints)
 
     @classmethod
     def token_error(cls, status: int, payload: Mapping[str, Any]) -> ProviderError | None:
-        description = str(payload.get("error_description") or "")
-        if payload.get("error") == "Access Denied" and "too many requests" in description.lower():
-            return RefreshThrottled(
-                description,
-                system=cls.system,
-                code="Access Denied",
-                status=status,
-                retry_after=REFRESH_WINDOW,
-                limit="refresh",
-            )
-        return None
+        return access.token_error(status, payload)
 
     @classmethod
     def token_extra(cls, payload: Mapping[str, Any]) -> Mapping[str, str]:
@@ -250,39 +224,10 @@ class ZohoBooks(Provider):
         return self._error(response.status_code, body if isinstance(body, dict) else {}, response)
 
     def _error(self, status: int, body: Mapping[str, Any], response: httpx.Response) -> ProviderError:
-        code = str(body["code"]) if body.get("code") is not None else None
-        message = str(body.get("message") or f"HTTP {status}")
-        kw: dict[str, Any] = {"system": self.system, "code": code, "status": status}
-        if status == 429:
-            rate = self.rate_status(response)
-            if rate is not None and rate.day_remaining == 0:
-                reset = parse_retry_after(response.headers.get("X-Rate-Limit-Reset"))
-                return RateLimited(f"the day's API quota is spent: {message}", retry_after=reset, limit="day", **kw)
-            wait = parse_retry_after(response.headers.get("Retry-After"))
-            return RateLimited(message, retry_after=60.0 if wait is None else wait, limit="minute", **kw)
-        if status >= 500:
-            return Unavailable(message, **kw)
-        if code in TENANT_CODES:
-            return TenantError(message, **kw)
-        if status == 401:
-            return TokenExpired(message, **kw)
-        if status == 403:
-            granted = self.tokens.credentials().scopes
-            missing = tuple(s for s in self.scopes_needed if granted and s not in granted)
-            return ScopeMissing(message, needed=missing or self.scopes_needed, **kw)
-        if status == 404 or code == "1002":
-            return NotFound(message, **kw)
-        if not body:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(f"answered {status} without Zoho's error body: {snippet!r}", **kw)
-        return Rejected(message, details=(message,), **kw)
+        return access.error(status, body, response, self.scopes_needed, self.tokens.credentials().scopes)
 
     def rate_status(self, response: httpx.Response) -> RateStatus | None:
-        limit = _int(response.headers.get("X-Rate-Limit-Limit"))
-        remaining = _int(response.headers.get("X-Rate-Limit-Remaining"))
-        if limit is None and remaining is None:
-            return None
-        return RateStatus(day_remaining=remaining, day_limit=limit, last_problem="day" if remaining == 0 else None)
+        return access.rate_status(response)
 
     def _spend(self, calls: int, what: str) -> None:
         """Refuse ``calls`` more calls when they would leave the sync less than its reserve of
@@ -466,10 +411,3 @@ class ZohoBooks(Provider):
         if not isinstance(found, dict) or not found.get(f"{key}_id"):
             raise UnexpectedResponse(f"creating a {key} answered without its {key}_id", system=self.system)
         return found
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
