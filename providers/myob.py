@@ -110,10 +110,14 @@ class Myob(Provider):
     tenant_login: ClassVar[bool] = True  # a company file may require its own user sign-in
     client_auth = "post"
     supports_pkce: ClassVar[bool] = False
+    # Number and Name at most 30 [M-ITEM]; a customer's name on an invoice at most 50 [M-INVI].
+    # Whether Item.Number matching ignores case is UNCONFIRMED (the emulator's
+    # item_number_case_sensitive), so it stays unknown and checks keep the strict reading.
     rules: ClassVar[Rules] = Rules(
         contact_name_max=wire.CONTACT_NAME_MAX,
         item_code_max=wire.ITEM_CODE_MAX,
         item_name_max=wire.ITEM_NAME_MAX,
+        item_code_case_sensitive=None,
     )
 
     def __init__(self, *args: Any, **kw: Any) -> None:

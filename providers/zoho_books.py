@@ -112,7 +112,11 @@ class ZohoBooks(Provider):
     consent_params: ClassVar[Mapping[str, str]] = {"access_type": "offline", "prompt": "consent"}
     client_auth = "post"  # client_id / client_secret as parameters [Z-REFRESH]
     supports_pkce: ClassVar[bool] = False  # not documented for Books
-    rules: ClassVar[Rules] = Rules(contact_name_max=wire.CONTACT_NAME_MAX, item_name_max=wire.ITEM_NAME_MAX)
+    # contact_name <= 200, item name <= 100 (2ry: the official OAS via a derived copy); SKU length
+    # and case rules are not documented (the emulator's sku_case_sensitive), so they stay unknown.
+    rules: ClassVar[Rules] = Rules(
+        contact_name_max=wire.CONTACT_NAME_MAX, item_name_max=wire.ITEM_NAME_MAX, item_code_case_sensitive=None
+    )
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)

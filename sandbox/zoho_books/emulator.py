@@ -261,6 +261,7 @@ class ZohoBooksEmulator(Emulator):
         reached = self.reach(grant)
         path = "/" + str(request.path_params["path"]).strip("/")
         if path == "/organizations" and request.method == "GET":
+            # Not counted: it names no organisation whose quota it could spend (UNCONFIRMED).
             return answer({"organizations": [self.orgs[o].organization for o in reached if o in self.orgs]})
         org_id = request.query_params.get("organization_id") or (reached[0] if len(reached) == 1 else "")
         if not org_id:
