@@ -15,7 +15,7 @@ from config.integrations import AppConfig, IntegrationConfig
 from providers import provider_class
 from providers.base import Endpoints
 from providers.credentials import Credentials
-from store.connections import save_connection
+from store.connections import decode, get_connection, save_connection
 from store.crypto import Vault
 
 logger = logging.getLogger(__name__)
@@ -105,3 +105,32 @@ class ConnectService:
             tenant_id=tenant,
         )
         return self.save(name, side, credentials, actor=actor)
+
+    def save_tenant_login(self, name: str, side: str, username: str, password: str, *, actor: str) -> Connected:
+        """Store the tenant's own user sign-in (MYOB's company-file user) beside the side's tokens."""
+        integration, system = self.resolve(name, side)
+        cls = provider_class(system)
+        if not cls.tenant_login:
+            raise ConnectError(f"{cls.display_name} has no sign-in of its own besides the connection")
+        if not username.strip():
+            raise ConnectError("the company-file user name is empty")
+        with self.sessions() as session:
+            row = get_connection(session, integration.name, side)
+            current = decode(row, self.vault) if row is not None else None
+        if current is None:
+            raise ConnectError(
+                f"{name} {side} is not connected yet: run `sync-doctor connect {name} {side} --oauth` first; "
+                "the company-file sign-in is kept beside its tokens"
+            )
+        extra = {**current.extra, "tenant_user": username.strip(), "tenant_password": password}
+        return self.save(name, side, current.with_tokens(extra=extra), actor=actor)
+
+    def kept_login(self, name: str, side: str, tenant: str | None) -> dict[str, str]:
+        """A re-consent to the same tenant keeps the tenant's own sign-in stored beside the old
+        tokens (MYOB's company-file user): consenting again does not change it."""
+        with self.sessions() as session:
+            row = get_connection(session, name, side)
+            current = decode(row, self.vault) if row is not None else None
+        if current is None or current.tenant_id != tenant:
+            return {}
+        return {k: v for k, v in current.extra.items() if k in ("tenant_user", "tenant_password")}

@@ -37,11 +37,11 @@ from actions.connect import Connected, ConnectService
 from actions.errors import ConnectError, InvalidLink, WrongOrganisation
 from config.env import Settings
 from config.integrations import AppConfig, IntegrationConfig
-from providers import get_provider, oauth_app_for, provider_class
+from providers import get_provider, oauth_app_for, provider_class, token_endpoint_for
 from providers.credentials import Credentials, MemoryCredentialStore
-from providers.errors import AuthError, ProviderError, TenantError
+from providers.errors import AuthError, ProviderError, TenantError, TenantLoginRejected
 from providers.http import CallStats
-from providers.oauth import OAuthApp, TokenEndpoint, code_from_redirect, new_code_verifier, start_consent
+from providers.oauth import OAuthApp, code_from_redirect, new_code_verifier, start_consent
 from store import consents
 from store.crypto import SecretKeyError, Vault
 
@@ -154,7 +154,9 @@ class ConsentService:
                 event="oauth.link_opened",
                 detail={"side": row.side, "system": system},
             )
-        return start_consent(app, self.redirect_uri(system), state=state, code_verifier=verifier).url
+        return start_consent(
+            app, self.redirect_uri(system), state=state, code_verifier=verifier, **provider_class(system).consent_params
+        ).url
 
     def begin(self, integration: str, side: str, issued_to: str) -> str:
         """The provider's consent URL straight away (no link): for ``connect --oauth`` run where
@@ -185,7 +187,9 @@ class ConsentService:
                 event="oauth.consent_started",
                 detail={"side": side, "system": system},
             )
-        return start_consent(app, self.redirect_uri(system), state=state, code_verifier=verifier).url
+        return start_consent(
+            app, self.redirect_uri(system), state=state, code_verifier=verifier, **provider_class(system).consent_params
+        ).url
 
     # -- 3. finish --------------------------------------------------------------------------
 
@@ -215,16 +219,30 @@ class ConsentService:
             params = code_from_redirect(redirect_url, expected_state=state)
         except AuthError:
             raise ConnectError("the redirect carries no authorization code: start again") from None
+        cls = provider_class(system)
+        configured = config.side(side).tenant
         try:
-            credentials = TokenEndpoint(app, transport=self._transport).exchange_code(
-                params["code"], self.redirect_uri(system), verifier
+            # What the redirect says besides the code: the tenant chosen (MYOB's company file,
+            # checked against the configured one), where the code must be exchanged (Zoho's
+            # data-centre accounts server).
+            consent = cls.read_consent(params, self.connect.endpoints(config, side), configured)
+        except TenantError as e:
+            self._refused(config, side, None)
+            raise WrongOrganisation(f"{cls.display_name}: {e.message}. Nothing was changed.") from None
+        except ProviderError as e:
+            raise ConnectError(e.message) from None
+        try:
+            credentials = token_endpoint_for(app, transport=self._transport).exchange_code(
+                params["code"], self.redirect_uri(system), verifier, token_url=consent.token_url
             )
         except AuthError as e:
-            raise ConnectError(f"{provider_class(system).display_name} refused the code: {e.message}") from None
-        landed = params.get("realmId")  # QuickBooks names the company in the redirect
+            raise ConnectError(f"{cls.display_name} refused the code: {e.message}") from None
+        landed = consent.tenant or params.get("realmId")  # QuickBooks names the company in the redirect
+        tenant = landed or configured
+        extra = {**self.connect.kept_login(name, side, tenant), **credentials.extra, **consent.extra}
+        credentials = credentials.with_tokens(tenant_id=tenant, extra=extra)
         self._confirm_organisation(config, side, credentials, landed)
-        tenant = landed or config.side(side).tenant
-        return self.connect.save(name, side, credentials.with_tokens(tenant_id=tenant), actor=actor)
+        return self.connect.save(name, side, credentials, actor=actor)
 
     def _confirm_organisation(
         self, config: IntegrationConfig, side: str, credentials: Credentials, landed: str | None
@@ -238,7 +256,7 @@ class ConsentService:
         display = provider_class(cfg.system).display_name
         kept = f"Nothing was changed: the stored connection of {config.name}'s {side} is kept."
         again = f"Start again and choose {cfg.name or expected} on {display}'s consent screen."
-        if landed and landed != expected:
+        if landed and landed.lower() != expected.lower():
             self._refused(config, side, landed)
             raise WrongOrganisation(
                 f"{display} connected company {landed}, not the configured {cfg.name or expected} ({expected}). "
@@ -263,6 +281,11 @@ class ConsentService:
         except TenantError as e:
             self._refused(config, side, None)
             raise WrongOrganisation(f"{display}: {e.message}. {kept} {again}") from None
+        except TenantLoginRejected:
+            # The configured tenant answered and asked for its own user sign-in (MYOB's company
+            # file): the tokens reach it; the sign-in is stored separately (connect
+            # --company-file-user) and kept across consents.
+            return
         except ProviderError as e:
             raise ConnectError(
                 f"{display} gave new tokens, but Sync Doctor could not confirm which organisation they reach "

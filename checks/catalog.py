@@ -40,6 +40,8 @@ _ALL: list[Entry] = [
         ("refresh_failed", "Token refresh failed: re-authorisation needed", F),
         ("expiring", "Refresh token is near the end of its life", W),
         ("scope_missing", "Connection lacks permissions (scopes) the sync needs", F),
+        ("refresh_limited", "The system refuses to renew the access token for now (too many renewals)", W),
+        ("tenant_login", "The organisation's own user sign-in was refused", F),
     ),
     *_entries(
         "apikey",

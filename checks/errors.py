@@ -4,6 +4,8 @@
     TokenExpired         -> token.expired
     TokenRevoked         -> token.revoked           (apikey.invalid for an API key)
     RefreshFailed        -> token.refresh_failed
+    RefreshThrottled     -> token.refresh_limited   (severity ERROR: the check could not finish)
+    TenantLoginRejected  -> token.tenant_login      (the organisation's own sign-in, e.g. MYOB's company file)
     ScopeMissing         -> token.scope_missing     (apikey.permissions for an API key)
     WrongEnvironment     -> apikey.environment
     CredentialsMissing   -> connection.disconnected
@@ -30,8 +32,10 @@ from providers.errors import (
     ProviderError,
     RateLimited,
     RefreshFailed,
+    RefreshThrottled,
     ScopeMissing,
     TenantError,
+    TenantLoginRejected,
     TokenExpired,
     TokenRevoked,
     WrongEnvironment,
@@ -62,6 +66,10 @@ def _code_for(error: ProviderError, side: SideData) -> str:
         return "apikey.invalid" if api_key else "token.revoked"
     if isinstance(error, RefreshFailed):
         return "token.refresh_failed"
+    if isinstance(error, RefreshThrottled):
+        return "token.refresh_limited"
+    if isinstance(error, TenantLoginRejected):
+        return "token.tenant_login"
     if isinstance(error, ScopeMissing):
         return "apikey.permissions" if api_key else "token.scope_missing"
     if isinstance(error, WrongEnvironment):
@@ -117,7 +125,7 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
         evidence["reason"] = "no_credentials" if isinstance(error, CredentialsMissing) else "tenant_disconnected"
         evidence["state"] = side.connection.state
 
-    if code in ("connection.unreachable", "rate.limited"):
+    if code in ("connection.unreachable", "rate.limited", "token.refresh_limited"):
         # Either way the check could not finish: ERROR, the severity that says "this report is
         # incomplete for this system", rather than rate.limited's catalog WARN (which the
         # platform check uses for headroom running low while everything still worked).

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+COMPANY_FILE_PASSWORD = "SYNC_DOCTOR_COMPANY_FILE_PASSWORD"  # MYOB company-file password, never an argument
 
 
 class Root(Protocol):
@@ -84,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
         "else the consent URL (then --redirect-url)",
     )
     how.add_argument("--redirect-url", metavar="URL", help="finish OAuth with the URL the provider redirected to")
+    how.add_argument(
+        "--company-file-user",
+        metavar="USER",
+        help=f"MYOB: the company file's own user (password from {COMPANY_FILE_PASSWORD}, blank if unset)",
+    )
     connect.add_argument("--refresh-token", metavar="TOKEN")
     connect.add_argument("--expires-in", metavar="SECONDS", type=int)
     connect.add_argument("--tenant", metavar="ID", help="tenant / realm / portal / account id")
@@ -195,6 +201,10 @@ def cmd_connect(args: argparse.Namespace, command: Command) -> int:
             done = services.consent.finish(system, args.redirect_url, actor="cli")
         elif args.api_key:
             done = connect.save_api_key(args.name, args.side, args.api_key, actor="cli")
+        elif args.company_file_user:
+            # The password never goes on the command line (shell history, ps).
+            password = command.environ.get(COMPANY_FILE_PASSWORD, "")
+            done = connect.save_tenant_login(args.name, args.side, args.company_file_user, password, actor="cli")
         else:
             done = connect.save_tokens(
                 args.name,

@@ -121,6 +121,8 @@ class DemoEnvironment:
                         refresh_issued_at=issued,
                         scopes=tuple(cred.get("scopes", ())),
                         tenant_id=cred.get("tenant"),
+                        # a data centre's endpoints, a company-file sign-in (MYOB)
+                        extra={str(k): str(v) for k, v in (cred.get("extra") or {}).items()},
                     )
                     connect.save(name, side, credentials, actor="demo")
 

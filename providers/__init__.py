@@ -23,14 +23,14 @@ PROVIDERS: dict[str, str] = {
     "quickbooks": "providers.quickbooks.QuickBooks",
     "hubspot": "providers.hubspot.HubSpot",
     "stripe": "providers.stripe.Stripe",
+    "zoho_books": "providers.zoho_books.ZohoBooks",
+    "myob": "providers.myob.Myob",
 }
 
 # Systems the configuration may name that Sync Doctor has no client for: job apps seen only
 # as the creators of invoices (skip-source lists), and systems whose client is still to come.
 # Only their names are known; a system that gets a provider moves its name onto the class.
 NAMED_ONLY: dict[str, str] = {
-    "zoho_books": "Zoho Books",
-    "myob": "MYOB",
     "aroflo": "AroFlo",
     "torqueflow": "Torqueflow",
     "workshop_software": "Workshop Software",
@@ -82,7 +82,14 @@ def oauth_app_for(
         scopes=cls.scopes_needed,
         client_auth=cls.client_auth,
         pkce=cls.supports_pkce,
+        scope_separator=cls.scope_separator,
     )
+
+
+def token_endpoint_for(app: OAuthApp, *, transport: httpx.BaseTransport | None = None) -> TokenEndpoint:
+    """The token endpoint of ``app``'s system, reading its answers the way that system words them."""
+    cls = provider_class(app.system)
+    return TokenEndpoint(app, transport=transport, error_for=cls.token_error, extra_from=cls.token_extra)
 
 
 def get_provider(
@@ -107,7 +114,7 @@ def get_provider(
     cls = provider_class(system)
     endpoints = cls.default_endpoints.with_overrides(overrides or {})
     app = oauth_app_for(system, endpoints, client_id, client_secret)
-    token_endpoint = TokenEndpoint(app, transport=transport) if app else None
+    token_endpoint = token_endpoint_for(app, transport=transport) if app else None
     options = ProviderOptions(
         tenant=tenant,
         endpoints=endpoints,
@@ -134,4 +141,5 @@ __all__ = [
     "oauth_app_for",
     "provider_class",
     "rules_for",
+    "token_endpoint_for",
 ]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import ClassVar, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -102,9 +102,21 @@ class Rules:
     address_required_in: frozenset[str] = frozenset()
     item_code_max: int | None = None
     item_name_max: int | None = None
+    # Does the system tell item codes apart by case ("PROD-1" vs "prod-1")? None: not known.
+    item_code_case_sensitive: bool | None = None
 
     def address_required(self, country: str | None) -> bool:
         return (country or "").upper() in self.address_required_in
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """What a consent redirect says besides the code, as a provider reads it."""
+
+    tenant: str | None = None  # the tenant the user chose on the consent screen (MYOB's businessId)
+    tenant_name: str | None = None
+    token_url: str | None = None  # where to exchange the code, when the redirect names it (Zoho)
+    extra: Mapping[str, str] = field(default_factory=dict)  # kept with the tokens (Credentials.extra)
 
 
 class Memo(Protocol):
@@ -160,7 +172,30 @@ class Provider:
     plan_features: ClassVar[frozenset[Feature]] = frozenset()
     client_auth: ClassVar[Literal["basic", "post"]] = "basic"
     supports_pkce: ClassVar[bool] = True
+    scope_separator: ClassVar[str] = " "  # how the consent URL joins scopes
+    consent_params: ClassVar[Mapping[str, str]] = {}  # extra authorize parameters (offline access...)
+    # The tenant may require its own user sign-in beside the token (Credentials.extra
+    # ``tenant_user`` / ``tenant_password``: MYOB's company-file credentials).
+    tenant_login: ClassVar[bool] = False
     rules: ClassVar[Rules] = Rules()
+
+    # -- the consent and the token endpoint, before any instance exists ---------------------
+
+    @classmethod
+    def read_consent(cls, params: Mapping[str, str], endpoints: Endpoints, configured_tenant: str | None) -> Consent:
+        """Read the consent redirect's parameters; raise a ``ProviderError`` (with words for the
+        person who consented) when the redirect cannot be accepted."""
+        return Consent()
+
+    @classmethod
+    def token_error(cls, status: int, payload: Mapping[str, Any]) -> ProviderError | None:
+        """The system's own reading of a token-endpoint answer; None: the OAuth default."""
+        return None
+
+    @classmethod
+    def token_extra(cls, payload: Mapping[str, Any]) -> Mapping[str, str]:
+        """What a token response says that must be kept with the tokens (``Credentials.extra``)."""
+        return {}
 
     def __init__(
         self,
@@ -200,13 +235,17 @@ class Provider:
             stats=self.stats,
             limiter_keys=self._limiter_keys(),
             rate_reader=self.rate_status,
-            on_unauthorized=self.tokens.force_refresh if self.auth_kind != "api_key" else None,
+            on_unauthorized=self.refresh_after_401 if self.auth_kind != "api_key" else None,
             retry=self.options.retry,
             transport=self.options.transport,
         )
 
     def close(self) -> None:
         self.api.close()
+
+    def refresh_after_401(self) -> None:
+        """Called once when a request answers 401 on a token believed valid: refresh it."""
+        self.tokens.force_refresh()
 
     def auth_headers(self) -> Mapping[str, str]:
         return {"Authorization": f"Bearer {self.tokens.access_token()}", "Accept": "application/json"}

@@ -8,7 +8,7 @@ below serves the sandbox command and provider tests.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,6 +26,10 @@ class Credentials:
     refresh_issued_at: datetime | None = None  # when the current refresh token was issued / last rotated
     scopes: tuple[str, ...] = ()
     tenant_id: str | None = None
+    # System-specific values kept (encrypted) with the tokens: where the authorisation server
+    # said they live (Zoho's data-centre accounts server and API domain), or a tenant's own
+    # sign-in (MYOB company-file user). Empty for most systems.
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def with_tokens(self, **changes: object) -> Credentials:
         return replace(self, **changes)  # type: ignore[arg-type]

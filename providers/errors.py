@@ -7,9 +7,11 @@
     │   ├── RefreshFailed         refresh token rejected (invalid_grant): re-authorise
     │   ├── ScopeMissing          needed: the scopes or permissions the call required
     │   ├── WrongEnvironment      test key against live (or the reverse)
-    │   └── CredentialsMissing    nothing stored for this connection yet
+    │   ├── CredentialsMissing    nothing stored for this connection yet
+    │   └── TenantLoginRejected   the tenant's own sign-in was refused (MYOB company-file user)
     ├── TenantError               tenant disconnected, not granted, or not the configured one
     ├── RateLimited               retry_after (seconds), limit (which window)
+    │   └── RefreshThrottled      the token endpoint mints no more access tokens for now (Zoho)
     ├── NotFound
     ├── Rejected                  the system refused a write or query (validation, duplicate, locked)
     ├── Unavailable               5xx, timeouts, connection failures (transient)
@@ -77,6 +79,11 @@ class WrongEnvironment(AuthError):
         self.expected = expected
 
 
+class TenantLoginRejected(AuthError):
+    """The tenant's own user sign-in, sent beside the OAuth token, was refused (MYOB's
+    company-file credentials): a new consent does not help, the stored sign-in must change."""
+
+
 class TenantError(ProviderError):
     pass
 
@@ -90,6 +97,11 @@ class RateLimited(ProviderError):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
         self.limit = limit
+
+
+class RefreshThrottled(RateLimited):
+    """The refresh token is fine but the token endpoint refuses to mint another access token
+    until its window passes (Zoho: ten access tokens per refresh token per ten minutes)."""
 
 
 class NotFound(ProviderError):

@@ -76,10 +76,13 @@ class CallStats:
         self.throttled: Counter[str] = Counter()
         self._rate: dict[str, RateStatus] = {}
 
-    def record(self, system: str, response: httpx.Response | None, rate: RateStatus | None) -> None:
+    def record(
+        self, system: str, response: httpx.Response | None, rate: RateStatus | None, *, throttled: bool = False
+    ) -> None:
+        """``throttled``: the answer was a rate limit whatever its status (MYOB says so with 403)."""
         with self._lock:
             self.calls[system] += 1
-            if response is not None and response.status_code == 429:
+            if throttled or (response is not None and response.status_code == 429):
                 self.throttled[system] += 1
             if rate is not None:
                 previous = self._rate.get(system, RateStatus())
@@ -314,10 +317,11 @@ class ApiClient:
                     f"could not reach {self._client.base_url or url}: {type(e).__name__}", system=self.system
                 )
         rate = self._rate_reader(response) if self._rate_reader else None
-        self._stats.record(self.system, response, rate)
         if response.status_code < 400:
+            self._stats.record(self.system, response, rate)
             return response
         error = self._error_for(response)
+        self._stats.record(self.system, response, rate, throttled=isinstance(error, RateLimited))
         if response.status_code == 429 and not isinstance(error, RateLimited):
             error = RateLimited(
                 error.message,

@@ -67,6 +67,7 @@ class OAuthApp:
     scopes: tuple[str, ...] = ()
     client_auth: Literal["basic", "post"] = "basic"
     pkce: bool = True
+    scope_separator: str = " "  # RFC 6749 says space; Zoho joins its scopes with commas
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,7 @@ def start_consent(
         client_id=app.client_id,
         response_type="code",
         redirect_uri=redirect_uri,
-        scope=" ".join(app.scopes) or None,
+        scope=app.scope_separator.join(app.scopes) or None,
         state=state,
         **params,
     )
@@ -125,25 +126,34 @@ class TokenEndpoint:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
         error_for: Callable[[int, Mapping[str, Any]], ProviderError | None] | None = None,
+        extra_from: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None,
     ) -> None:
         self.app = app
         self._transport = transport
         self._clock = clock
         self._error_for = error_for
+        # What a token response says beyond the tokens that must be kept with them (Zoho's
+        # api_domain), as Credentials.extra entries.
+        self._extra_from = extra_from
         self.calls = 0
 
-    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None) -> Credentials:
+    def exchange_code(
+        self, code: str, redirect_uri: str, code_verifier: str | None, *, token_url: str | None = None
+    ) -> Credentials:
+        """``token_url``: where this code must be exchanged when the consent redirect said so
+        (Zoho's data-centre accounts server); the app's token URL otherwise."""
         extra = {"code_verifier": code_verifier} if code_verifier else {}
         body = prepare_token_request("authorization_code", code=code, redirect_uri=redirect_uri, **extra)
-        return self._post(body, previous=None)
+        return self._post(body, previous=None, url=token_url)
 
     def refresh(self, previous: Credentials) -> Credentials:
         if not previous.refresh_token:
             raise RefreshFailed("no refresh token is stored for this connection", system=self.app.system)
         body = prepare_token_request("refresh_token", refresh_token=previous.refresh_token)
-        return self._post(body, previous=previous)
+        # A consent that named its own token endpoint (Zoho's data centre) refreshes there too.
+        return self._post(body, previous=previous, url=previous.extra.get("token_url"))
 
-    def _post(self, body: str, previous: Credentials | None) -> Credentials:
+    def _post(self, body: str, previous: Credentials | None, url: str | None = None) -> Credentials:
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         if self.app.client_auth == "basic":
             pair = f"{self.app.client_id}:{self.app.client_secret}".encode()
@@ -153,7 +163,7 @@ class TokenEndpoint:
         self.calls += 1
         try:
             with make_httpx_client(timeout=DEFAULT_TIMEOUT, transport=self._transport) as client:
-                response = client.post(self.app.token_url, content=body, headers=headers)
+                response = client.post(url or self.app.token_url, content=body, headers=headers)
         except httpx.TimeoutException as e:
             raise Unavailable("the token endpoint timed out", system=self.app.system) from e
         except httpx.TransportError as e:
@@ -201,6 +211,7 @@ class TokenEndpoint:
         )
         scope = payload.get("scope")
         scopes = tuple(str(scope).split()) if scope else (previous.scopes if previous else ())
+        extra = {**(previous.extra if previous else {}), **(self._extra_from(payload) if self._extra_from else {})}
         return Credentials(
             kind="oauth2",
             access_token=access,
@@ -216,6 +227,7 @@ class TokenEndpoint:
             refresh_issued_at=now if rotated or previous is None else previous.refresh_issued_at,
             scopes=scopes,
             tenant_id=previous.tenant_id if previous else None,
+            extra=extra,
         )
 
 

@@ -7,5 +7,6 @@ Shared machinery: ``base`` (the ``Emulator`` base: the ASGI app, the OAuth token
 injection, the request log), ``clock``, ``tokens`` (grants and their rotation), ``faults``,
 ``limits`` (rolling rate-limit windows), ``idempotency`` (answers saved under a key) and
 ``server`` (serving a world on loopback ports; reading world files). One package per system,
-``xero``, ``quickbooks``, ``hubspot`` and ``stripe``, whose docstring documents its world section.
+``xero``, ``quickbooks``, ``hubspot``, ``stripe``, ``zoho_books`` and ``myob``, whose docstring
+documents its world section.
 """

@@ -48,6 +48,7 @@ class Emulator(abc.ABC):
 
     system: ClassVar[str]
     token_path: ClassVar[str | None] = None  # path of the OAuth token endpoint, if any
+    authorize_path: ClassVar[str] = "/authorize"  # path of the consent screen, where it serves one
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         self.section = section
@@ -72,6 +73,11 @@ class Emulator(abc.ABC):
     def rate_limit_response(self) -> Response:
         """The answer to a request the ``rate_limit`` fault refuses."""
         return self.with_retry_after(self.error(429, "rate_limited", "Rate limit exceeded"))
+
+    def is_token_path(self, path: str) -> bool:
+        """Paths faults and latency leave alone (the token endpoint; a system with several
+        accounts servers has one per data centre)."""
+        return path == self.token_path
 
     def token_error(self, status: int, error: str, description: str) -> Response:
         return JSONResponse({"error": error, "error_description": description}, status_code=status)
@@ -181,7 +187,7 @@ class _FaultMiddleware:
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
         em.requests[f"{scope['method']} {path}"] += 1
         em.log.append((scope["method"], path, headers))
-        if path == em.token_path:
+        if em.is_token_path(path):
             await self.app(scope, receive, send)
             return
         if em.faults.latency_ms:

@@ -31,6 +31,8 @@ EMULATORS: dict[str, str] = {
     "quickbooks": "sandbox.quickbooks.QuickBooksEmulator",
     "hubspot": "sandbox.hubspot.HubSpotEmulator",
     "stripe": "sandbox.stripe.StripeEmulator",
+    "zoho_books": "sandbox.zoho_books.ZohoBooksEmulator",
+    "myob": "sandbox.myob.MyobEmulator",
 }
 
 
@@ -138,7 +140,7 @@ class Sandbox:
         """Endpoint overrides that point a provider of ``system`` at its emulator."""
         url = self.url(system)
         token_path = self.emulators[system].token_path
-        found = {"base_url": url, "identity_url": url, "authorize_url": f"{url}/authorize"}
+        found = {"base_url": url, "identity_url": url, "authorize_url": url + self.emulators[system].authorize_path}
         if token_path:
             found["token_url"] = url + token_path
         return found

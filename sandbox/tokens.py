@@ -118,6 +118,23 @@ class TokenBook:
             # the previous access token keeps working until it expires, as on the real systems
             return renewed
 
+    def find_refresh(self, refresh_token: str) -> Grant | None:
+        """The live grant a refresh token belongs to, without refreshing it (None if unknown)."""
+        with self._lock:
+            return self._by_refresh.get(refresh_token)
+
+    def revoke(self, refresh_token: str) -> bool:
+        """Revoke the grant of ``refresh_token`` (its access tokens die with it)."""
+        with self._lock:
+            grant = self._by_refresh.get(refresh_token)
+            if grant is None:
+                return False
+            for other in self._by_access.values():
+                if other.refresh_token == refresh_token:
+                    other.revoked = True
+            grant.revoked = True
+            return True
+
     def revoke_all(self) -> None:
         with self._lock:
             for grant in self._by_access.values():

@@ -72,11 +72,17 @@ def decode(row: Connection, vault: Vault) -> Credentials:
         refresh_issued_at=_utc(row.refresh_issued_at),
         scopes=tuple(row.scopes or ()),
         tenant_id=row.tenant_id,
+        extra=dict(secrets.get("extra") or {}),
     )
 
 
 def encode_into(row: Connection, creds: Credentials, vault: Vault) -> None:
-    secrets = {"access_token": creds.access_token, "refresh_token": creds.refresh_token, "api_key": creds.api_key}
+    secrets: dict[str, object] = {
+        "access_token": creds.access_token,
+        "refresh_token": creds.refresh_token,
+        "api_key": creds.api_key,
+        "extra": dict(creds.extra),  # a data centre's endpoints, a company-file sign-in: kept encrypted
+    }
     row.secret = vault.encrypt(json.dumps({k: v for k, v in secrets.items() if v}).encode())
     row.kind = creds.kind
     row.expires_at = creds.expires_at

@@ -24,8 +24,9 @@ from common.mrkdwn import escape
 from tests.checks.access_findings import ACCESS
 from tests.checks.data_findings import DATA
 from tests.checks.produced_findings import Produced
+from tests.checks.zoho_myob_findings import ZOHO_MYOB
 
-SCENARIOS = {**ACCESS.scenarios, **DATA.scenarios}
+SCENARIOS = {**ACCESS.scenarios, **DATA.scenarios, **ZOHO_MYOB.scenarios}
 TEMPLATES = {path.name.removesuffix(".md.j2") for path in (TEMPLATE_DIR / "remediation").glob("*.md.j2")}
 
 
@@ -153,3 +154,26 @@ def test_provider_values_are_escaped() -> None:
     assert "Acme &lt;Plumbing&gt; &amp; Co" in gone
     affected = rendered("aroflo_codes_mapped_to_what_xero_lacks", "mapping.account_code", "4100")
     assert "INV-&lt;2&gt;" in affected
+
+
+def test_zoho_books_and_myob_screens_are_their_own() -> None:
+    quota = rendered("zoho_daily_quota_nearly_spent", "rate.limited")
+    assert "Settings → Developer & Data → API Usage" in quota and "only 40 calls are left today of 1000" in quota
+    throttled = rendered("myob_throttles_with_403", "rate.limited")
+    assert "403 Forbidden (RateLimitError), not 429" in throttled
+    locked = rendered("myob_period_locked", "settings.period_locked")
+    assert "Setup → Preferences → Security" in locked
+    assert "Accountant → Transaction Locking" in rendered("zoho_transactions_locked", "settings.period_locked")
+    currency = rendered("myob_essentials_without_multicurrency", "plan.feature_missing")
+    assert "Setup → Preferences → System" in currency and "USD" in currency
+    cased = rendered("myob_item_number_differs_in_case", "sku.case_mismatch")
+    assert "Inventory → Items List" in cased and "Item Number" in cased
+    assert "Setup → User Access" in rendered("myob_company_file_sign_in_refused", "token.tenant_login")
+    assert "--company-file-user" in rendered("myob_company_file_sign_in_refused", "token.tenant_login")
+    limited = rendered("zoho_refresh_limit_hit", "token.refresh_limited")
+    assert "ten access tokens in ten minutes" in limited and "after 10 minutes" in limited
+    assert "Settings → Reporting Tags" in rendered("zoho_codes_the_books_lack", "mapping.tracking", "Region: East")
+    assert "Settings → Taxes" in rendered("zoho_codes_the_books_lack", "mapping.tax_code")
+    assert "Settings → Currencies" in rendered("zoho_codes_the_books_lack", "mapping.currency")
+    assert "switch category tracking on" in rendered("myob_category_tracking_off", "mapping.tracking")
+    assert "MYOB_CLIENT_ID" in rendered("myob_api_key_inactive", "token.revoked")

@@ -25,7 +25,11 @@ def test_rules_are_declared_per_system_with_defaults_for_the_rest() -> None:
     assert (xero.contact_name_max, xero.item_code_max, xero.item_name_max) == (255, 30, 50)
     assert quickbooks.contact_name_forbidden == ":" and quickbooks.address_required("us")
     assert not xero.address_required("US") and xero.unique_contact_names
-    assert rules_for("stripe") == Rules() == rules_for("zoho_books")  # nothing documented: accept anything
+    assert rules_for("stripe") == Rules() == rules_for("aroflo")  # nothing documented: accept anything
+    zoho, myob = rules_for("zoho_books"), rules_for("myob")
+    assert (zoho.contact_name_max, zoho.item_code_max, zoho.item_name_max) == (200, None, 100)
+    assert (myob.contact_name_max, myob.item_code_max, myob.item_name_max) == (50, 30, 30)
+    assert zoho.item_code_case_sensitive is None is myob.item_code_case_sensitive  # UNCONFIRMED for both
 
 
 def test_a_side_knows_its_system_without_a_provider() -> None:
