@@ -4,55 +4,31 @@ Exit codes: 0 all good, 1 a check found a ``fail`` or ``error``, 2 a usage or co
 error (the message names what is wrong and what to do).
 
 What a command works with comes from the composition root (``app.py``) as a :class:`Root`.
-This module imports only what parsing and error messages need; each command imports the
-rest when it runs, so ``--help`` starts in a fraction of the time a check takes.
+This module imports only what parsing and error messages need; each command (one module per
+group: ``checks``, ``connect``, ``demo``, ``sandbox``, ``db``, ``serve``) imports the rest when
+it runs, so ``--help`` starts in a fraction of the time a check takes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from actions.errors import ConnectError
-from config.env import Settings, load_settings
+from cli import checks, connect, db, demo, sandbox, serve
+from cli.base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
+from config.env import load_settings
 from config.integrations import ConfigError
 from config.logging import setup_logging
 from service.lookup import UnknownIntegration
 
-if TYPE_CHECKING:
-    from demo import DemoEnvironment
-    from service.container import Services
-
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-
-
-class Root(Protocol):
-    """What the composition root builds for a command, on demand."""
-
-    def services(self, settings: Settings) -> Services:
-        """Services for the configured integrations (the caller closes them)."""
-
-    def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
-        """The bundled demo world, to be entered with ``with``."""
-
-    def serve(self, services: Services, *, demo: bool = False) -> None:
-        """Serve the Slack bot until stopped."""
-
-    def upgrade_database(self, settings: Settings) -> str | None:
-        """Apply every migration; the revision the database is at."""
-
-
-class UsageError(Exception):
-    pass
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "Root", "parser", "run_cli"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,153 +93,12 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: 
         return EXIT_USAGE
 
 
-class Command:
-    """One command's view of the process: the root, the settings, the environment."""
-
-    def __init__(self, root: Root, settings: Settings, environ: Mapping[str, str]) -> None:
-        self.root = root
-        self.settings = settings
-        self.environ = environ
-
-    def services(self) -> Services:
-        return self.root.services(self.settings)
-
-
-def cmd_list(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()  # first: it imports the checks with the collector paused (app.build)
-    try:
-        from cli import render
-
-        rows = services.checks.overview()
-        if not rows:
-            print(f"No integrations configured in {services.config.path}.")
-        else:
-            print(render.health_table(rows))
-    finally:
-        services.close()
-    return EXIT_OK
-
-
-def cmd_check(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()  # first: it imports the checks with the collector paused (app.build)
-    try:
-        from cli import render
-
-        if args.invoice:
-            result, trace = services.checks.trace(args.name, args.invoice)
-            if args.json:
-                print(json.dumps({**result.to_json(), "trace": trace.to_json()}, indent=2, default=str))
-            else:
-                print(render.trace_report(trace))
-            return result.exit_code
-        result = services.checks.run(args.name, trigger="cli")
-        print(json.dumps(result.to_json(), indent=2, default=str) if args.json else render.run_report(result))
-        return result.exit_code
-    finally:
-        # The report is out before closing waits for this run's alerts to post.
-        sys.stdout.flush()
-        services.close()
-
-
-def cmd_connect(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()
-    try:
-        connect = services.connect
-        if args.oauth:
-            url = connect.start_oauth(args.name, args.side)
-            print("Open this URL, approve access, then run this command again with")
-            print("  --redirect-url '<the URL your browser was sent back to>'")
-            print("(or let `sync-doctor serve` receive the callback):\n")
-            print(url)
-            return EXIT_OK
-        if args.redirect_url:
-            system = services.checks.get(args.name).side(args.side).system
-            done = connect.finish_oauth(system, args.redirect_url, actor="cli")
-        elif args.api_key:
-            done = connect.save_api_key(args.name, args.side, args.api_key, actor="cli")
-        else:
-            done = connect.save_tokens(
-                args.name,
-                args.side,
-                access_token=args.access_token,
-                refresh_token=args.refresh_token,
-                expires_in=args.expires_in,
-                tenant=args.tenant,
-                actor="cli",
-            )
-        tenant = f" (tenant {done.tenant})" if done.tenant else ""
-        print(f"Connected {done.integration} {done.side}: {done.system}{tenant}, {done.kind} stored encrypted.")
-        return EXIT_OK
-    finally:
-        services.close()
-
-
-def cmd_demo(args: argparse.Namespace, command: Command) -> int:
-    from cli import render
-
-    if not command.environ.get("LOG_LEVEL"):
-        setup_logging("WARNING")  # the report is the output; per-call INFO lines would bury it
-    with command.root.demo(command.environ) as demo:
-        checks = demo.services.checks
-        results = [checks.run(i.name, trigger="demo") for i in checks.integrations()]
-        if args.json:
-            print(json.dumps({"integrations": [r.to_json() for r in results]}, indent=2, default=str))
-        else:
-            print(demo.banner())
-            for result in results:
-                print()
-                print(render.run_report(result))
-    return EXIT_FINDINGS if any(r.failing for r in results) else EXIT_OK
-
-
-def cmd_sandbox(args: argparse.Namespace, command: Command) -> int:
-    from demo import DEMO_WORLD
-    from sandbox.server import Sandbox, load_world
-
-    world = load_world(args.world or DEMO_WORLD)
-    systems = sorted(k for k in world if k not in ("demo", "integrations") and not k.startswith("_"))
-    ports = {system: (args.port + i if args.port else 0) for i, system in enumerate(systems)}
-    sandbox = Sandbox(world, ports=ports).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        for system, url in sorted(sandbox.urls.items()):
-            print(f"{system:<12} {url}")
-        print("Serving the sandbox; Ctrl-C to stop.", flush=True)
-        stop.wait()
-    finally:
-        sandbox.stop()
-    return EXIT_OK
-
-
-def cmd_db(args: argparse.Namespace, command: Command) -> int:
-    print(f"Database at revision {command.root.upgrade_database(command.settings)}.")
-    return EXIT_OK
-
-
-def cmd_serve(args: argparse.Namespace, command: Command) -> int:
-    environ = command.environ
-    if args.port:
-        environ = {**environ, "PORT": str(args.port)}
-    if args.demo:
-        with command.root.demo(environ) as demo:
-            command.root.serve(demo.services, demo=True)
-        return EXIT_OK
-    services = command.root.services(load_settings(environ))
-    try:
-        command.root.serve(services)
-    finally:
-        services.close()
-    return EXIT_OK
-
-
-_COMMANDS = {
-    "list": cmd_list,
-    "check": cmd_check,
-    "connect": cmd_connect,
-    "demo": cmd_demo,
-    "sandbox": cmd_sandbox,
-    "db": cmd_db,
-    "serve": cmd_serve,
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {
+    "list": checks.cmd_list,
+    "check": checks.cmd_check,
+    "connect": connect.cmd_connect,
+    "demo": demo.cmd_demo,
+    "sandbox": sandbox.cmd_sandbox,
+    "db": db.cmd_db,
+    "serve": serve.cmd_serve,
 }
