@@ -111,7 +111,9 @@ class Root:
         self.owns_process = owns_process
 
     def services(self, settings: Settings) -> Services:
-        return self._build(settings, load_config(settings.config_path))
+        from providers import PROVIDERS
+
+        return self._build(settings, load_config(settings.config_path, systems=PROVIDERS))
 
     def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
         from demo import DemoEnvironment

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from config.env import Settings, load_settings
 from config.integrations import AppConfig, parse_config
+from providers import PROVIDERS
 from providers.credentials import Credentials
 from sandbox.server import Sandbox, load_world
 
@@ -85,6 +86,7 @@ class DemoEnvironment:
             config = parse_config(
                 {"integrations": spec["integrations"], "slack": spec.get("slack", {})},
                 source=f"{DEMO_WORLD.name} (demo)",
+                systems=PROVIDERS,
             )
             self._services = self._build(settings, config)
             self._connect(spec.get("credentials") or {})
