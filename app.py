@@ -70,18 +70,38 @@ def _build(
     from store import migrate
     from store.crypto import Vault, key_file_for, load_or_create_key
     from store.db import make_engine, make_session_factory
+    from store.rekey import sealed_count
 
     engine = make_engine(settings.database_url)
-    if upgrade_db:
-        migrate.ensure_current(engine)
-    sessions = make_session_factory(engine)
-    vault = Vault(load_or_create_key(settings.secret_key, key_file_for(settings.sqlite_path())))
+    try:
+        if upgrade_db:
+            migrate.ensure_current(engine)
+        sessions = make_session_factory(engine)
+        key_file = key_file_for(settings.sqlite_path())
+        generating = not settings.secret_key and not key_file.exists()
+
+        def sealed_rows() -> int:
+            with sessions() as session:
+                return sealed_count(session)
+
+        vault = Vault(load_or_create_key(settings.secret_key, key_file, sealed_rows=sealed_rows))
+    except BaseException:
+        engine.dispose()
+        raise
+    notices = (
+        (
+            f"SYNC_DOCTOR_SECRET_KEY is not set: generated a key in {key_file} (mode 0600). Set "
+            "SYNC_DOCTOR_SECRET_KEY in production and keep it safe: without it stored credentials cannot be read.",
+        )
+        if generating
+        else ()
+    )
     notifier = RunNotifier()
     checks = CheckService(
         config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS, notifier=notifier
     )
     connect = ConnectService(config, settings, sessions, vault, transport=transport)
-    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect)
+    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect, notices=notices)
     _register_alerts(services)
     return services
 
@@ -145,6 +165,16 @@ class Root:
             return migrate.current_revision(engine)
         finally:
             engine.dispose()
+
+    def rotate_key(self, settings: Settings) -> int:
+        from store.rekey import rotate_all
+
+        services = build(settings, AppConfig(integrations={}))
+        try:
+            with services.sessions.begin() as session:
+                return rotate_all(session, services.vault)
+        finally:
+            services.close()
 
 
 def main() -> int:

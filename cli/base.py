@@ -3,6 +3,7 @@ view of the process. Light on purpose: ``--help`` imports it."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from demo import DemoEnvironment
     from service.container import Services
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class Root(Protocol):
@@ -30,6 +31,9 @@ class Root(Protocol):
     def upgrade_database(self, settings: Settings) -> str | None:
         """Apply every migration; the revision the database is at."""
 
+    def rotate_key(self, settings: Settings) -> int:
+        """Re-encrypt every stored credential under the first key; how many were."""
+
 
 class UsageError(Exception):
     pass
@@ -44,4 +48,9 @@ class Command:
         self.environ = environ
 
     def services(self) -> Services:
-        return self.root.services(self.settings)
+        """The services (the caller closes them), after telling the user what start-up did
+        that they should know (a generated key file)."""
+        services = self.root.services(self.settings)
+        for notice in services.notices:
+            print(f"note: {notice}", file=sys.stderr)
+        return services

@@ -1,7 +1,10 @@
 """The command line: ``python app.py COMMAND`` (same as ``sync-doctor COMMAND``).
 
-Exit codes: 0 all good, 1 a check found a ``fail`` or ``error``, 2 a usage or configuration
-error (the message names what is wrong and what to do).
+Exit codes (``--help`` lists them too): 0 done and nothing failing, 1 a check found a ``fail``
+or ``error`` (or a traced invoice is not synced), 2 a usage, configuration or environment error
+whose message names what is wrong and what to do, 3 an internal error (a bug), 130 interrupted.
+A mistake a user can make never ends in a traceback: errors the operator can fix (the
+database, the credentials' key) are put into words by :func:`service.errors.explain`.
 
 What a command works with comes from the composition root (``app.py``) as a :class:`Root`.
 This module imports only what parsing and error messages need; each command (one module per
@@ -16,63 +19,25 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from actions.errors import ConnectError
 from cli import checks, connect, db, demo, sandbox, serve
-from cli.base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
-from config.env import load_settings
+from cli.base import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
+from cli.parser import parser
+from config.env import Settings, load_settings
 from config.integrations import ConfigError
 from config.logging import setup_logging
+from service.errors import RunNotStored
 from service.lookup import UnknownIntegration
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "Root", "parser", "run_cli"]
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse exits 2 by itself; keep one path for messages
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sync-doctor", description="Find, explain and fix broken invoice syncs.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    sub.add_parser("list", help="the configured integrations and their last known health")
-
-    check = sub.add_parser("check", help="run every check on one integration")
-    check.add_argument("name")
-    check.add_argument("--json", action="store_true", help="print one JSON document")
-    check.add_argument("--invoice", metavar="NUMBER", help="trace one invoice: why isn't it in the destination?")
-
-    connect = sub.add_parser("connect", help="store credentials for one side of an integration")
-    connect.add_argument("name")
-    connect.add_argument("side", choices=["source", "destination"])
-    how = connect.add_mutually_exclusive_group(required=True)
-    how.add_argument("--api-key", metavar="KEY", help="API key / private-app token (Stripe, HubSpot)")
-    how.add_argument("--access-token", metavar="TOKEN", help="an OAuth access token you already have")
-    how.add_argument("--oauth", action="store_true", help="print the consent URL (then --redirect-url)")
-    how.add_argument("--redirect-url", metavar="URL", help="finish OAuth with the URL the provider redirected to")
-    connect.add_argument("--refresh-token", metavar="TOKEN")
-    connect.add_argument("--expires-in", metavar="SECONDS", type=int)
-    connect.add_argument("--tenant", metavar="ID", help="tenant / realm / portal / account id")
-
-    demo = sub.add_parser("demo", help="run every check on the bundled demo world (no setup needed)")
-    demo.add_argument("--json", action="store_true")
-
-    sandbox = sub.add_parser("sandbox", help="serve the emulators until stopped")
-    sandbox.add_argument("--world", metavar="FILE", help="world file (default: the demo world)")
-    sandbox.add_argument("--port", type=int, default=0, help="first port; systems take consecutive ports")
-
-    db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
-
-    serve = sub.add_parser("serve", help="serve the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    serve.add_argument("--demo", action="store_true", help="against the bundled demo world")
-    serve.add_argument("--port", type=int, help="overrides PORT")
-    return p
+EXIT_INTERRUPTED = 130
+# Commands whose output is a log (a server's); the others print a report, and their logs stay
+# out of it unless LOG_LEVEL asks for them.
+LOGGING_COMMANDS = frozenset({"serve"})
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: Root) -> int:
@@ -83,14 +48,33 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: 
         print(str(e), file=sys.stderr)
         print("Run `sync-doctor --help` for the commands.", file=sys.stderr)
         return EXIT_USAGE
+    settings: Settings | None = None
     try:
         settings = load_settings(environ)
-        setup_logging(settings.log_level)
+        wanted = environ.get("LOG_LEVEL") or args.command in LOGGING_COMMANDS
+        setup_logging(settings.log_level if wanted else "ERROR")
         handler = _COMMANDS[args.command]
         return handler(args, Command(root, settings, environ))
     except (ConfigError, UnknownIntegration, ConnectError, UsageError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(e))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        from service.errors import explain
+
+        message = explain(e, settings.database_url if settings else "")
+        if message is None:
+            logger.critical("internal error, a bug in Sync Doctor (please report it)", exc_info=e)
+            return EXIT_INTERNAL
+        if isinstance(e, RunNotStored):
+            message = f"the run above was not stored: {message}"
+        return _refuse(message)
+
+
+def _refuse(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {

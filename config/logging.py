@@ -65,4 +65,6 @@ def setup_logging(level: str = "INFO", stream: object = None) -> logging.Handler
     # httpx logs every request URL at INFO; keep it at WARNING so query strings stay out.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic narrates every migration step (and its plugins) at INFO; store.migrate logs one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

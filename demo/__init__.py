@@ -4,8 +4,12 @@
 the integrations of its ``demo.integrations`` section pointed at them (``{url:SYSTEM}`` and
 ``{token_url:SYSTEM}`` placeholders), has the services built for them by the ``build`` it is
 given (the composition root's, ``app.build``), stores the demo credentials, and cleans
-everything up on exit: the servers stop, and the database lives in a temporary directory
-unless DATABASE_URL is set.
+everything up on exit: the servers stop and the temporary directory goes.
+
+The demo writes credentials of its own, so it never uses the operator's database or key:
+``DATABASE_URL`` and ``SYNC_DOCTOR_SECRET_KEY`` in the environment are ignored and the database
+lives in a temporary directory (tests hand in ``database_url`` to run the demo world on the
+database under test), and the demo world's OAuth clients replace any configured ones.
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ if TYPE_CHECKING:
 Build = Callable[[Settings, AppConfig], "Services"]
 
 DEMO_WORLD = Path(__file__).parent / "world.yml"
+DEMO_SECRET_KEY = "demo-only-key-not-for-production"
+# The operator's database and key: never the demo's (see the module docstring).
+OPERATOR_ONLY = frozenset(
+    {"DATABASE_URL", "SYNC_DOCTOR_SECRET_KEY", "SYNC_DOCTOR_SECRET_KEY_FILE", "SYNC_DOCTOR_CONFIG"}
+)
 
 
 def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
@@ -56,8 +65,10 @@ class DemoEnvironment:
         *,
         world_path: str | Path = DEMO_WORLD,
         world: Mapping[str, Any] | None = None,
+        database_url: str | None = None,
     ) -> None:
-        self._environ = dict(environ)
+        self._environ = {k: v for k, v in environ.items() if k not in OPERATOR_ONLY}
+        self._database_url = database_url
         self._build = build
         self.world = dict(world) if world is not None else load_world(world_path)
         self._tmp: str | None = None
@@ -75,13 +86,15 @@ class DemoEnvironment:
             self.sandbox = Sandbox({k: v for k, v in self.world.items() if k != "demo"}).start()
             spec = fill_placeholders(copy.deepcopy(self.world["demo"]), self.sandbox)
             env = dict(self._environ)
-            if not env.get("DATABASE_URL"):
+            if self._database_url:
+                env["DATABASE_URL"] = self._database_url
+            else:
                 self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
                 env["DATABASE_URL"] = f"sqlite:///{self._tmp}/demo.db"
-            env.setdefault("SYNC_DOCTOR_SECRET_KEY", "demo-only-key-not-for-production")
+            env["SYNC_DOCTOR_SECRET_KEY"] = DEMO_SECRET_KEY
             for system, client in (spec.get("oauth_clients") or {}).items():
-                env.setdefault(f"{system.upper()}_CLIENT_ID", client["client_id"])
-                env.setdefault(f"{system.upper()}_CLIENT_SECRET", client["client_secret"])
+                env[f"{system.upper()}_CLIENT_ID"] = client["client_id"]
+                env[f"{system.upper()}_CLIENT_SECRET"] = client["client_secret"]
             settings = load_settings(env)
             config = parse_config(
                 {"integrations": spec["integrations"], "slack": spec.get("slack", {})},

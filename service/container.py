@@ -33,6 +33,9 @@ class Services:
     notifier: RunNotifier
     checks: CheckService
     connect: ConnectService
+    # What start-up did that the person running a command should hear of (a generated key file):
+    # the CLI prints these; the server has already logged them.
+    notices: tuple[str, ...] = ()
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""
