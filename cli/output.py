@@ -54,41 +54,35 @@ class Output:
     def rich(self) -> bool:
         return self.console is not None
 
-    def _show(self, plain: str, fancy: Any) -> None:
-        if self.console is not None:
-            self.console.print(fancy)
-        else:
-            print(plain, file=self.stream)
-
     def run_report(self, result: RunResult) -> None:
         from cli import render
 
         if self.console is None:
-            self._show(render.run_report(result), None)
-            return
-        from cli import terminal
+            print(render.run_report(result), file=self.stream)
+        else:
+            from cli import terminal
 
-        self._show("", terminal.run_report(result))
+            self.console.print(terminal.run_report(result))
 
     def trace_report(self, trace: InvoiceTrace) -> None:
         from cli import render
 
         if self.console is None:
-            self._show(render.trace_report(trace), None)
-            return
-        from cli import terminal
+            print(render.trace_report(trace), file=self.stream)
+        else:
+            from cli import terminal
 
-        self._show("", terminal.trace_report(trace))
+            self.console.print(terminal.trace_report(trace))
 
     def health_table(self, rows: Iterable[IntegrationHealth]) -> None:
         from cli import render
 
         if self.console is None:
-            self._show(render.health_table(rows), None)
-            return
-        from cli import terminal
+            print(render.health_table(rows), file=self.stream)
+        else:
+            from cli import terminal
 
-        self._show("", terminal.health_table(rows))
+            self.console.print(terminal.health_table(rows))
 
     def line(self, text: str = "") -> None:
         if self.console is not None:

@@ -130,9 +130,11 @@ _SECTION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, 
 
 
 def _emulator(system: str, section: Mapping[str, Any], clock: SandboxClock, source: str) -> Emulator:
+    cls = emulator_class(system)
+    refusals: tuple[type[Exception], ...] = (*_SECTION_ERRORS, *cls.load_errors)
     try:
-        return emulator_class(system)(section, clock)
-    except _SECTION_ERRORS as e:
+        return cls(section, clock)
+    except refusals as e:
         if isinstance(e, KeyError):
             problem = f"a required key {e.args[0]!r} is missing"
         elif isinstance(e, (TypeError, AttributeError)):
