@@ -25,8 +25,17 @@ except SystemExit as e:  # --help exits through argparse
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
 
-NOT_FOR_HELP = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "sqlalchemy", "alembic", "httpx", "jinja2"}
-NOT_FOR_CHECK = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "alembic", "sandbox", "demo"}
+NOT_FOR_HELP = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "sqlalchemy", "alembic", "httpx", "jinja2", "rich"}
+NOT_FOR_CHECK = {
+    "slack_bolt",
+    "slack_sdk",
+    "starlette",
+    "uvicorn",
+    "alembic",
+    "sandbox",
+    "demo",
+    "rich",
+}  # piped: plain text
 
 
 def loaded(argv: list[str], env: dict[str, str]) -> tuple[int, set[str]]:
