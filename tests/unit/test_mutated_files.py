@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from app import run
@@ -103,6 +103,19 @@ def mutated(draw: st.DrawFn, original: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def changed(original: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """``original`` with the value at ``path`` replaced: a known mistake, always tried."""
+    data = copy.deepcopy(original)
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return data
+
+
+SETTINGS = ("integrations", "acme", "settings")
+
+
 def write(path: Path, data: Any) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
@@ -112,8 +125,11 @@ def assert_answered(code: int, err: str, allowed: set[int]) -> None:
     assert "Traceback" not in err and "internal error" not in err, err
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(config=mutated(CONFIG))
+@example(config=changed(CONFIG, (*SETTINGS, "window_days"), 1_000_000_000_000))
+@example(config=changed(CONFIG, (*SETTINGS, "since"), "2026-01-01T10:00:00"))
+@example(config=changed(CONFIG, ("integrations", "bluegum", "destination", "system"), "zoho_books"))
 def test_a_mutated_integrations_file_gets_a_report_or_a_message(
     config: dict[str, Any], database_url: str, capsys: Any
 ) -> None:
@@ -144,6 +160,8 @@ WORLD: dict[str, Any] = yaml.safe_load(DEMO_WORLD.read_text(encoding="utf-8"))
 
 @settings(max_examples=60, deadline=None)
 @given(world=mutated(WORLD))
+@example(world=changed(WORLD, ("xero", "faults"), {"rate_limit": "many"}))
+@example(world=changed(WORLD, ("sage",), {}))
 def test_a_mutated_world_file_loads_or_is_refused_with_a_message(world: dict[str, Any]) -> None:
     from contextlib import redirect_stderr, redirect_stdout
     from io import StringIO
