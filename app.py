@@ -136,9 +136,9 @@ class Root:
         return self._build(settings, load_config(settings.config_path, systems=PROVIDERS))
 
     def demo(self, environ: Mapping[str, str]) -> DemoEnvironment:
-        from demo import DemoEnvironment
+        from demo import DemoEnvironment, without_operator_settings
 
-        return DemoEnvironment(environ, self._build)
+        return DemoEnvironment(without_operator_settings(environ), self._build)
 
     def _build(self, settings: Settings, config: AppConfig) -> Services:
         services = build(settings, config)

@@ -6,10 +6,12 @@ the integrations of its ``demo.integrations`` section pointed at them (``{url:SY
 given (the composition root's, ``app.build``), stores the demo credentials, and cleans
 everything up on exit: the servers stop and the temporary directory goes.
 
-The demo writes credentials of its own, so it never uses the operator's database or key:
-``DATABASE_URL`` and ``SYNC_DOCTOR_SECRET_KEY`` in the environment are ignored and the database
-lives in a temporary directory (tests hand in ``database_url`` to run the demo world on the
-database under test), and the demo world's OAuth clients replace any configured ones.
+The demo writes credentials of its own, so it never uses the operator's database or key: the
+database lives in a temporary directory (tests hand in ``database_url`` to run the demo world on
+the database under test), the key is the demo's, and the demo world's OAuth clients replace any
+configured ones. An environment that still carries ``DATABASE_URL`` or the key is refused rather
+than half-used: callers drop them with :func:`without_operator_settings` (the composition root
+does, for ``demo`` and ``serve --demo``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
     return value
 
 
+def without_operator_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the operator's database and key, as the demo takes it."""
+    return {k: v for k, v in environ.items() if k not in OPERATOR_ONLY}
+
+
 class DemoEnvironment:
     def __init__(
         self,
@@ -67,7 +74,15 @@ class DemoEnvironment:
         world: Mapping[str, Any] | None = None,
         database_url: str | None = None,
     ) -> None:
-        self._environ = {k: v for k, v in environ.items() if k not in OPERATOR_ONLY}
+        given = sorted(OPERATOR_ONLY & set(environ))
+        if given:
+            # Loud rather than ignored: a caller handing these in expects them used (a test meant
+            # for PostgreSQL would silently run on SQLite). The command line drops them first.
+            raise ValueError(
+                f"the demo never uses {', '.join(given)}: drop them with without_operator_settings(); "
+                "pass database_url= to run the demo world on a database under test"
+            )
+        self._environ = dict(environ)
         self._database_url = database_url
         self._build = build
         self.world = dict(world) if world is not None else load_world(world_path)

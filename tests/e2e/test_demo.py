@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from app import build
+from demo import DemoEnvironment, without_operator_settings
 from tests.conftest import REPO
 
 FINDING_KEYS = {
@@ -106,3 +110,11 @@ def test_demo_never_touches_the_database_or_key_the_environment_names(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert list(real.iterdir()) == []  # no database, key or lock file created there
     assert "xoxb" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_demo_refuses_an_environment_that_carries_the_operators_database() -> None:
+    """Handed DATABASE_URL, the demo would have to ignore it silently (a test meant for
+    PostgreSQL running on SQLite) or use it (overwriting real connections): it does neither."""
+    with pytest.raises(ValueError, match="the demo never uses DATABASE_URL, SYNC_DOCTOR_SECRET_KEY"):
+        DemoEnvironment({"DATABASE_URL": "sqlite:///x.db", "SYNC_DOCTOR_SECRET_KEY": "k", "PORT": "1"}, build)
+    assert without_operator_settings({"DATABASE_URL": "sqlite:///x.db", "PORT": "1"}) == {"PORT": "1"}
