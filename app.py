@@ -72,12 +72,32 @@ def _build(
     from store import migrate
     from store.crypto import Vault, key_file_for, load_or_create_key
     from store.db import make_engine, make_session_factory
+    from store.rekey import sealed_count
 
     engine = make_engine(settings.database_url)
-    if upgrade_db:
-        migrate.ensure_current(engine)
-    sessions = make_session_factory(engine)
-    vault = Vault(load_or_create_key(settings.secret_key, key_file_for(settings.sqlite_path())))
+    try:
+        if upgrade_db:
+            migrate.ensure_current(engine)
+        sessions = make_session_factory(engine)
+        key_file = key_file_for(settings.sqlite_path())
+        generating = not settings.secret_key and not key_file.exists()
+
+        def sealed_rows() -> int:
+            with sessions() as session:
+                return sealed_count(session)
+
+        vault = Vault(load_or_create_key(settings.secret_key, key_file, sealed_rows=sealed_rows))
+    except BaseException:
+        engine.dispose()
+        raise
+    notices = (
+        (
+            f"SYNC_DOCTOR_SECRET_KEY is not set: generated a key in {key_file} (mode 0600). Set "
+            "SYNC_DOCTOR_SECRET_KEY in production and keep it safe: without it stored credentials cannot be read.",
+        )
+        if generating
+        else ()
+    )
     notifier = RunNotifier()
     checks = CheckService(
         config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS, notifier=notifier
@@ -85,7 +105,17 @@ def _build(
     connect = ConnectService(config, settings, sessions, vault)
     consent = ConsentService(config, settings, sessions, vault, connect, transport=transport)
     services = Services(
-        settings, config, engine, sessions, vault, notifier, checks, connect, consent, ReplayGuard(sessions)
+        settings,
+        config,
+        engine,
+        sessions,
+        vault,
+        notifier,
+        checks,
+        connect,
+        consent,
+        ReplayGuard(sessions),
+        notices=notices,
     )
     _register_alerts(services)
     return services
@@ -116,12 +146,14 @@ class Root:
         self.owns_process = owns_process
 
     def services(self, settings: Settings) -> Services:
-        return self._build(settings, load_config(settings.config_path))
+        from providers import PROVIDERS
+
+        return self._build(settings, load_config(settings.config_path, systems=PROVIDERS))
 
     def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
-        from demo import DemoEnvironment
+        from demo import DemoEnvironment, without_operator_settings
 
-        return DemoEnvironment(environ, self._build, slack=slack)
+        return DemoEnvironment(without_operator_settings(environ), self._build, slack=slack)
 
     def _build(self, settings: Settings, config: AppConfig) -> Services:
         services = build(settings, config)
@@ -148,6 +180,16 @@ class Root:
             return migrate.current_revision(engine)
         finally:
             engine.dispose()
+
+    def rotate_key(self, settings: Settings) -> int:
+        from store.rekey import rotate_all
+
+        services = build(settings, AppConfig(integrations={}))
+        try:
+            with services.sessions.begin() as session:
+                return rotate_all(session, services.vault)
+        finally:
+            services.close()
 
 
 def main() -> int:

@@ -94,6 +94,10 @@ class ConnectService:
         scopes: tuple[str, ...] = (),
         actor: str,
     ) -> Connected:
+        if not access_token.strip():
+            raise ConnectError("the access token is empty")
+        if refresh_token is not None and not refresh_token.strip():
+            raise ConnectError("the refresh token is empty (leave it out when there is none)")
         now = datetime.now(UTC)
         credentials = Credentials(
             kind="oauth2",

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app import build  # noqa: E402
-from demo import DEMO_WORLD, DemoEnvironment, fill_placeholders  # noqa: E402
+from demo import DEMO_SECRET_KEY, DEMO_WORLD, DemoEnvironment, fill_placeholders, without_operator_settings  # noqa: E402
 from sandbox.server import load_world  # noqa: E402
 
 INTEGRATION = "acme"
@@ -88,13 +88,14 @@ def main() -> None:
         env = {
             **base_env,
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "SYNC_DOCTOR_SECRET_KEY": "bench-only-key",
+            "SYNC_DOCTOR_SECRET_KEY": DEMO_SECRET_KEY,  # the demo stores its credentials under its own key
             "SYNC_DOCTOR_CONFIG": f"{tmp}/sync-doctor.yml",
         }
         for system, client in (spec.get("oauth_clients") or {}).items():
             env[f"{system.upper()}_CLIENT_ID"] = client["client_id"]
             env[f"{system.upper()}_CLIENT_SECRET"] = client["client_secret"]
-        with DemoEnvironment(env, build, world=copy.deepcopy(world)) as demo:
+        demo_env = without_operator_settings(env)
+        with DemoEnvironment(demo_env, build, world=copy.deepcopy(world), database_url=env["DATABASE_URL"]) as demo:
             assert demo.sandbox is not None
             filled = fill_placeholders(copy.deepcopy(spec), demo.sandbox)
             config = {"integrations": filled["integrations"]}

@@ -198,6 +198,7 @@ def serve(services: Services, *, demo: bool = False, host: str = "0.0.0.0", port
         host=host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the process's handler, in its one format
         access_log=False,  # request lines would carry OAuth codes in query strings
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,

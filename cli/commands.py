@@ -1,117 +1,43 @@
 """The command line: ``python app.py COMMAND`` (same as ``sync-doctor COMMAND``).
 
-Exit codes: 0 all good, 1 a check found a ``fail`` or ``error``, 2 a usage or configuration
-error (the message names what is wrong and what to do).
+Exit codes (``--help`` lists them too): 0 done and nothing failing, 1 a check found a ``fail``
+or ``error`` (or a traced invoice is not synced), 2 a usage, configuration or environment error
+whose message names what is wrong and what to do, 3 an internal error (a bug), 130 interrupted.
+A mistake a user can make never ends in a traceback: errors the operator can fix (the
+database, the credentials' key) are put into words by :func:`service.errors.explain`.
 
 What a command works with comes from the composition root (``app.py``) as a :class:`Root`.
-This module imports only what parsing and error messages need; each command imports the
-rest when it runs, so ``--help`` starts in a fraction of the time a check takes.
+This module imports only what parsing and error messages need; each command (one module per
+group: ``checks``, ``connect``, ``demo``, ``sandbox``, ``db``, ``serve``) imports the rest when
+it runs, so ``--help`` starts in a fraction of the time a check takes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import signal
 import sys
-import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
 
 from actions.errors import ConnectError
+from cli import checks, connect, db, demo, sandbox, serve
+from cli.base import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
+from cli.parser import parser
 from config.env import Settings, load_settings
 from config.integrations import ConfigError
 from config.logging import setup_logging
+from service.errors import RunNotStored
 from service.lookup import UnknownIntegration
-
-if TYPE_CHECKING:
-    from demo import DemoEnvironment
-    from service.container import Services
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-COMPANY_FILE_PASSWORD = "SYNC_DOCTOR_COMPANY_FILE_PASSWORD"  # MYOB company-file password, never an argument
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "Root", "parser", "run_cli"]
 
-
-class Root(Protocol):
-    """What the composition root builds for a command, on demand."""
-
-    def services(self, settings: Settings) -> Services:
-        """Services for the configured integrations (the caller closes them)."""
-
-    def demo(self, environ: Mapping[str, str], *, slack: bool = False) -> DemoEnvironment:
-        """The bundled demo world, to be entered with ``with``; ``slack``: with a fake Slack."""
-
-    def serve(self, services: Services, *, demo: bool = False) -> None:
-        """Serve the Slack bot until stopped."""
-
-    def upgrade_database(self, settings: Settings) -> str | None:
-        """Apply every migration; the revision the database is at."""
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse exits 2 by itself; keep one path for messages
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="sync-doctor", description="Find, explain and fix broken invoice syncs.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    sub.add_parser("list", help="the configured integrations and their last known health")
-
-    check = sub.add_parser("check", help="run every check on one integration")
-    check.add_argument("name")
-    check.add_argument("--json", action="store_true", help="print one JSON document")
-    check.add_argument("--invoice", metavar="NUMBER", help="trace one invoice: why isn't it in the destination?")
-
-    connect = sub.add_parser("connect", help="store credentials for one side of an integration")
-    connect.add_argument("name")
-    connect.add_argument("side", choices=["source", "destination"])
-    how = connect.add_mutually_exclusive_group(required=True)
-    how.add_argument("--api-key", metavar="KEY", help="API key / private-app token (Stripe, HubSpot)")
-    how.add_argument("--access-token", metavar="TOKEN", help="an OAuth access token you already have")
-    how.add_argument(
-        "--oauth",
-        action="store_true",
-        help="print a signed one-time link to the consent (SYNC_DOCTOR_PUBLIC_URL set: `serve` finishes it), "
-        "else the consent URL (then --redirect-url)",
-    )
-    how.add_argument("--redirect-url", metavar="URL", help="finish OAuth with the URL the provider redirected to")
-    how.add_argument(
-        "--company-file-user",
-        metavar="USER",
-        help=f"MYOB: the company file's own user (password from {COMPANY_FILE_PASSWORD}, blank if unset)",
-    )
-    connect.add_argument("--refresh-token", metavar="TOKEN")
-    connect.add_argument("--expires-in", metavar="SECONDS", type=int)
-    connect.add_argument("--tenant", metavar="ID", help="tenant / realm / portal / account id")
-
-    demo = sub.add_parser("demo", help="run every check on the bundled demo world (no setup needed)")
-    demo.add_argument("--json", action="store_true")
-
-    sandbox = sub.add_parser("sandbox", help="serve the emulators until stopped")
-    sandbox.add_argument("--world", metavar="FILE", help="world file (default: the demo world)")
-    sandbox.add_argument("--port", type=int, default=0, help="first port; systems take consecutive ports")
-
-    db = sub.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
-
-    serve = sub.add_parser("serve", help="serve the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
-    serve.add_argument(
-        "--demo",
-        action="store_true",
-        help="against the bundled demo world; without SLACK_BOT_TOKEN, with a fake Slack and a ready curl command",
-    )
-    serve.add_argument("--port", type=int, help="overrides PORT")
-    return p
+EXIT_INTERRUPTED = 130
+# Commands whose output is a log (a server's); the others print a report, and their logs stay
+# out of it unless LOG_LEVEL asks for them.
+LOGGING_COMMANDS = frozenset({"serve"})
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: Root) -> int:
@@ -122,175 +48,41 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: 
         print(str(e), file=sys.stderr)
         print("Run `sync-doctor --help` for the commands.", file=sys.stderr)
         return EXIT_USAGE
+    settings: Settings | None = None
     try:
         settings = load_settings(environ)
-        setup_logging(settings.log_level)
+        wanted = environ.get("LOG_LEVEL") or args.command in LOGGING_COMMANDS
+        setup_logging(settings.log_level if wanted else "ERROR")
         handler = _COMMANDS[args.command]
         return handler(args, Command(root, settings, environ))
     except (ConfigError, UnknownIntegration, ConnectError, UsageError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(e))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:
+        from service.errors import explain
+
+        message = explain(e, settings.database_url if settings else "")
+        if message is None:
+            logger.critical("internal error, a bug in Sync Doctor (please report it)", exc_info=e)
+            return EXIT_INTERNAL
+        if isinstance(e, RunNotStored):
+            message = f"the run above was not stored: {message}"
+        return _refuse(message)
 
 
-class Command:
-    """One command's view of the process: the root, the settings, the environment."""
-
-    def __init__(self, root: Root, settings: Settings, environ: Mapping[str, str]) -> None:
-        self.root = root
-        self.settings = settings
-        self.environ = environ
-
-    def services(self) -> Services:
-        return self.root.services(self.settings)
+def _refuse(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
-def cmd_list(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()  # first: it imports the checks with the collector paused (app.build)
-    try:
-        from cli import render
-
-        rows = services.checks.overview()
-        if not rows:
-            print(f"No integrations configured in {services.config.path}.")
-        else:
-            print(render.health_table(rows))
-    finally:
-        services.close()
-    return EXIT_OK
-
-
-def cmd_check(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()  # first: it imports the checks with the collector paused (app.build)
-    try:
-        from cli import render
-
-        if args.invoice:
-            result, trace = services.checks.trace(args.name, args.invoice)
-            if args.json:
-                print(json.dumps({**result.to_json(), "trace": trace.to_json()}, indent=2, default=str))
-            else:
-                print(render.trace_report(trace))
-            return result.exit_code
-        result = services.checks.run(args.name, trigger="cli")
-        print(json.dumps(result.to_json(), indent=2, default=str) if args.json else render.run_report(result))
-        return result.exit_code
-    finally:
-        # The report is out before closing waits for this run's alerts to post.
-        sys.stdout.flush()
-        services.close()
-
-
-def cmd_connect(args: argparse.Namespace, command: Command) -> int:
-    services = command.services()
-    try:
-        connect = services.connect
-        if args.oauth:
-            if command.settings.public_url:
-                link = services.consent.issue_link(args.name, args.side, issued_to="cli")
-                print("Open this link in a browser within 15 minutes (it works once), approve access, and")
-                print("`sync-doctor serve` at SYNC_DOCTOR_PUBLIC_URL stores the connection:\n")
-                print(link)
-                return EXIT_OK
-            url = services.consent.begin(args.name, args.side, issued_to="cli")
-            print("Open this URL within 15 minutes, approve access, then run this command again with")
-            print("  --redirect-url '<the URL your browser was sent back to>'\n")
-            print(url)
-            return EXIT_OK
-        if args.redirect_url:
-            system = services.checks.get(args.name).side(args.side).system
-            done = services.consent.finish(system, args.redirect_url, actor="cli")
-        elif args.api_key:
-            done = connect.save_api_key(args.name, args.side, args.api_key, actor="cli")
-        elif args.company_file_user:
-            # The password never goes on the command line (shell history, ps).
-            password = command.environ.get(COMPANY_FILE_PASSWORD, "")
-            done = connect.save_tenant_login(args.name, args.side, args.company_file_user, password, actor="cli")
-        else:
-            done = connect.save_tokens(
-                args.name,
-                args.side,
-                access_token=args.access_token,
-                refresh_token=args.refresh_token,
-                expires_in=args.expires_in,
-                tenant=args.tenant,
-                actor="cli",
-            )
-        tenant = f" (tenant {done.tenant})" if done.tenant else ""
-        print(f"Connected {done.integration} {done.side}: {done.system}{tenant}, {done.kind} stored encrypted.")
-        return EXIT_OK
-    finally:
-        services.close()
-
-
-def cmd_demo(args: argparse.Namespace, command: Command) -> int:
-    from cli import render
-
-    if not command.environ.get("LOG_LEVEL"):
-        setup_logging("WARNING")  # the report is the output; per-call INFO lines would bury it
-    with command.root.demo(command.environ) as demo:
-        checks = demo.services.checks
-        results = [checks.run(i.name, trigger="demo") for i in checks.integrations()]
-        if args.json:
-            print(json.dumps({"integrations": [r.to_json() for r in results]}, indent=2, default=str))
-        else:
-            print(demo.banner())
-            for result in results:
-                print()
-                print(render.run_report(result))
-    return EXIT_FINDINGS if any(r.failing for r in results) else EXIT_OK
-
-
-def cmd_sandbox(args: argparse.Namespace, command: Command) -> int:
-    from demo import DEMO_WORLD
-    from sandbox.server import Sandbox, load_world
-
-    world = load_world(args.world or DEMO_WORLD)
-    systems = sorted(k for k in world if k not in ("demo", "integrations") and not k.startswith("_"))
-    ports = {system: (args.port + i if args.port else 0) for i, system in enumerate(systems)}
-    sandbox = Sandbox(world, ports=ports).start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
-        for system, url in sorted(sandbox.urls.items()):
-            print(f"{system:<12} {url}")
-        print("Serving the sandbox; Ctrl-C to stop.", flush=True)
-        stop.wait()
-    finally:
-        sandbox.stop()
-    return EXIT_OK
-
-
-def cmd_db(args: argparse.Namespace, command: Command) -> int:
-    print(f"Database at revision {command.root.upgrade_database(command.settings)}.")
-    return EXIT_OK
-
-
-def cmd_serve(args: argparse.Namespace, command: Command) -> int:
-    environ = command.environ
-    if args.port:
-        environ = {**environ, "PORT": str(args.port)}
-    if args.demo:
-        # No Slack token: the demo plays Slack too, and says how to send it a command.
-        with command.root.demo(environ, slack=not environ.get("SLACK_BOT_TOKEN")) as demo:
-            if demo.slack is not None:
-                print(demo.slack.instructions(f"http://127.0.0.1:{demo.services.settings.port}"), flush=True)
-            command.root.serve(demo.services, demo=True)
-        return EXIT_OK
-    services = command.root.services(load_settings(environ))
-    try:
-        command.root.serve(services)
-    finally:
-        services.close()
-    return EXIT_OK
-
-
-_COMMANDS = {
-    "list": cmd_list,
-    "check": cmd_check,
-    "connect": cmd_connect,
-    "demo": cmd_demo,
-    "sandbox": cmd_sandbox,
-    "db": cmd_db,
-    "serve": cmd_serve,
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {
+    "list": checks.cmd_list,
+    "check": checks.cmd_check,
+    "connect": connect.cmd_connect,
+    "demo": demo.cmd_demo,
+    "sandbox": sandbox.cmd_sandbox,
+    "db": db.cmd_db,
+    "serve": serve.cmd_serve,
 }

@@ -1,4 +1,5 @@
-"""Plain-text rendering of runs and traces for the terminal (pure functions)."""
+"""Plain-text rendering of runs, traces and health (pure functions): what is printed when the
+output is piped or ``NO_COLOR`` is set. ``cli/terminal.py`` renders the same for a terminal."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from common.money import amounts_text
 from common.mrkdwn import unescape
 
 if TYPE_CHECKING:
+    from checks.trace import InvoiceTrace
     from service.health import IntegrationHealth
 
 NOTHING = "nothing"
@@ -24,29 +26,70 @@ def _plain(mrkdwn: str) -> str:
     return unescape(mrkdwn).replace("*", "")
 
 
+# Markers for the remediation templates, not evidence a person reads.
+HIDDEN_EVIDENCE = frozenset({"from_error"})
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, (list, tuple, dict)) and not value)
+
+
+def value_text(value: Any) -> str:
+    """One evidence value as a person reads it: no Python reprs, no empty parts."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        parts = [f"{k}={_nested(v)}" for k, v in value.items() if not is_empty(v)]
+        return ", ".join(parts)
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], Mapping):
+            shown = "; ".join(value_text(row) for row in value[:5])
+            return shown + (f" (+{len(value) - 5} more)" if len(value) > 5 else "")
+        shown = ", ".join(value_text(v) for v in value[:10] if not is_empty(v))
+        return shown + (" …" if len(value) > 10 else "")
+    return str(value)
+
+
+def _nested(value: Any) -> str:
+    text = value_text(value)
+    return f"({text})" if isinstance(value, Mapping) else text
+
+
+def evidence_items(evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of the evidence worth showing, in order: empty and internal fields left out."""
+    return [
+        (key.replace("_", " "), value_text(value))
+        for key, value in evidence.items()
+        if key not in HIDDEN_EVIDENCE and not is_empty(value) and value_text(value)
+    ]
+
+
 def _evidence_lines(evidence: Mapping[str, Any], width: int = 96) -> list[str]:
     lines = []
-    for key, value in evidence.items():
-        if isinstance(value, list) and value and isinstance(value[0], Mapping):
-            shown = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in value[:5])
-            more = f" (+{len(value) - 5} more)" if len(value) > 5 else ""
-            text = f"{key}: {shown}{more}"
-        elif isinstance(value, list):
-            text = f"{key}: {', '.join(str(v) for v in value[:10])}{' …' if len(value) > 10 else ''}"
-        else:
-            text = f"{key}: {value}"
-        lines.extend(textwrap.wrap(text, width=width, initial_indent="      ", subsequent_indent="        "))
+    for label, text in evidence_items(evidence):
+        lines.extend(
+            textwrap.wrap(f"{label}: {text}", width=width, initial_indent="      ", subsequent_indent="        ")
+        )
     return lines
+
+
+def plain_remediation(remediation: str) -> str:
+    return _plain(remediation)
+
+
+def blocked_text(finding: Finding) -> str | None:
+    if not finding.impact.blocked:
+        return None
+    return f"blocks {len(finding.impact.blocked)} invoice(s), {amounts_text(finding.impact.amounts, empty=NOTHING)}"
 
 
 def finding_block(finding: Finding, remediation: str) -> list[str]:
     status = f" [{finding.status}]" if finding.status else ""
     head = f"  {MARKS[finding.severity]} {finding.code}  {entry(finding.code).title}: {finding.subject}{status}"
     lines = [head]
-    if finding.impact.blocked:
-        lines.append(
-            f"      blocks {len(finding.impact.blocked)} invoice(s), {amounts_text(finding.impact.amounts, empty=NOTHING)}"
-        )
+    blocked = blocked_text(finding)
+    if blocked:
+        lines.append(f"      {blocked}")
     lines.extend(_evidence_lines(finding.evidence))
     if remediation:
         lines.append("      what to do:")
@@ -57,19 +100,35 @@ def finding_block(finding: Finding, remediation: str) -> list[str]:
     return lines
 
 
-def run_report(result: RunResult) -> str:
+def verdict(result: RunResult) -> str:
+    return "FAILING" if result.failing else ("WARNINGS" if result.count(Severity.WARN) else "HEALTHY")
+
+
+def summary(result: RunResult) -> str:
     blocked = result.blocked
     fail, warn, err = result.count(Severity.FAIL), result.count(Severity.WARN), result.count(Severity.ERROR)
-    verdict = "FAILING" if result.failing else ("WARNINGS" if warn else "HEALTHY")
     calls = ", ".join(f"{k} {v}" for k, v in sorted(result.api_calls.items())) or "none"
-    lines = [
-        f"{result.integration}: {result.source} -> {result.destination}   {verdict}",
-        f"  {fail} fail, {warn} warn, {err} error; {len(blocked.blocked)} invoice(s) blocked"
-        f" ({amounts_text(blocked.amounts, empty=NOTHING)}); {result.duration_s:.1f}s, API calls: {calls}; run {result.ref}",
-    ]
+    return (
+        f"{fail} fail, {warn} warn, {err} error; {len(blocked.blocked)} invoice(s) blocked"
+        f" ({amounts_text(blocked.amounts, empty=NOTHING)}); {result.duration_s:.1f}s, API calls: {calls}; run {result.ref}"
+    )
+
+
+def since_last_run(result: RunResult) -> str | None:
+    if not (result.resolved or any(f.status == "ongoing" for f in result.findings)):
+        return None
     new = sum(1 for f in result.findings if f.status == "new")
-    if result.resolved or any(f.status == "ongoing" for f in result.findings):
-        lines.append(f"  since last run: {new} new, {len(result.resolved)} resolved")
+    return f"since last run: {new} new, {len(result.resolved)} resolved"
+
+
+def run_report(result: RunResult) -> str:
+    lines = [
+        f"{result.integration}: {result.source} -> {result.destination}   {verdict(result)}",
+        f"  {summary(result)}",
+    ]
+    since = since_last_run(result)
+    if since:
+        lines.append(f"  {since}")
     if not result.findings:
         lines.append("  No problems found.")
     for finding in result.findings:
@@ -84,7 +143,7 @@ def run_report(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def trace_report(trace: Any) -> str:
+def trace_report(trace: InvoiceTrace) -> str:
     """An InvoiceTrace as text: its steps in order, then the verdict."""
     lines = [f"Invoice {trace.number} in {trace.integration}:"]
     for step in trace.steps:

@@ -79,6 +79,25 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+# Databases Sync Doctor is built and tested on, with the drivers it installs.
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse what is not a URL of a supported database before anything connects. The value
+    is never echoed: it may hold a password."""
+    scheme, separator, _ = url.partition("://")
+    if not separator or not scheme:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL: use sqlite:///path/to/sync-doctor.db or postgresql://user@host/db"
+        )
+    if scheme.lower() not in DATABASE_SCHEMES:
+        raise ConfigError(
+            f"DATABASE_URL: {scheme!r} databases are not supported: use sqlite:///path/to/sync-doctor.db "
+            "or postgresql://user@host/db"
+        )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     database_url = env.get("DATABASE_URL") or f"sqlite:///{DEFAULT_DB_FILE}"
@@ -87,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    _check_database_url(database_url)
     slack_api_url = env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
     if not slack_api_url.startswith(("http://", "https://")):
         raise ConfigError(f"SLACK_API_URL: must be an http(s) URL, not {slack_api_url!r}")

@@ -2,24 +2,32 @@
 
 Every error names the file, the key path and what is wrong, e.g.
 ``sync-doctor.yml: integrations.acme.destination.system: unknown system 'xeroo'; supported: ...``.
-Unknown keys are errors too: a typo must not silently disable a setting.
+Unknown keys are errors too: a typo must not silently disable a setting; so is a key given twice
+(YAML would let the last one win silently).
+
+Which systems a side may name is not this module's to know: the caller passes the providers
+registry's keys (``systems``), so registering a provider is all it takes to make a system
+configurable, and a system without one is refused here rather than when a command needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
-SYSTEMS = ("xero", "quickbooks", "hubspot", "stripe", "zoho_books", "myob", "aroflo", "torqueflow", "workshop_software")
 DIRECTIONS = ("source_to_destination", "destination_to_source", "both", "none")
 STATUSES = ("draft", "open", "paid", "void")
 ENVIRONMENTS = ("live", "test")
 URL_KEYS = ("base_url", "token_url", "authorize_url", "identity_url")
+# Upper bounds: beyond them a value is a typo, and date arithmetic would overflow.
+WINDOW_DAYS_MAX = 3660  # ten years of invoices compared
+STALE_AFTER_HOURS_MAX = 8784  # a year without a synced invoice
+LIMIT_MAX = {"concurrent": 100, "per_minute": 1_000_000, "app_per_minute": 1_000_000}
 
 
 class ConfigError(ValueError):
@@ -107,33 +115,82 @@ class AppConfig:
         return self.integrations.get(name.strip().lower())
 
 
-def load_config(path: str | Path) -> AppConfig:
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML with two differences. Dates stay text: ``since: 2026-13-45`` reaches the key's
+    own validation (a message naming it) instead of failing inside the parser, and a date and
+    time cannot pass for a date. A key given twice in one mapping is an error."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (first on line {first})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_config(path: str | Path, *, systems: Collection[str] | None = None) -> AppConfig:
+    """The integrations file at ``path``; ``systems``: the systems a side may name."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: file not found (set SYNC_DOCTOR_CONFIG or create it; see README)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a file (set SYNC_DOCTOR_CONFIG to the YAML file)") from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{p}: line {line} is not UTF-8 text (byte 0x{raw[e.start]:02x}): save the file as UTF-8"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: constructs no Python objects
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{p}:{where} not valid YAML: {getattr(e, 'problem', e)}") from None
-    return parse_config(data if data is not None else {}, source=str(p))
+    return parse_config(data if data is not None else {}, source=str(p), systems=systems)
 
 
-def parse_config(data: Any, *, source: str = "<config>") -> AppConfig:
-    reader = _Reader(source)
+def parse_config(data: Any, *, source: str = "<config>", systems: Collection[str] | None = None) -> AppConfig:
+    """``data`` (as YAML parsed it) validated into an :class:`AppConfig`. ``systems``: the
+    systems a side may name, the providers registry's keys (None: any name, for callers that
+    validate systems themselves)."""
+    reader = _Reader(source, tuple(sorted(systems)) if systems is not None else None)
     root = reader.mapping(data, "", {"slack", "integrations", "timezone"})
     slack = _slack(reader, root.get("slack"), "slack")
     integrations_raw = reader.mapping(root.get("integrations", {}), "integrations", None)
     integrations: dict[str, IntegrationConfig] = {}
+    spelled: dict[str, str] = {}
     for raw_name, body in integrations_raw.items():
         name = str(raw_name).strip().lower()
         if not name or not all(c.isalnum() or c in "-_" for c in name):
             reader.fail(f"integrations.{raw_name}", "names use letters, digits, '-' and '_' only")
+        if name in spelled:
+            reader.fail(
+                f"integrations.{raw_name}",
+                f"the same name as integrations.{spelled[name]} (names ignore case): rename one of them",
+            )
+        spelled[name] = str(raw_name)
         integrations[name] = _integration(reader, name, body, f"integrations.{raw_name}")
     tz = root.get("timezone", "UTC")
     if not isinstance(tz, str):
@@ -148,8 +205,9 @@ def parse_config(data: Any, *, source: str = "<config>") -> AppConfig:
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, systems: tuple[str, ...] | None = None) -> None:
         self.source = source
+        self.systems = systems
 
     def fail(self, path: str, message: str) -> NoReturn:
         where = f"{path}: " if path else ""
@@ -188,11 +246,13 @@ class _Reader:
             return value
         self.fail(path, f"must be true or false, not {value!r}")
 
-    def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
+    def integer(self, value: Any, path: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
         if value is None:
             return default
         if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
-            return value
+            if maximum is None or value <= maximum:
+                return value
+            self.fail(path, f"must be at most {maximum}, not {value!r}")
         self.fail(path, f"must be a whole number >= {minimum}, not {value!r}")
 
     def strings(self, value: Any, path: str, choices: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -209,13 +269,18 @@ class _Reader:
     def day(self, value: Any, path: str) -> date | None:
         if value is None:
             return None
+        if isinstance(value, datetime):
+            self.fail(path, f"must be a date YYYY-MM-DD, not a date and time ({value.isoformat()})")
         if isinstance(value, date):
             return value
+        text = str(value).strip()
         try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(path, f"must be a date YYYY-MM-DD, not {value!r}")
-        return None
+            if len(text) == 10:  # fromisoformat also takes 20260101 and 2026-W01-1: only YYYY-MM-DD here
+                return date.fromisoformat(text)
+        except ValueError as e:
+            self.fail(path, f"must be a date YYYY-MM-DD, not {value!r} ({e})")
+        hint = " (a date and time? give the day only)" if len(text) > 10 and text[:10].count("-") == 2 else ""
+        self.fail(path, f"must be a date YYYY-MM-DD, not {value!r}{hint}")
 
 
 def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
@@ -243,8 +308,8 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
     if not m:
         r.fail(path, "is required (system, tenant, ...)")
     system = r.string(m.get("system"), f"{path}.system", required=True) or ""
-    if system not in SYSTEMS:
-        r.fail(f"{path}.system", f"unknown system {system!r}; supported: {', '.join(SYSTEMS)}")
+    if r.systems is not None and system not in r.systems:
+        r.fail(f"{path}.system", f"unknown system {system!r}; supported: {', '.join(r.systems)}")
     urls: dict[str, str] = {}
     for key in URL_KEYS:
         url = r.string(m.get(key), f"{path}.{key}")
@@ -253,7 +318,7 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
                 r.fail(f"{path}.{key}", f"must be an http(s) URL, not {url!r}")
             urls[key] = url.rstrip("/")
     limits_raw = r.mapping(m.get("limits"), f"{path}.limits", {"concurrent", "per_minute", "app_per_minute"})
-    limits = {k: r.integer(v, f"{path}.limits.{k}", 0, minimum=1) for k, v in limits_raw.items()}
+    limits = {k: r.integer(v, f"{path}.limits.{k}", 0, minimum=1, maximum=LIMIT_MAX[k]) for k, v in limits_raw.items()}
     return SideConfig(
         system=system,
         tenant=r.string(m.get("tenant"), f"{path}.tenant"),
@@ -299,8 +364,10 @@ def _settings(r: _Reader, value: Any, path: str) -> SyncSettings:
         auto_sync_sales=r.boolean(auto.get("sales"), f"{path}.auto_sync.sales", True),
         auto_sync_purchases=r.boolean(auto.get("purchases"), f"{path}.auto_sync.purchases", True),
         currency=r.string(m.get("currency"), f"{path}.currency"),
-        stale_after_hours=r.integer(m.get("stale_after_hours"), f"{path}.stale_after_hours", 48, minimum=1),
-        window_days=r.integer(m.get("window_days"), f"{path}.window_days", 30, minimum=1),
+        stale_after_hours=r.integer(
+            m.get("stale_after_hours"), f"{path}.stale_after_hours", 48, minimum=1, maximum=STALE_AFTER_HOURS_MAX
+        ),
+        window_days=r.integer(m.get("window_days"), f"{path}.window_days", 30, minimum=1, maximum=WINDOW_DAYS_MAX),
     )
 
 

@@ -128,4 +128,6 @@ def setup_logging(level: str = "INFO", stream: object = None) -> logging.Handler
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     quiet_slack_payloads()
+    # Alembic narrates every migration step (and its plugins) at INFO; store.migrate logs one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler

@@ -4,9 +4,16 @@
 the integrations of its ``demo.integrations`` section pointed at them (``{url:SYSTEM}`` and
 ``{token_url:SYSTEM}`` placeholders), has the services built for them by the ``build`` it is
 given (the composition root's, ``app.build``), stores the demo credentials, and cleans
-everything up on exit: the servers stop, and the database lives in a temporary directory
-unless DATABASE_URL is set. With ``slack=True`` (``serve --demo`` without a Slack token) it
-also plays Slack: a fake Web API the bot is pointed at (``demo/slack.py``).
+everything up on exit: the servers stop and the temporary directory goes. With ``slack=True``
+(``serve --demo`` without a Slack token) it also plays Slack: a fake Web API the bot is pointed
+at (``demo/slack.py``).
+
+The demo writes credentials of its own, so it never uses the operator's database or key: the
+database lives in a temporary directory (tests hand in ``database_url`` to run the demo world on
+the database under test), the key is the demo's, and the demo world's OAuth clients replace any
+configured ones. An environment that still carries ``DATABASE_URL`` or the key is refused rather
+than half-used: callers drop them with :func:`without_operator_settings` (the composition root
+does, for ``demo`` and ``serve --demo``).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from config.env import Settings, load_settings
 from config.integrations import AppConfig, parse_config
 from demo.slack import DemoSlack
+from providers import PROVIDERS
 from providers.credentials import Credentials
 from sandbox.server import Sandbox, load_world
 
@@ -31,6 +39,11 @@ if TYPE_CHECKING:
 Build = Callable[[Settings, AppConfig], "Services"]
 
 DEMO_WORLD = Path(__file__).parent / "world.yml"
+DEMO_SECRET_KEY = "demo-only-key-not-for-production"
+# The operator's database and key: never the demo's (see the module docstring).
+OPERATOR_ONLY = frozenset(
+    {"DATABASE_URL", "SYNC_DOCTOR_SECRET_KEY", "SYNC_DOCTOR_SECRET_KEY_FILE", "SYNC_DOCTOR_CONFIG"}
+)
 
 
 def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
@@ -49,6 +62,11 @@ def fill_placeholders(value: Any, sandbox: Sandbox) -> Any:
     return value
 
 
+def without_operator_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the operator's database and key, as the demo takes it."""
+    return {k: v for k, v in environ.items() if k not in OPERATOR_ONLY}
+
+
 class DemoEnvironment:
     def __init__(
         self,
@@ -58,10 +76,20 @@ class DemoEnvironment:
         world_path: str | Path = DEMO_WORLD,
         world: Mapping[str, Any] | None = None,
         slack: bool = False,
+        database_url: str | None = None,
     ) -> None:
+        given = sorted(OPERATOR_ONLY & set(environ))
+        if given:
+            # Loud rather than ignored: a caller handing these in expects them used (a test meant
+            # for PostgreSQL would silently run on SQLite). The command line drops them first.
+            raise ValueError(
+                f"the demo never uses {', '.join(given)}: drop them with without_operator_settings(); "
+                "pass database_url= to run the demo world on a database under test"
+            )
         self._environ = dict(environ)
         self._play_slack = slack
         self.slack: DemoSlack | None = None
+        self._database_url = database_url
         self._build = build
         self.world = dict(world) if world is not None else load_world(world_path)
         self._tmp: str | None = None
@@ -79,20 +107,23 @@ class DemoEnvironment:
             self.sandbox = Sandbox({k: v for k, v in self.world.items() if k != "demo"}).start()
             spec = fill_placeholders(copy.deepcopy(self.world["demo"]), self.sandbox)
             env = dict(self._environ)
-            if not env.get("DATABASE_URL"):
+            if self._database_url:
+                env["DATABASE_URL"] = self._database_url
+            else:
                 self._tmp = tempfile.mkdtemp(prefix="sync-doctor-demo-")
                 env["DATABASE_URL"] = f"sqlite:///{self._tmp}/demo.db"
-            env.setdefault("SYNC_DOCTOR_SECRET_KEY", "demo-only-key-not-for-production")
+            env["SYNC_DOCTOR_SECRET_KEY"] = DEMO_SECRET_KEY
             if self._play_slack:
                 self.slack = DemoSlack().start()
                 env.update(self.slack.environ())
             for system, client in (spec.get("oauth_clients") or {}).items():
-                env.setdefault(f"{system.upper()}_CLIENT_ID", client["client_id"])
-                env.setdefault(f"{system.upper()}_CLIENT_SECRET", client["client_secret"])
+                env[f"{system.upper()}_CLIENT_ID"] = client["client_id"]
+                env[f"{system.upper()}_CLIENT_SECRET"] = client["client_secret"]
             settings = load_settings(env)
             config = parse_config(
                 {"integrations": spec["integrations"], "slack": spec.get("slack", {})},
                 source=f"{DEMO_WORLD.name} (demo)",
+                systems=PROVIDERS,
             )
             self._services = self._build(settings, config)
             self._connect(spec.get("credentials") or {})

@@ -18,6 +18,8 @@ from providers.fanout import SERIAL, FanOut
 from providers.http import CallStats, Limits, RetryPolicy
 from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
 
+# The systems Sync Doctor serves, and so the systems an integration's side may name (the
+# configuration is validated against these keys): registering a provider here is all it takes.
 PROVIDERS: dict[str, str] = {
     "xero": "providers.xero.Xero",
     "quickbooks": "providers.quickbooks.QuickBooks",
@@ -25,15 +27,6 @@ PROVIDERS: dict[str, str] = {
     "stripe": "providers.stripe.Stripe",
     "zoho_books": "providers.zoho_books.ZohoBooks",
     "myob": "providers.myob.Myob",
-}
-
-# Systems the configuration may name that Sync Doctor has no client for: job apps seen only
-# as the creators of invoices (skip-source lists), and systems whose client is still to come.
-# Only their names are known; a system that gets a provider moves its name onto the class.
-NAMED_ONLY: dict[str, str] = {
-    "aroflo": "AroFlo",
-    "torqueflow": "Torqueflow",
-    "workshop_software": "Workshop Software",
 }
 
 
@@ -56,7 +49,7 @@ def display_name(system: str) -> str:
     """How users call ``system`` ("QuickBooks Online"); the key itself for one we do not know."""
     if system in PROVIDERS:
         return provider_class(system).display_name
-    return NAMED_ONLY.get(system, system)
+    return system
 
 
 def rules_for(system: str) -> Rules:
@@ -130,7 +123,6 @@ def get_provider(
 
 
 __all__ = [
-    "NAMED_ONLY",
     "PROVIDERS",
     "Limits",
     "Provider",

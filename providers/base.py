@@ -75,8 +75,23 @@ class Endpoints:
     identity_url: str | None = None  # Xero's connections endpoint host, Intuit's entitlements host...
 
     def with_overrides(self, overrides: Mapping[str, str | None]) -> Endpoints:
+        """These endpoints with the configured ones in their place.
+
+        A ``base_url`` outside the vendor's own domain is a stand-in for the whole API (the
+        sandbox's emulators, a proxy, a test double), which serves every endpoint on its one
+        host: the token, identity and authorize URLs not given follow it, keeping the real
+        paths. A ``base_url`` on the vendor's domain (Intuit's sandbox-quickbooks host) moves
+        the API only; the vendor's token service stays where it is."""
+        base = overrides.get("base_url")
+        follows = bool(base) and not same_vendor(base or "", self.base_url)
+
         def pick(key: str, current: str | None) -> str | None:
-            return overrides.get(key) or current
+            given = overrides.get(key)
+            if given:
+                return given
+            if follows and current:
+                return on_host(current, base or "")
+            return current
 
         return Endpoints(
             base_url=overrides.get("base_url") or self.base_url,
@@ -84,6 +99,23 @@ class Endpoints:
             authorize_url=pick("authorize_url", self.authorize_url),
             identity_url=pick("identity_url", self.identity_url),
         )
+
+
+def _host(url: str) -> str:
+    return (httpx.URL(url).host or "").lower()
+
+
+def same_vendor(url: str, vendor_url: str) -> bool:
+    """``url`` is on the domain of ``vendor_url`` (its last two labels: ``intuit.com``)."""
+    vendor = ".".join(_host(vendor_url).split(".")[-2:])
+    host = _host(url)
+    return bool(vendor) and (host == vendor or host.endswith("." + vendor))
+
+
+def on_host(url: str, base: str) -> str:
+    """``url``'s path (and query) on ``base``'s scheme, host and port."""
+    target, where = httpx.URL(url), httpx.URL(base)
+    return str(target.copy_with(scheme=where.scheme, host=where.host, port=where.port))
 
 
 @dataclass(frozen=True, slots=True)

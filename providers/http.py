@@ -314,7 +314,8 @@ class ApiClient:
             except httpx.TransportError as e:
                 self._stats.record(self.system, None, None)
                 return Unavailable(
-                    f"could not reach {self._client.base_url or url}: {type(e).__name__}", system=self.system
+                    f"could not reach {origin(self._client.base_url.join(url))}: {type(e).__name__}",
+                    system=self.system,
                 )
         rate = self._rate_reader(response) if self._rate_reader else None
         if response.status_code < 400:
@@ -337,3 +338,11 @@ class ApiClient:
 
 def _path(url: str) -> str:
     return url.split("?", 1)[0]
+
+
+def origin(url: httpx.URL | str) -> str:
+    """Scheme, host and port of ``url``: the host named when it cannot be reached (the request
+    may have gone to another host than the API's, such as Xero's identity service)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"

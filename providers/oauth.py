@@ -40,7 +40,7 @@ from providers.errors import (
     Unavailable,
     UnexpectedResponse,
 )
-from providers.http import DEFAULT_TIMEOUT, make_httpx_client
+from providers.http import DEFAULT_TIMEOUT, make_httpx_client, origin
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,10 @@ class TokenEndpoint:
         except httpx.TimeoutException as e:
             raise Unavailable("the token endpoint timed out", system=self.app.system) from e
         except httpx.TransportError as e:
-            raise Unavailable(f"could not reach the token endpoint: {type(e).__name__}", system=self.app.system) from e
+            raise Unavailable(
+                f"could not reach the token endpoint {origin(self.app.token_url)}: {type(e).__name__}",
+                system=self.app.system,
+            ) from e
         try:
             payload = response.json()
         except ValueError as e:

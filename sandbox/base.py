@@ -49,6 +49,9 @@ class Emulator(abc.ABC):
     system: ClassVar[str]
     token_path: ClassVar[str | None] = None  # path of the OAuth token endpoint, if any
     authorize_path: ClassVar[str] = "/authorize"  # path of the consent screen, where it serves one
+    # What the system's own refusal looks like when seeding a world section hits data the real
+    # API would refuse (an invoice line without a price): a world the emulator cannot load.
+    load_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         self.section = section

@@ -28,11 +28,16 @@ class Faults:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Faults:
+        if data is not None and not isinstance(data, Mapping):
+            raise ValueError(f"faults must be a mapping of fault -> value, not {type(data).__name__}")
         data = dict(data or {})
-        known = {f.name for f in fields(cls) if not f.name.startswith("_")}
-        unknown = set(data) - known
+        declared = {f.name: f.type for f in fields(cls) if not f.name.startswith("_")}
+        unknown = set(data) - set(declared)
         if unknown:
-            raise ValueError(f"unknown fault(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise ValueError(f"unknown fault(s) {sorted(map(str, unknown))}; known: {sorted(declared)}")
+        for name, value in data.items():
+            if not _fits(value, str(declared[name])):
+                raise ValueError(f"faults.{name} must be {_KINDS[str(declared[name])]}, not {value!r}")
         return cls(**data)
 
     def next_fault(self) -> str | None:
@@ -51,3 +56,17 @@ class Faults:
                 self.garbage -= 1
                 return "garbage"
             return None
+
+
+_KINDS = {"int": "a whole number >= 0", "float": "a number from 0 to 1000000", "str": "text", "bool": "true or false"}
+
+
+def _fits(value: Any, kind: str) -> bool:
+    """``value`` is what a field declared as ``kind`` can hold (the world is read as given)."""
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "str":
+        return isinstance(value, str)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return False
+    return isinstance(value, int) if kind == "int" else value < 10**6

@@ -37,6 +37,9 @@ class Services:
     connect: ConnectService
     consent: ConsentService  # OAuth: signed links, single-use states, the organisation check
     replays: ReplayGuard  # signed requests seen, shared by every replica through the database
+    # What start-up did that the person running a command should hear of (a generated key file):
+    # the CLI prints these; the server has already logged them.
+    notices: tuple[str, ...] = ()
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""

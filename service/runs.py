@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
@@ -21,6 +22,7 @@ from checks.trace import InvoiceTrace, trace_invoice
 from common.money import decimal_text
 from config.integrations import AppConfig, IntegrationConfig
 from service import health, lookup
+from service.errors import RunNotStored
 from service.notify import RunNotifier
 from store import repositories as repo
 from store.connections import decode
@@ -63,7 +65,9 @@ class CheckService:
 
     def run(self, name: str, *, trigger: str = "cli", checks: Sequence[Check] | None = None) -> RunResult:
         """Run the checks and store the run; listeners (alerts, App Home) hear of it later, on
-        the notifier's threads, so the caller's answer never waits for them."""
+        the notifier's threads, so the caller's answer never waits for them. When the run
+        cannot be stored (a locked or read-only database) :class:`RunNotStored` carries the
+        result, so the report of calls already made is not lost."""
         integration = self.get(name)
         previous, connections = self._load_state(integration.name)
         result = run_integration(
@@ -76,8 +80,12 @@ class CheckService:
             trigger=trigger,
             time_limit=self.time_limit,
         )
-        with self.sessions.begin() as session:
-            run_id = self._store(session, result).id
+        try:
+            with self.sessions.begin() as session:
+                run_id = self._store(session, result).id
+        except SQLAlchemyError as e:
+            logger.error("the run of %s was not stored: %s", integration.name, type(e).__name__)
+            raise RunNotStored(result, e) from e
         result = replace(result, run_id=run_id)
         self.notifier.publish(result)
         return result
@@ -85,7 +93,12 @@ class CheckService:
     def trace(self, name: str, number: str, *, trigger: str = "cli") -> tuple[RunResult, InvoiceTrace]:
         """Why isn't invoice ``number`` in the destination? Runs the checks, then traces it
         through the data that run already fetched (no extra API calls)."""
-        result = self.run(name, trigger=trigger)
+        try:
+            result = self.run(name, trigger=trigger)
+        except RunNotStored as e:
+            if e.result.context is not None:
+                e.trace = trace_invoice(e.result.context, number.strip(), e.result.findings)
+            raise
         assert result.context is not None
         return result, trace_invoice(result.context, number.strip(), result.findings)
 

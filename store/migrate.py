@@ -7,6 +7,10 @@ than a whole ``check`` should take, and almost every start finds the schema alre
 so the ``alembic_version`` table is read with plain SQLAlchemy first, and Alembic is loaded
 only when the stored revision is not :data:`HEAD_REVISION`. A test holds that constant to
 Alembic's own head, so a new migration cannot be forgotten here.
+
+Before migrating, the state is checked (:class:`DatabaseStateError`): a database holding Sync
+Doctor's tables without a recorded revision, or recorded at a revision these scripts do not
+know (a newer Sync Doctor migrated it), is refused with what to do, never migrated blindly.
 """
 
 from __future__ import annotations
@@ -36,9 +40,44 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+class DatabaseStateError(RuntimeError):
+    """The database's migration state is missing or unknown; phrased for the operator."""
+
+
+def check_state(engine: Engine) -> None:
+    """Refuse a database whose migration state cannot be trusted (see the module docstring)."""
+    from store.models import Base
+
+    revision = stored_revision(engine)
+    if revision is None:
+        with engine.connect() as connection:
+            ours = sorted(set(inspect(connection).get_table_names()) & set(Base.metadata.tables))
+        if ours:
+            raise DatabaseStateError(
+                f"the database has Sync Doctor's tables ({', '.join(ours)}) but no migration state "
+                f"(table {VERSION_TABLE} missing or empty): restore it from a backup, or point DATABASE_URL "
+                "at a new, empty database"
+            )
+        return
+    if revision == HEAD_REVISION:
+        return
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        ScriptDirectory.from_config(alembic_config(engine)).get_revision(revision)
+    except CommandError:
+        raise DatabaseStateError(
+            f"the database is at migration {revision!r}, which this version of Sync Doctor does not know (its "
+            f"newest is {HEAD_REVISION!r}): a newer Sync Doctor migrated it. Run that version, or restore a "
+            "backup taken before it ran"
+        ) from None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
+    check_state(engine)
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -58,6 +97,7 @@ def ensure_current(engine: Engine) -> bool:
     if stored_revision(engine) == HEAD_REVISION:
         return False
     upgrade(engine)
+    logger.info("database migrated to revision %s", HEAD_REVISION)
     return True
 
 

@@ -1,19 +1,28 @@
 """Shared fixtures. Databases: SQLite in a temp dir by default; PostgreSQL when
-TEST_DATABASE_URL is set (CI runs the suite both ways)."""
+TEST_DATABASE_URL is set (CI runs the suite both ways).
+
+Every PostgreSQL test starts by dropping the ``public`` schema of TEST_DATABASE_URL. So before
+the first test, the database must look like one made for this: named like a test database
+(``test``, ``test_cli``, ``sync_doctor_test``) and either empty or marked by an earlier run of
+this suite (a comment on its schema). Anything else is refused unless TEST_DATABASE_FORCE=1.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from providers.http import reset_limiters
 
 REPO = Path(__file__).resolve().parent.parent
+TEST_DATABASE_NAME = re.compile(r"(^|[_-])test", re.IGNORECASE)
+SCHEMA_MARK = "sync-doctor test suite: dropped and recreated by every test"
 
 
 def _reset_postgres(url: str) -> None:
@@ -21,7 +30,47 @@ def _reset_postgres(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"COMMENT ON SCHEMA public IS '{SCHEMA_MARK}'"))
     engine.dispose()
+
+
+def refusal(url: str, forced: bool) -> str | None:
+    """Why the suite must not use the PostgreSQL database at ``url`` (None: it may)."""
+    if forced:
+        return None
+    name = make_url(url).database or ""
+    if not TEST_DATABASE_NAME.search(name):
+        return (
+            f"TEST_DATABASE_URL names the database {name!r}: the tests drop its schema, so it must be named like a "
+            "test database (test, test_cli, sync_doctor_test)"
+        )
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            tables = conn.scalar(
+                text(
+                    "SELECT count(*) FROM information_schema.tables "
+                    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+                )
+            )
+            mark = conn.scalar(text("SELECT obj_description('public'::regnamespace, 'pg_namespace')"))
+    finally:
+        engine.dispose()
+    if tables and mark != SCHEMA_MARK:
+        return (
+            f"the database {name!r} of TEST_DATABASE_URL holds {tables} table(s) this test suite did not make: "
+            "the tests would drop them"
+        )
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return
+    why = refusal(url, forced=os.environ.get("TEST_DATABASE_FORCE") == "1")
+    if why:
+        raise pytest.UsageError(f"{why}. Set TEST_DATABASE_FORCE=1 to use it anyway (its schema will be dropped).")
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ class QuickBooksEmulator(Emulator):
 
     system = "quickbooks"
     token_path = "/oauth2/v1/tokens/bearer"
+    load_errors = (Fault,)
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         section = {"access_token_ttl": 3600, **section}

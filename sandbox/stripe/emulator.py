@@ -45,6 +45,7 @@ class StripeEmulator(Emulator):
 
     system = "stripe"
     token_path = None
+    load_errors = (StripeFailure,)
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         super().__init__(section, clock)

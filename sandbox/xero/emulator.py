@@ -38,6 +38,7 @@ class XeroEmulator(Emulator):
 
     system: ClassVar[str] = "xero"
     token_path: ClassVar[str | None] = "/connect/token"
+    load_errors: ClassVar[tuple[type[Exception], ...]] = (BadRequest,)
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         super().__init__(section, clock)

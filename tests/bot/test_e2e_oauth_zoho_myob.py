@@ -51,14 +51,12 @@ def served(env: dict[str, str], fake_slack: FakeSlack) -> Iterator[Served]:
     world["myob"]["consent"] = {"business_id": HARBOUR_FILE}
     port = free_port()
     environ = {
-        "DATABASE_URL": env["DATABASE_URL"],
-        "SYNC_DOCTOR_SECRET_KEY": "k",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.api_url,
         "PORT": str(port),
     }
-    with DemoEnvironment(environ, build, world=world) as demo:
+    with DemoEnvironment(environ, build, world=world, database_url=env["DATABASE_URL"]) as demo:
         running = Served(demo, port)
         try:
             yield running

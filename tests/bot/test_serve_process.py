@@ -4,6 +4,7 @@ lets the command already acknowledged post its answer, and exits 0."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,6 +94,11 @@ def test_serve_drains_on_sigterm(tmp_path: Path, fake_slack: FakeSlack, sandbox:
         entry = fake_slack.response(url)
         assert entry.posts and entry.posts[0]["text"] == "acme: all checks passed", output
         assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+        # One log format for everything the server prints, uvicorn's own lines included.
+        for line in output.splitlines():
+            assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ", line), (
+                line
+            )
     finally:
         sandbox.emulators["hubspot"].faults.latency_ms = 0
         if proc.poll() is None:

@@ -3,8 +3,8 @@
 HubSpot's OpenAPI files are proprietary ("not licensed for external use", see
 ``specs/hubspot/README.md``), so the contract is the facts PROVIDERS.md section 4 states, encoded
 below as a table. Each row cites its line in PROVIDERS.md and a phrase on that line;
-``test_citations_match_providers_md`` checks the phrase is still there when the file is present
-(``SYNC_DOCTOR_SPECS`` or ``../shared/specs`` beside the repository).
+``test_citations_match_providers_md`` checks the phrase is still there (``tests/contract/specs/
+PROVIDERS.md``, the project's copy).
 
 Every exchange of a scripted session (OAuth and private-app reads, a write, faults) is recorded at
 the transport, over real HTTP to the emulator on loopback, and must match a row: path and method,
@@ -30,7 +30,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -500,14 +499,7 @@ def test_declared_constants_follow_providers_md() -> None:
     assert HubSpot.client_auth == "post"  # v3: params in body
 
 
-def _providers_md() -> Path | None:
-    found = SPECS_ROOT / "PROVIDERS.md"
-    return found if found.is_file() else None
-
-
 def test_citations_match_providers_md() -> None:
-    path = _providers_md()
-    assert path is not None, "PROVIDERS.md not found beside the repository (set SYNC_DOCTOR_SPECS)"
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = (SPECS_ROOT / "PROVIDERS.md").read_text(encoding="utf-8").splitlines()
     for number, phrase in ALL_CITES:
         assert phrase in lines[number - 1], f"PROVIDERS.md line {number} no longer says {phrase!r}"

@@ -35,7 +35,6 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -54,8 +53,6 @@ from tests.contract.specs import SPECS as SPECS_ROOT
 from tests.providers.test_stripe import WORLD, client
 
 SPECS = SPECS_ROOT / "stripe"
-if not SPECS.exists():  # the repository's own copy, when the shared folder is not mounted
-    SPECS = Path(__file__).resolve().parents[2] / "specs" / "stripe"
 URI = "urn:stripe-spec3"
 
 

@@ -1,5 +1,6 @@
 """`python app.py demo` on a fresh directory: the documented JSON, real problems, one clean
-integration, exit code 1, and nothing left behind."""
+integration, exit code 0 (it ran; its integrations fail by design), and nothing left behind,
+whatever DATABASE_URL says."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from app import build
+from demo import DemoEnvironment, without_operator_settings
 from tests.conftest import REPO
 
 FINDING_KEYS = {
@@ -25,9 +30,10 @@ FINDING_KEYS = {
 }
 
 
-def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SYNC_DOCTOR"))}
+def run_demo(cwd: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SYNC_DOCTOR", "NO_COLOR"))}
     env["PYTHONPATH"] = str(REPO)
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, str(REPO / "app.py"), "demo", *args],
         cwd=cwd,
@@ -40,7 +46,7 @@ def run_demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> None:
     done = run_demo(tmp_path, "--json")
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     runs = {r["integration"]: r for r in report["integrations"]}
     assert set(runs) == {"acme", "bluegum", "umbrella", "initech", "tasman", "harbour"}
@@ -92,7 +98,8 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
 
 def test_demo_text_report_is_readable(tmp_path: Path) -> None:
     done = run_demo(tmp_path)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no log line mixed in: the report is the output
     assert "initech: hubspot -> xero   HEALTHY" in done.stdout
     assert "acme: hubspot -> quickbooks   FAILING" in done.stdout
     assert "what to do:" in done.stdout
@@ -107,3 +114,29 @@ def test_demo_text_report_is_readable(tmp_path: Path) -> None:
         "harbour-cf-demo",
     ):
         assert secret not in done.stdout and secret not in done.stderr
+
+
+def test_demo_never_touches_the_database_or_key_the_environment_names(tmp_path: Path) -> None:
+    """DATABASE_URL pointed at a real deployment once got its connections overwritten by the
+    demo's: the demo keeps to its own temporary database and key, always."""
+    real = tmp_path / "real"
+    real.mkdir()
+    done = run_demo(
+        tmp_path,
+        "--json",
+        DATABASE_URL=f"sqlite:///{real}/production.db",
+        SYNC_DOCTOR_SECRET_KEY="the-operators-key",
+        SLACK_BOT_TOKEN="xoxb-real-workspace",
+        SLACK_API_URL="http://127.0.0.1:9/api/",  # nothing listens: a demo alert posted there would fail
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(real.iterdir()) == []  # no database, key or lock file created there
+    assert "xoxb" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_demo_refuses_an_environment_that_carries_the_operators_database() -> None:
+    """Handed DATABASE_URL, the demo would have to ignore it silently (a test meant for
+    PostgreSQL running on SQLite) or use it (overwriting real connections): it does neither."""
+    with pytest.raises(ValueError, match="the demo never uses DATABASE_URL, SYNC_DOCTOR_SECRET_KEY"):
+        DemoEnvironment({"DATABASE_URL": "sqlite:///x.db", "SYNC_DOCTOR_SECRET_KEY": "k", "PORT": "1"}, build)
+    assert without_operator_settings({"DATABASE_URL": "sqlite:///x.db", "PORT": "1"}) == {"PORT": "1"}

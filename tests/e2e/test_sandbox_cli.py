@@ -38,6 +38,9 @@ def test_sandbox_serves_a_world_until_sigterm(tmp_path: Path) -> None:
         assert proc.stdout is not None
         first = proc.stdout.readline().split()
         assert first[0] == "stripe" and first[1].startswith("http://127.0.0.1:")
+        assert "An integration side served by the sandbox" in proc.stdout.readline()
+        # a config side, ready to paste: every URL it needs
+        assert proc.stdout.readline().split(None, 1) == ["stripe:", f'{{system: stripe, base_url: "{first[1]}"}}\n']
         assert "Serving the sandbox" in proc.stdout.readline()
         answer = httpx.get(first[1] + "/v1/customers", headers={"Authorization": "Bearer sk_test_world1"})
         assert answer.status_code == 200

@@ -25,7 +25,8 @@ except SystemExit as e:  # --help exits through argparse
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
 
-NOT_FOR_HELP = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "sqlalchemy", "alembic", "httpx", "jinja2"}
+NOT_FOR_HELP = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "sqlalchemy", "alembic", "httpx", "jinja2", "rich"}
+# rich is not here: httpx imports it (for httpx's own command line) whenever it is installed.
 NOT_FOR_CHECK = {"slack_bolt", "slack_sdk", "starlette", "uvicorn", "alembic", "sandbox", "demo"}
 
 

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import pytest
+
 from checks.context import SideData
-from config.integrations import SYSTEMS, SideConfig
-from providers import NAMED_ONLY, PROVIDERS, display_name, provider_class, rules_for
+from config.integrations import ConfigError, SideConfig, parse_config
+from providers import PROVIDERS, display_name, provider_class, rules_for
 from providers.base import Rules
 
 
-def test_display_names_come_from_the_provider_class_or_the_named_only_table() -> None:
+def test_display_names_come_from_the_provider_class() -> None:
     assert display_name("quickbooks") == provider_class("quickbooks").display_name == "QuickBooks Online"
-    assert display_name("aroflo") == "AroFlo"  # a job app: a name, no client
     assert display_name("not-a-system") == "not-a-system"
-    assert not set(NAMED_ONLY) & set(PROVIDERS)  # one home per name
+    assert all(display_name(system) != system for system in PROVIDERS)
 
 
-def test_every_configurable_system_has_exactly_one_display_name() -> None:
-    assert set(PROVIDERS) | set(NAMED_ONLY) == set(SYSTEMS)
-    assert all(display_name(system) != system for system in SYSTEMS)
+def test_the_configuration_accepts_exactly_the_registered_systems() -> None:
+    """A system becomes configurable by registering its provider, and only then: `connect` or
+    `check` never meet a configured system that no provider serves."""
+    for system in PROVIDERS:
+        side = {"system": system}
+        config = parse_config({"integrations": {"a": {"source": side, "destination": side}}}, systems=PROVIDERS)
+        assert config.integrations["a"].source.system == system
+    with pytest.raises(
+        ConfigError, match=r"integrations\.a\.destination\.system: unknown system 'aroflo'; supported: "
+    ):
+        parse_config(
+            {"integrations": {"a": {"source": {"system": "stripe"}, "destination": {"system": "aroflo"}}}},
+            systems=PROVIDERS,
+        )
 
 
 def test_rules_are_declared_per_system_with_defaults_for_the_rest() -> None:
@@ -25,7 +37,7 @@ def test_rules_are_declared_per_system_with_defaults_for_the_rest() -> None:
     assert (xero.contact_name_max, xero.item_code_max, xero.item_name_max) == (255, 30, 50)
     assert quickbooks.contact_name_forbidden == ":" and quickbooks.address_required("us")
     assert not xero.address_required("US") and xero.unique_contact_names
-    assert rules_for("stripe") == Rules() == rules_for("aroflo")  # nothing documented: accept anything
+    assert rules_for("stripe") == Rules() == rules_for("not-a-system")  # nothing documented: accept anything
     zoho, myob = rules_for("zoho_books"), rules_for("myob")
     assert (zoho.contact_name_max, zoho.item_code_max, zoho.item_name_max) == (200, None, 100)
     assert (myob.contact_name_max, myob.item_code_max, myob.item_name_max) == (50, 30, 30)

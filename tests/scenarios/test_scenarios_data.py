@@ -56,7 +56,7 @@ def world(demo_world: dict[str, Any]) -> dict[str, Any]:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
+    return DemoEnvironment({}, build, world=world, database_url=env["DATABASE_URL"])
 
 
 def portal(world: dict[str, Any], portal_id: str) -> dict[str, Any]:

@@ -48,7 +48,7 @@ def today(loaded: tuple[dict[str, Any], date]) -> date:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
+    return DemoEnvironment({}, build, world=world, database_url=env["DATABASE_URL"])
 
 
 def only(result: RunResult, code: str, subject: str | None = None) -> Finding:

@@ -39,7 +39,7 @@ def world(loaded: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
+    return DemoEnvironment({}, build, world=world, database_url=env["DATABASE_URL"])
 
 
 def zoho_org(world: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ def demo_world() -> dict[str, Any]:
 
 
 def environment(world: dict[str, Any], env: dict[str, str]) -> DemoEnvironment:
-    return DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
+    return DemoEnvironment({}, build, world=world, database_url=env["DATABASE_URL"])
 
 
 @pytest.fixture
@@ -106,13 +106,8 @@ def test_runs_started_outside_slack_alert_once_per_newly_failing_code(
 
     world["demo"]["slack"] = {"alert_channel": "C0ALERTS"}
     with FakeSlack() as slack:
-        environ = {
-            "DATABASE_URL": env["DATABASE_URL"],
-            "SYNC_DOCTOR_SECRET_KEY": "k",
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_API_URL": slack.api_url,
-        }
-        with DemoEnvironment(environ, build, world=world) as demo:
+        environ = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_API_URL": slack.api_url}
+        with DemoEnvironment(environ, build, world=world, database_url=env["DATABASE_URL"]) as demo:
             first = demo.services.checks.run("umbrella", trigger="cli")
             failing = {f.code for f in first.findings if f.severity.label == "fail"}
             assert demo.services.notifier.flush(30)

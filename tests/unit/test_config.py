@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +8,7 @@ import pytest
 
 from config.env import load_settings
 from config.integrations import ConfigError, load_config, parse_config
+from providers import PROVIDERS
 
 VALID: dict[str, Any] = {
     "slack": {"admins": ["U0ADMIN1", "S0FINADM"], "digest_channel": "C0MANAGERS"},
@@ -67,7 +68,7 @@ def test_parses_the_documented_shape() -> None:
 def test_errors_name_file_key_and_problem(patch: dict, expected: str) -> None:
     data = {"integrations": {"acme": {**VALID["integrations"]["acme"], **patch}}}
     with pytest.raises(ConfigError) as err:
-        parse_config(data, source="sync-doctor.yml")
+        parse_config(data, source="sync-doctor.yml", systems=PROVIDERS)
     assert str(err.value).startswith("sync-doctor.yml: ")
     assert expected in str(err.value)
 
@@ -180,3 +181,76 @@ def test_settings_read_by_features_still_to_come_are_validated_and_kept() -> Non
         parse_config({**data, "timezone": "Mars/Olympus"}, source="sync-doctor.yml")
     with pytest.raises(ConfigError, match=r"slack\.allow_self_approval: must be true or false"):
         parse_config({**data, "slack": {"allow_self_approval": "yes"}}, source="sync-doctor.yml")
+
+
+BASE_FILE = """integrations:
+  acme:
+    source: {system: stripe}
+    destination: {system: xero}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            BASE_FILE + "    settings: {since: 2026-13-45}\n",
+            "integrations.acme.settings.since: must be a date YYYY-MM-DD, not '2026-13-45' (month must be in 1..12)",
+        ),
+        (
+            BASE_FILE + "    settings: {since: 2026-01-01T10:00:00}\n",
+            "integrations.acme.settings.since: must be a date YYYY-MM-DD, not '2026-01-01T10:00:00' (a date and time?",
+        ),
+        (
+            BASE_FILE + "    settings: {until: 2026-01-01 10:00}\n",
+            "integrations.acme.settings.until: must be a date YYYY-MM-DD, not '2026-01-01 10:00'",
+        ),
+        (
+            BASE_FILE + "    settings: {since: 20260101}\n",
+            "integrations.acme.settings.since: must be a date YYYY-MM-DD",
+        ),
+        (
+            BASE_FILE + "    settings: {window_days: 1000000000000}\n",
+            "integrations.acme.settings.window_days: must be at most 3660, not 1000000000000",
+        ),
+        (
+            BASE_FILE + "    settings: {stale_after_hours: 99999999999}\n",
+            "integrations.acme.settings.stale_after_hours: must be at most 8784",
+        ),
+        (BASE_FILE + "  acme:\n    source: {system: hubspot}\n", "line 5 not valid YAML: key 'acme' is given twice"),
+        (
+            BASE_FILE + "  ACME:\n    source: {system: hubspot}\n    destination: {system: xero}\n",
+            "integrations.ACME: the same name as integrations.acme (names ignore case): rename one of them",
+        ),
+        (
+            BASE_FILE.replace("{system: xero}", "{system: xero, tenant: a, tenant: b}"),
+            "line 4 not valid YAML: key 'tenant' is given twice (first on line 4)",
+        ),
+        (
+            BASE_FILE.replace("system: xero", "system: freshbooks"),
+            f"integrations.acme.destination.system: unknown system 'freshbooks'; supported: {', '.join(sorted(PROVIDERS))}",
+        ),
+    ],
+)
+def test_mistakes_in_the_file_name_the_key_and_the_fix(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "sync-doctor.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, systems=PROVIDERS)
+    assert str(err.value).startswith(f"{path}: ")
+    assert expected in str(err.value)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "sync-doctor.yml"
+    path.write_bytes(BASE_FILE.encode() + b"    name: Caf\xe9 Ltd\n")
+    with pytest.raises(ConfigError, match=r"line 5 is not UTF-8 text \(byte 0xe9\): save the file as UTF-8"):
+        load_config(path)
+
+
+def test_dates_are_read_from_text_and_python_dates() -> None:
+    data = {"integrations": {"acme": {**VALID["integrations"]["acme"], "settings": {"since": date(2026, 2, 1)}}}}
+    assert parse_config(data).integrations["acme"].settings.since == date(2026, 2, 1)
+    data["integrations"]["acme"]["settings"] = {"since": datetime(2026, 2, 1, 10, 0)}
+    with pytest.raises(ConfigError, match="not a date and time"):
+        parse_config(data)
