@@ -8,14 +8,14 @@ features) lives on its provider class; code holding only a system key asks the r
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import httpx
 
 from providers.base import Endpoints, Provider, ProviderOptions, Rules
 from providers.credentials import CredentialStore
 from providers.fanout import SERIAL, FanOut
-from providers.http import CallStats, Limits, RetryPolicy
+from providers.http import CallStats, Limits, RetryPolicy, timeout_for
 from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
 
 PROVIDERS: dict[str, str] = {
@@ -64,11 +64,21 @@ def rules_for(system: str) -> Rules:
     return provider_class(system).rules if system in PROVIDERS else Rules()
 
 
+def scopes_needed(system: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
+    """The scopes a connection of ``system`` asks for at consent and is checked against: the
+    side's configured ``scopes`` when given (an app registered before a system changed its
+    scopes, e.g. Xero's broad ones), else the provider's defaults."""
+    if configured:
+        return tuple(configured)
+    return provider_class(system).scopes_needed if system in PROVIDERS else ()
+
+
 def oauth_app_for(
     system: str,
     endpoints: Endpoints,
     client_id: str | None,
     client_secret: str | None,
+    scopes: Sequence[str] = (),
 ) -> OAuthApp | None:
     cls = provider_class(system)
     if cls.auth_kind == "api_key" or not endpoints.token_url:
@@ -79,7 +89,7 @@ def oauth_app_for(
         client_secret=client_secret or "",
         token_url=endpoints.token_url,
         authorize_url=endpoints.authorize_url or "",
-        scopes=cls.scopes_needed,
+        scopes=scopes_needed(system, scopes),
         client_auth=cls.client_auth,
         pkce=cls.supports_pkce,
     )
@@ -101,13 +111,27 @@ def get_provider(
     page_size: int | None = None,
     extra: Mapping[str, str] | None = None,
     fan_out: FanOut = SERIAL,
+    timeout: float | None = None,
+    scopes: Sequence[str] = (),
 ) -> Provider:
     """Build a ready-to-call provider for one side of one integration. ``fan_out`` runs its
-    independent reads side by side (the check runner lends its own per run instead)."""
+    independent reads side by side (the check runner lends its own per run instead);
+    ``timeout`` is how long to wait for an answer (seconds); ``scopes`` the configured ones."""
     cls = provider_class(system)
-    endpoints = cls.default_endpoints.with_overrides(overrides or {})
-    app = oauth_app_for(system, endpoints, client_id, client_secret)
-    token_endpoint = TokenEndpoint(app, transport=transport) if app else None
+    endpoints = cls.endpoints_for(overrides or {}, environment)
+    app = oauth_app_for(system, endpoints, client_id, client_secret, scopes)
+    token_endpoint = (
+        TokenEndpoint(
+            app,
+            transport=transport,
+            error_for=cls.token_error,
+            stats=stats,
+            retry=retry,
+            timeout=timeout_for(timeout),
+        )
+        if app
+        else None
+    )
     options = ProviderOptions(
         tenant=tenant,
         endpoints=endpoints,
@@ -118,6 +142,7 @@ def get_provider(
         transport=transport,
         page_size=page_size,
         extra=dict(extra or {}),
+        timeout=timeout,
     )
     return cls(options, TokenManager(credentials, token_endpoint), stats, fan_out=fan_out)
 
@@ -134,4 +159,5 @@ __all__ = [
     "oauth_app_for",
     "provider_class",
     "rules_for",
+    "scopes_needed",
 ]
