@@ -95,14 +95,21 @@ def fault_errors(content: bytes) -> FaultErrors:
     found_fault = fault(data) if isinstance(data, dict) else None
     if found_fault is None:
         return [], None
+    kind = {k.lower(): v for k, v in found_fault.items()}.get("type")
+    return fault_errors_of(found_fault), str(kind) if kind is not None else None
+
+
+def fault_errors_of(found_fault: Any) -> list[tuple[str, str, str]]:
+    """[(code, Message, Detail)] of one JSON Fault object (a response's, or a batch item's)."""
+    if not isinstance(found_fault, dict):
+        return []
     lowered = {k.lower(): v for k, v in found_fault.items()}
     found = []
     for error in lowered.get("error") or []:
         if isinstance(error, dict):
             e = {k.lower(): v for k, v in error.items()}
             found.append((str(e.get("code") or ""), str(e.get("message") or ""), str(e.get("detail") or "")))
-    kind = lowered.get("type")
-    return found, str(kind) if kind is not None else None
+    return found
 
 
 def _xml_fault_errors(content: bytes) -> FaultErrors:

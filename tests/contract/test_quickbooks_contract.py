@@ -277,5 +277,5 @@ def test_entitlements_xml(qbo: Running, entitlements_schema: xmlschema.XMLSchema
 
     with make_httpx_client(qbo.url) as raw:
         refused = raw.get("/manage/entitlements/v3/9130350000000002", headers={"Authorization": "Bearer at-acme"})
-    assert refused.status_code == 403
+    assert refused.status_code == 401  # code 120, AuthorizationFailure [QE]
     finance.validate(refused.text)  # an XML Fault is an IntuitResponse too
