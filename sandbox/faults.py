@@ -21,6 +21,7 @@ class Faults:
     rate_limit: int = 0  # the next N API requests answer 429 (a storm)
     rate_limit_every: int = 0  # every Nth API request answers 429
     retry_after: float = 1.0  # Retry-After sent with a 429
+    send_retry_after: bool = True  # False: 429s carry no Retry-After (HubSpot's usual answer)
     rate_limit_problem: str = "minute"  # Xero's X-Rate-Limit-Problem on a 429
     server_errors: int = 0  # the next N API requests answer server_error_status
     server_error_status: int = 503
