@@ -183,6 +183,8 @@ class _FaultMiddleware:
         em.requests[f"{scope['method']} {path}"] += 1
         em.log.append((scope["method"], path, headers))
         if path == em.token_path:
+            if em.faults.token_latency_ms:
+                await asyncio.sleep(em.faults.token_latency_ms / 1000)
             token_fault = em.faults.next_token_fault()
             if token_fault == "rate_limit":
                 limited = em.with_retry_after(em.token_error(429, "rate_limited", "too many token requests"))

@@ -29,6 +29,7 @@ class Faults:
     wrong_tenant: bool = False  # the token reaches a different tenant than the one asked for
     token_rate_limit: int = 0  # the next N token-endpoint requests answer 429 (with retry_after)
     token_server_errors: int = 0  # the next N token-endpoint requests answer server_error_status
+    token_latency_ms: int = 0  # added to every token-endpoint answer
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _seen: int = field(default=0, repr=False, compare=False)
 
