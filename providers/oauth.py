@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -206,7 +207,10 @@ class TokenEndpoint:
             body = body + "&" + urlencode({"client_id": self.app.client_id, "client_secret": self.app.client_secret})
         system = self.app.system
         try:
-            with make_httpx_client(timeout=self._timeout, transport=self._transport) as client:
+            with (
+                self._stats.in_flight(system) if self._stats is not None else nullcontext(),
+                make_httpx_client(timeout=self._timeout, transport=self._transport) as client,
+            ):
                 response = client.post(self.app.token_url, content=body, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
             if self._stats is not None:
@@ -215,9 +219,17 @@ class TokenEndpoint:
             raise ConnectFailed(f"could not reach the token endpoint {host}: {type(e).__name__}", system=system) from e
         except httpx.TimeoutException as e:
             self._count(None)
-            raise TimedOut(
-                "the token endpoint did not answer in time", system=system, code="timeout", timeout_s=self._timeout.read
-            ) from e
+            timed_out = TimedOut(
+                f"the token endpoint did not answer within {self._timeout.read:g} s"
+                if self._timeout.read is not None
+                else "the token endpoint did not answer in time",
+                system=system,
+                code="timeout",
+                timeout_s=self._timeout.read,
+            )
+            if self._stats is not None:
+                self._stats.mark_slow(timed_out)
+            raise timed_out from e
         except httpx.TransportError as e:
             self._count(None)
             raise Unavailable(f"the connection to the token endpoint failed: {type(e).__name__}", system=system) from e

@@ -33,6 +33,7 @@ from providers.errors import (
     RefreshFailed,
     ScopeMissing,
     TenantError,
+    TimedOut,
     TokenExpired,
     TokenRevoked,
     Unavailable,
@@ -279,6 +280,47 @@ def quickbooks_refuses_the_access_token() -> Produced:
         status=401,
     )
     return from_errors(cfg, [(error, quickbooks(cfg))])
+
+
+@ACCESS.add
+def xero_never_answers_within_the_timeout() -> Produced:
+    cfg = stripe_to_xero()
+    error = TimedOut("no answer to GET /api.xro/2.0/Invoices within 5 s", system="xero", code="timeout", timeout_s=5.0)
+    return from_errors(cfg, [(error, xero(cfg))])
+
+
+@ACCESS.add
+def quickbooks_still_holding_requests_at_the_time_limit() -> Produced:
+    release = threading.Event()
+
+    def hangs(request: httpx.Request) -> httpx.Response:
+        release.wait(10)  # a system that never answers within the run's time limit
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    def providers(side_name: str, cfg: SideConfig, stats: CallStats) -> Provider:
+        creds = (
+            api_key("pat-na1-0000")
+            if cfg.system == "hubspot"
+            else oauth(scopes=(QBO_SCOPE,), refresh_expires_at=NOW + timedelta(days=90))
+        )
+        return get_provider(
+            cfg.system,
+            tenant=cfg.tenant,
+            credentials=MemoryCredentialStore(side_name, creds),
+            stats=stats,
+            transport=httpx.MockTransport(hangs if cfg.system == "quickbooks" else _unreachable),
+        )
+
+    def reads_the_destination(context: RunContext) -> list[Finding]:
+        context.destination.contacts()
+        return []
+
+    cfg = hubspot_to_quickbooks()
+    try:
+        result = run_integration(cfg, [Check("contacts", "contact", reads_the_destination)], providers, time_limit=0.3)
+    finally:
+        release.set()
+    return Produced(cfg, tuple(f for f in result.findings if f.code == "connection.slow"))
 
 
 @ACCESS.add
