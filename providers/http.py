@@ -358,13 +358,16 @@ class ApiClient:
         content: bytes | str | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response | ProviderError:
+        # The access token first, outside the limits: every thread needing a refresh queues on
+        # the same refresh at once, instead of reaching it one concurrency slot at a time after
+        # the previous attempt chain has already failed.
+        all_headers = {**self._auth_headers(), **(headers or {})}
         with ExitStack() as stack:
             for limiter in limiters:
                 stack.enter_context(limiter.slot())
             earlier = self._stats.slow(self.system)
             if earlier is not None:
                 return earlier  # it already kept this run waiting once
-            all_headers = {**self._auth_headers(), **(headers or {})}
             try:
                 with self._stats.in_flight(self.system):
                     response = self._client.request(
