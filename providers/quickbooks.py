@@ -109,8 +109,10 @@ class QuickBooks(Provider):
     # 500 requests/min per realm; more than 10 concurrent requests per realm+app -> 429 [QL, QC].
     default_limits = Limits(concurrent=10, per_minute=500)
     scopes_needed = (ACCOUNTING_SCOPE,)
-    # Preferences and entitlements say whether these are on (PROVIDERS.md: Plan tier).
-    plan_features = frozenset({Feature.MULTICURRENCY, Feature.TRACKING})
+    # Preferences and entitlements say whether these are on (PROVIDERS.md: Plan tier). Inventory
+    # counts as on the plan when its quantities are switched on in Preferences (QuantityOnHand)
+    # or an "Inventory" entitlement is On (that entitlement's name is UNCONFIRMED).
+    plan_features = frozenset({Feature.MULTICURRENCY, Feature.TRACKING, Feature.INVENTORY})
     refresh_token_lifetime = timedelta(days=100)  # rolling: extended on each use [QB1]
     client_auth = "basic"  # client_secret_basic and client_secret_post both listed [QD]
     # Intuit's discovery document lists no code_challenge_methods_supported and its OAuth pages

@@ -212,13 +212,8 @@ def org_info(
     currencies = {home} if home else set()
     # There is no Currency entity in Finance.xsd; the enabled list is CompanyCurrency.
     currencies |= {str(r["Code"]) for r in currency_rows if r.get("Code") and r.get("Active", True)}
-    features: set[Feature] = {Feature.MULTICURRENCY} if multicurrency(prefs) else set()
-    if (
-        accounting.get("ClassTrackingPerTxn")
-        or accounting.get("ClassTrackingPerTxnLine")
-        or accounting.get("TrackDepartments")
-    ):
-        features.add(Feature.TRACKING)  # switched on, so the plan must include it
+    enabled = enabled_features(prefs)
+    features: set[Feature] = set(enabled)  # switched on, so the plan must include them
     for entitlement, on in (granted.features if granted else {}).items():
         feature = ENTITLEMENT_FEATURES.get(entitlement.lower())
         if feature is not None and on:
@@ -233,6 +228,7 @@ def org_info(
         plan=name_values.get("OfferingSku") or (granted.plan if granted else None),
         features=frozenset(features),
         features_known=granted is not None,
+        features_enabled=enabled,
         is_trial=bool(trial_days and trial_days > 0) or (status or "").upper() == "TRIAL",
         is_demo=bool(info.get("SampleFile")),
         trial_days_remaining=trial_days,
@@ -290,6 +286,7 @@ def item(row: Mapping[str, Any], accounts: Mapping[str, Account]) -> Item:
         unit_price=to_decimal(row.get("UnitPrice")),
         account_code=_account_code(accounts.get(str(income.get("value"))), income),
         tax_code=ref(row.get("SalesTaxCodeRef")),
+        inventory=row.get("Type") == "Inventory",
     )
 
 
@@ -404,6 +401,26 @@ def _status(row: Mapping[str, Any], total: Decimal, balance: Decimal) -> tuple[I
     if 0 < balance < total:
         return InvoiceStatus.OPEN, "Partially paid"
     return InvoiceStatus.OPEN, "Open"
+
+
+def enabled_features(prefs: Mapping[str, Any]) -> frozenset[Feature]:
+    """What the company has switched on in Preferences [QR preferences, QX Finance.xsd]: class
+    tracking (per transaction or per line) or location tracking, multicurrency, and inventory
+    quantities (``ProductAndServicesPrefs.QuantityOnHand``)."""
+    accounting = prefs.get("AccountingInfoPrefs") or {}
+    products = prefs.get("ProductAndServicesPrefs") or {}
+    found: set[Feature] = set()
+    if (
+        accounting.get("ClassTrackingPerTxn")
+        or accounting.get("ClassTrackingPerTxnLine")
+        or accounting.get("TrackDepartments")
+    ):
+        found.add(Feature.TRACKING)
+    if multicurrency(prefs):
+        found.add(Feature.MULTICURRENCY)
+    if products.get("QuantityOnHand"):
+        found.add(Feature.INVENTORY)
+    return frozenset(found)
 
 
 def multicurrency(prefs: Mapping[str, Any]) -> bool:

@@ -195,6 +195,7 @@ def item(row: Mapping[str, Any]) -> Item:
         unit_price=to_decimal(sales.get("UnitPrice")),
         account_code=_text(sales, "AccountCode"),
         tax_code=_text(sales, "TaxType"),
+        inventory=bool(row.get("IsTrackedAsInventory")),
     )
 
 

@@ -40,7 +40,7 @@ from providers.errors import (
     WrongEnvironment,
 )
 from providers.http import CallStats
-from providers.records import ConnectionInfo, Feature, InvoiceStatus, OrgInfo, RateStatus, TrackingRef
+from providers.records import ConnectionInfo, Feature, InvoiceStatus, Item, OrgInfo, RateStatus, TrackingRef
 from tests.checks.contexts import config, side
 from tests.checks.produced_findings import Produced, Registry, from_errors, run_checks
 from tests.checks.records import NOW, api_key, invoice, line, oauth
@@ -469,6 +469,36 @@ def xero_plan_without_tracking() -> Produced:
     tagged = invoice("INV-7", line(tracking=(TrackingRef("Region", "North"),)))
     org = _org(name="Acme Ltd", plan="STANDARD", features=frozenset({Feature.APPROVE_INVOICES}))
     return _plan(cfg, [tagged, invoice("INV-8")], org, [])
+
+
+@ACCESS.add
+def quickbooks_company_without_class_tracking_mapped_to_classes() -> Produced:
+    # The plan (Plus) includes classes, but the company never switched class tracking on.
+    cfg = config(
+        "hubspot", "quickbooks", destination_side={"tenant": REALM}, mappings=Mappings(tracking={"Region": "Class"})
+    )
+    tagged = invoice("INV-9", line(tracking=(TrackingRef("Region", "North"),)))
+    org = _org(plan="QuickBooks Online Plus", features=frozenset({Feature.TRACKING}), features_enabled=frozenset())
+    return _plan(cfg, [tagged, invoice("INV-10")], org, [])
+
+
+@ACCESS.add
+def quickbooks_currency_mapped_onto_one_the_plan_lacks() -> Produced:
+    cfg = config(
+        "hubspot", "quickbooks", destination_side={"tenant": REALM}, mappings=Mappings(currencies={"EUR": "USD"})
+    )
+    return _plan(cfg, [invoice("INV-11")], _org(), [])
+
+
+@ACCESS.add
+def quickbooks_inventory_items_on_a_plan_without_inventory() -> Produced:
+    cfg = hubspot_to_quickbooks()
+    src = side("source", cfg, credentials=oauth(), invoices=[invoice("INV-12", line(sku="STOCK-1"))])
+    stocked = Item(id="40", code="STOCK-1", name="Boxed widget", inventory=True)
+    dst = side(
+        "destination", cfg, credentials=oauth(), org=_org(features_enabled=frozenset()), invoices=[], items=[stocked]
+    )
+    return run_checks(cfg, src, dst, PLAN)
 
 
 @ACCESS.add
