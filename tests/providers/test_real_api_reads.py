@@ -26,7 +26,7 @@ from providers.quickbooks import PRODUCTION_API, SANDBOX_API, QuickBooks
 from providers.records import InvoiceLine
 from providers.xero import Xero
 from sandbox.server import Sandbox
-from tests.providers.test_xero import ACME, GLOBEX, _invoice, credentials, tenant, world
+from tests.providers.test_xero import ACME, GLOBEX, _invoice, credentials, tenant, world, xero_emulator
 
 API = "/api.xro/2.0"
 
@@ -124,7 +124,7 @@ def test_xero_invoices_carry_four_decimal_unit_amounts_both_ways(boxes: list[San
     assert read.lines[1].unit_amount == Decimal("12.3456")  # Xero answers 12.35 without unitdp=4
     line = InvoiceLine(description="Thirds", quantity=Decimal(3), unit_amount=Decimal("0.3333"), account_code="200")
     pushed = provider.push_invoice(_invoice(number="INV-4DP", lines=(line,)), idempotency_key="4dp")
-    stored = next(i for i in box.emulators["xero"].org(ACME).invoices if i["InvoiceID"] == pushed.id)
+    stored = next(i for i in xero_emulator(box).org(ACME).invoices if i["InvoiceID"] == pushed.id)
     assert stored["LineItems"][0]["UnitAmount"] == 0.3333
     found = provider.find_invoice("INV-4DP")
     assert found is not None and found.lines[0].unit_amount == Decimal("0.3333")

@@ -22,7 +22,7 @@ from tests.providers.test_quickbooks import ACME as REALM
 from tests.providers.test_quickbooks import Running
 from tests.providers.test_quickbooks import world as qbo_world
 from tests.providers.test_stripe import client, serve
-from tests.providers.test_xero import ACME, _invoice, provider, tenant, world
+from tests.providers.test_xero import ACME, _invoice, provider, tenant, world, xero_emulator
 
 API = "/api.xro/2.0"
 
@@ -222,7 +222,7 @@ def test_xero_refuses_a_backslash_escape_in_where(odd_xero: Sandbox) -> None:
 
 def test_xero_contacts_and_items_with_quotes_or_backslashes_are_found_not_duplicated(odd_xero: Sandbox) -> None:
     p = provider(odd_xero)
-    org = odd_xero.emulators["xero"].org(ACME)
+    org = xero_emulator(odd_xero).org(ACME)
     before = (len(org.contacts), len(org.items))
     for name in ODD_NAMES:
         assert not p.create_contact(Contact(id="", name=name), idempotency_key=f"c-{name}").created
