@@ -162,7 +162,7 @@ def run_integration(
     started = now or datetime.now(UTC)
     ref = uuid.uuid4().hex[:8]
     clock = time.perf_counter()
-    stats = CallStats()
+    stats = CallStats(run=True)  # a system that times out is not asked again this run
     since = fetch_since(integration, started.date())
     connections = connections or {}
     fetches = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix=f"fetch-{integration.name}")

@@ -8,9 +8,11 @@ report. httpx exceptions are translated into :mod:`providers.errors` here and no
 
 What is counted is what went over the wire: a request that could not even connect is not a call
 (it is kept apart, ``CallStats.unsent``). A request that got no answer within the timeout is a
-call, is not repeated (it would wait as long again), and marks the system slow for the rest of
-the run: later requests to it fail at once with the same ``TimedOut``, so a system that answers
-in 35 s, or never, costs a run one timeout rather than one per request.
+call and is not repeated (it would wait as long again). In a check run (``CallStats(run=True)``,
+what the runner creates) it also marks the system slow for the rest of the run: later requests
+to it fail at once with the same ``TimedOut``, so a system that answers in 35 s, or never, costs
+a run one timeout rather than one per request. Elsewhere (an action retrying a push, ``connect``)
+the next request tries again.
 
 A limit is a :class:`LimitKey`: a key naming who shares it (``("xero", "tenant", id)``,
 ``("hubspot", "search", portal)``), a concurrency cap and/or a number of call starts per
@@ -93,8 +95,9 @@ class CallStats:
     """What one run sent: calls (requests that went over the wire) and 429s per system, the
     latest rate headroom, requests in flight now, and which systems timed out."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, run: bool = False) -> None:
         self._lock = threading.Lock()
+        self._run = run  # a check run: a system that timed out is not asked again
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.unsent: Counter[str] = Counter()  # attempts that never connected: not calls
@@ -123,7 +126,9 @@ class CallStats:
             return sorted(system for system, n in self._in_flight.items() if n > 0)
 
     def mark_slow(self, error: TimedOut) -> None:
-        """``error.system`` did not answer in time: the rest of the run does not wait on it again."""
+        """``error.system`` did not answer in time: the rest of a run does not wait on it again."""
+        if not self._run:
+            return
         with self._lock:
             self._slow.setdefault(error.system, error)
 

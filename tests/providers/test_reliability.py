@@ -185,7 +185,7 @@ def test_api_calls_count_what_went_over_the_wire_and_never_a_connection_that_did
 def test_a_slow_system_costs_one_timeout_then_fails_fast_for_the_rest_of_the_run(xero_box: Sandbox) -> None:
     emulator = xero_emulator(xero_box)
     emulator.faults.latency_ms = 5000  # answers in 5 s; the side waits 0.3 s
-    stats = CallStats()
+    stats = CallStats(run=True)
     provider = xero(xero_box, MemoryCredentialStore("acme/xero", credentials()), stats, attempts=3, timeout=0.3)
     with pytest.raises(TimedOut) as first:
         provider.items()
@@ -321,3 +321,15 @@ def test_hubspot_429_without_retry_after_waits_out_the_ten_second_window() -> No
     )
     spent = provider.error_for(daily)
     assert isinstance(spent, RateLimited) and spent.retry is False and spent.retry_after is None
+
+
+def test_outside_a_run_a_timeout_does_not_stop_the_next_request(xero_box: Sandbox) -> None:
+    # An action retrying a push after a timeout must be able to ask again.
+    emulator = xero_emulator(xero_box)
+    emulator.faults.latency_ms = 5000
+    provider = xero(xero_box, MemoryCredentialStore("acme/xero", credentials()), CallStats(), timeout=0.3)
+    with pytest.raises(TimedOut):
+        provider.items()
+    emulator.faults.latency_ms = 0
+    assert len(provider.items()) == 2
+    assert emulator.requests["GET /api.xro/2.0/Items"] == 2  # each timed-out request was sent once
