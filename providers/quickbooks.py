@@ -382,6 +382,7 @@ class QuickBooks(Provider):
         except STOPPING_ERRORS as e:
             return [PushOutcome(inv, error=e, sent=False) for inv in invoices]
         waiting: list[int] = []
+        lists = _Lists(self)
         for index, invoice in enumerate(invoices):
             found = existing.get(invoice.number or "")
             if found is not None and found.contact_id == invoice.contact_id:
@@ -394,7 +395,8 @@ class QuickBooks(Provider):
             sendable: list[int] = []
             for i in chunk:
                 try:
-                    items.append({"bId": str(i), "operation": "create", "Invoice": self._invoice_body(invoices[i])})
+                    body = self._invoice_body(invoices[i], lists)
+                    items.append({"bId": str(i), "operation": "create", "Invoice": body})
                     sendable.append(i)
                 except Rejected as e:  # a line whose item or class QuickBooks does not have
                     outcomes[i] = PushOutcome(invoices[i], error=e, sent=False)
@@ -462,11 +464,13 @@ class QuickBooks(Provider):
         logger.info("QuickBooks already has %s (TxnId %s): adopted", invoice.number, named.group(1) if named else "?")
         return WriteResult(id=existing.id, created=False, number=existing.number)
 
-    def _invoice_body(self, invoice: Invoice) -> JSON:
-        # Lines name items and classes by Id: read those lists only if a line needs a look-up.
+    def _invoice_body(self, invoice: Invoice, lists: _Lists | None = None) -> JSON:
+        """The create body. Lines name items and classes by Id: those lists are read only if a
+        line needs a look-up, once per push (``lists``) even outside a run's memo."""
+        lists = lists or _Lists(self)
         lines = invoice.lines
-        items = self.memo.once("items", self.items) if any(li.item_id is None and li.sku for li in lines) else []
-        classes = self._classes() if any(r.category.lower() == "class" for li in lines for r in li.tracking) else []
+        items = lists.items() if any(li.item_id is None and li.sku for li in lines) else []
+        classes = lists.classes() if any(r.category.lower() == "class" for li in lines for r in li.tracking) else []
         return bodies.invoice_body(invoice, items, classes)
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
@@ -564,3 +568,22 @@ class QuickBooks(Provider):
         except ET.ParseError:
             logger.warning("QuickBooks entitlements for realm %s answered something that is not XML", self.realm)
         return None
+
+
+class _Lists:
+    """Items and classes read at most once for one push (the run's memo, when lent, first)."""
+
+    def __init__(self, provider: QuickBooks) -> None:
+        self._provider = provider
+        self._items: list[Item] | None = None
+        self._classes: list[JSON] | None = None
+
+    def items(self) -> list[Item]:
+        if self._items is None:
+            self._items = self._provider.memo.once("items", self._provider.items)
+        return self._items
+
+    def classes(self) -> list[JSON]:
+        if self._classes is None:
+            self._classes = self._provider._classes()
+        return self._classes
