@@ -188,3 +188,10 @@ def test_quickbooks_refuses_a_batch_of_more_than_thirty(qbo: Running) -> None:
             headers={"Authorization": "Bearer at-acme", "Content-Type": "application/json"},
         )
     assert refused.status_code == 400 and "at most 30" in refused.json()["Fault"]["Error"][0]["Detail"]
+
+
+def test_quickbooks_reads_its_items_once_per_push_not_per_invoice(qbo: Running) -> None:
+    p = qbo.provider(page_size=None)
+    p.push_invoices([qbo_invoice(f"I-{i}") for i in range(5)], key_for)  # each line names its item by SKU
+    item_queries = [q for q in qbo.emulator.queries if "FROM Item" in q]
+    assert len(item_queries) == 1
