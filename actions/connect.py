@@ -53,7 +53,7 @@ class ConnectService:
 
     def endpoints(self, integration: IntegrationConfig, side: str) -> Endpoints:
         cfg = integration.side(side)
-        return provider_class(cfg.system).default_endpoints.with_overrides(cfg.urls)
+        return provider_class(cfg.system).endpoints_for(cfg.urls, cfg.environment)
 
     def save(self, name: str, side: str, credentials: Credentials, *, actor: str) -> Connected:
         integration, system = self.resolve(name, side)

@@ -316,7 +316,13 @@ class ConsentService:
                 f"{system.upper()}_CLIENT_ID and {system.upper()}_CLIENT_SECRET are not set: register an OAuth app "
                 f"with {display} first (see README, 'Connecting accounting systems')"
             )
-        app = oauth_app_for(system, self.connect.endpoints(config, side), client.client_id, client.client_secret)
+        app = oauth_app_for(
+            system,
+            self.connect.endpoints(config, side),
+            client.client_id,
+            client.client_secret,
+            config.side(side).scopes,  # an app registered with other scopes than the defaults lists its own
+        )
         if app is None or not app.authorize_url:
             raise ConnectError(f"{display} does not use OAuth here: use --api-key")
         return app

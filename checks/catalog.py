@@ -32,6 +32,7 @@ _ALL: list[Entry] = [
         ("state", "Connection needs attention", F),
         ("wrong_tenant", "Connected to a different organisation than configured", F),
         ("unreachable", "System could not be reached", E),
+        ("slow", "System did not answer in time", E),
     ),
     *_entries(
         "token",

@@ -11,6 +11,7 @@
     CredentialsMissing   -> connection.disconnected
     TenantError          -> connection.wrong_tenant (connection.disconnected when the tenant is gone)
     RateLimited          -> rate.limited            (severity ERROR: the check could not finish)
+    TimedOut             -> connection.slow         (severity ERROR: sent, no answer in time)
     anything else        -> connection.unreachable  (severity ERROR)
 
 Every finding's subject is the side's system, so the runner keeps one finding per system and
@@ -36,6 +37,7 @@ from providers.errors import (
     ScopeMissing,
     TenantError,
     TenantLoginRejected,
+    TimedOut,
     TokenExpired,
     TokenRevoked,
     WrongEnvironment,
@@ -80,6 +82,8 @@ def _code_for(error: ProviderError, side: SideData) -> str:
         return "connection.disconnected" if _tenant_gone(error) else "connection.wrong_tenant"
     if isinstance(error, RateLimited):
         return "rate.limited"
+    if isinstance(error, TimedOut):
+        return "connection.slow"
     return "connection.unreachable"
 
 
@@ -115,6 +119,8 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
     if isinstance(error, RateLimited):
         evidence["retry_after"] = error.retry_after
         evidence["limit"] = error.limit
+    if isinstance(error, TimedOut):
+        evidence["timeout_s"] = error.timeout_s
     if code == "apikey.invalid" and side.config.environment:
         # The remediation names the mode (live / test) the replacement key must be made in.
         evidence["configured"] = side.config.environment
@@ -125,7 +131,7 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
         evidence["reason"] = "no_credentials" if isinstance(error, CredentialsMissing) else "tenant_disconnected"
         evidence["state"] = side.connection.state
 
-    if code in ("connection.unreachable", "rate.limited", "token.refresh_limited"):
+    if code in ("connection.unreachable", "connection.slow", "rate.limited", "token.refresh_limited"):
         # Either way the check could not finish: ERROR, the severity that says "this report is
         # incomplete for this system", rather than rate.limited's catalog WARN (which the
         # platform check uses for headroom running low while everything still worked).

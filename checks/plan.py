@@ -4,9 +4,18 @@ Only systems that state their plan's features (``OrgInfo.features_known``: Xero'
 ``/Organisation/Actions``, QuickBooks' entitlements) are judged; HubSpot and Stripe expose no
 plan tier (PROVIDERS.md §3, §4), so nothing is guessed for them.
 
-* ``plan.feature_missing``: a feature the configuration requires (``requires:``) or the data
-  needs: an in-scope invoice in a currency other than the destination's base currency needs
-  multi-currency; mapped tracking categories need tracking (Xero tracking / QuickBooks classes).
+* ``plan.feature_missing``: a feature the configuration requires (``requires:``), a configured
+  mapping relies on, or the data needs is not on the plan: an in-scope invoice in a currency
+  other than the destination's base currency, or a currency mapping onto one, needs
+  multi-currency; mapped tracking categories need tracking (Xero tracking / QuickBooks classes);
+  lines selling items the destination tracks as inventory need inventory.
+* ``mapping.tracking`` (reason ``tracking_off``): tracking categories are mapped, and the plan
+  includes tracking or does not say, but the destination's own preferences have it switched off
+  (a QuickBooks company not tracking classes or locations). The plan is not what is missing, so
+  ``plan.feature_missing`` would send the admin to the wrong screen; the configured mapping is
+  what cannot be honoured (every mapped class would be dropped or refused), and the fix is a
+  setting (switch tracking on) or the mapping itself, which is what ``mapping.tracking`` covers.
+  When the plan says it lacks tracking, ``plan.feature_missing`` alone is reported.
 * ``plan.addon_missing``: the approve-invoices permission or the sync add-on, when required.
 * ``plan.limit``: a monthly invoice cap (Xero's legacy "Early" plan: 20 approved sales
   invoices a month, PROVIDERS.md §1 Plan tier) reached, or projected to be reached this month
@@ -68,6 +77,24 @@ def _tracked(ctx: RunContext, invoices: Sequence[Invoice]) -> list[Invoice]:
     return [inv for inv in invoices if any(ref.category in mapped for line in inv.lines for ref in line.tracking)]
 
 
+def _inventory_lines(ctx: RunContext, invoices: Sequence[Invoice]) -> list[Invoice]:
+    """In-scope invoices with a line whose SKU is an inventory item in the destination."""
+    if not ctx.destination.supports(Capability.ITEMS):
+        return []
+    stocked = {item.code.casefold() for item in ctx.destination.items() if item.inventory and item.code}
+    if not stocked:
+        return []
+    return [inv for inv in invoices if any(line.sku and line.sku.casefold() in stocked for line in inv.lines)]
+
+
+def _mapped_foreign_currencies(ctx: RunContext, org: OrgInfo) -> list[str]:
+    """Currencies the configuration maps invoices onto that are not the destination's base."""
+    if not org.base_currency:
+        return []
+    base = org.base_currency.upper()
+    return sorted({target.upper() for target in ctx.integration.mappings.currencies.values() if target.upper() != base})
+
+
 def _needs(ctx: RunContext, org: OrgInfo, invoices: Sequence[Invoice]) -> dict[Feature, dict[str, Any]]:
     """Each feature this integration needs, why, and the invoices that need it."""
     needs: dict[Feature, dict[str, Any]] = {}
@@ -87,14 +114,21 @@ def _needs(ctx: RunContext, org: OrgInfo, invoices: Sequence[Invoice]) -> dict[F
             blocked = _foreign_currency(ctx, org, invoices)
         elif feature is Feature.TRACKING:
             blocked = _tracked(ctx, invoices)
+        elif feature is Feature.INVENTORY:
+            blocked = _inventory_lines(ctx, invoices)
         else:
             blocked = []
         need(feature, "required", blocked)
     foreign = _foreign_currency(ctx, org, invoices)
     if foreign:
         need(Feature.MULTICURRENCY, "currency", foreign)
+    if _mapped_foreign_currencies(ctx, org):
+        need(Feature.MULTICURRENCY, "currency_mapped", foreign)
     if ctx.integration.mappings.tracking:
         need(Feature.TRACKING, "tracking_mapped", _tracked(ctx, invoices))
+    stocked = _inventory_lines(ctx, invoices)
+    if stocked:
+        need(Feature.INVENTORY, "inventory_items", stocked)
     return needs
 
 
@@ -119,7 +153,10 @@ def feature_findings(ctx: RunContext, side: SideData, org: OrgInfo, pending: Seq
         if feature is Feature.MULTICURRENCY:
             mapping = ctx.integration.mappings.currencies
             evidence["base_currency"] = org.base_currency
-            evidence["currencies"] = sorted({mapping.get(inv.currency, inv.currency).upper() for inv in blocked})
+            evidence["currencies"] = sorted(
+                {mapping.get(inv.currency, inv.currency).upper() for inv in blocked}
+                | set(_mapped_foreign_currencies(ctx, org))
+            )
         if feature is Feature.TRACKING:
             evidence["tracking_categories"] = sorted(ctx.integration.mappings.tracking)
         yield Finding(
@@ -130,6 +167,35 @@ def feature_findings(ctx: RunContext, side: SideData, org: OrgInfo, pending: Seq
             impact=Impact.of(blocked),
             system=side.system,
         )
+
+
+def tracking_off_finding(ctx: RunContext, side: SideData, org: OrgInfo, pending: Sequence[Invoice]) -> Finding | None:
+    """``mapping.tracking`` (reason ``tracking_off``) when tracking categories are mapped but the
+    destination's preferences say it tracks none; see the module docstring for the code."""
+    mapped = ctx.integration.mappings.tracking
+    if not mapped or org.features_enabled is None or Feature.TRACKING in org.features_enabled:
+        return None
+    if org.features_known and Feature.TRACKING not in org.features:
+        return None  # the plan lacks it: plan.feature_missing says so
+    blocked = _tracked(ctx, pending)
+    categories = sorted(set(mapped.values()))
+    return Finding(
+        code="mapping.tracking",
+        severity=entry("mapping.tracking").severity,
+        subject=", ".join(categories),
+        evidence={
+            "system": side.system,
+            "reason": "tracking_off",
+            "category": ", ".join(categories),
+            "source_categories": sorted(mapped),
+            "organisation": org.name,
+            "plan": org.plan,
+            "count": len(blocked),
+            "invoices": _numbers(blocked),
+        },
+        impact=Impact.of(blocked),
+        system=side.system,
+    )
 
 
 def limit_finding(ctx: RunContext, side: SideData, org: OrgInfo, pending: Sequence[Invoice]) -> Finding | None:
@@ -224,11 +290,16 @@ def check_plan(ctx: RunContext) -> Iterator[Finding]:
         trial = trial_finding(side, org)
         if trial is not None:
             yield trial
-        if side is not ctx.destination or not org.features_known:
+        if side is not ctx.destination or not (org.features_known or org.features_enabled is not None):
             continue
         # Only invoices still waiting to land are blocked by a missing feature: the ones already
         # in the destination went through.
         pending = not_in_destination(ctx, in_scope(ctx)) if ctx.source.supports(Capability.INVOICES) else []
+        tracking_off = tracking_off_finding(ctx, side, org, pending)
+        if tracking_off is not None:
+            yield tracking_off
+        if not org.features_known:
+            continue
         yield from feature_findings(ctx, side, org, pending)
         limit = limit_finding(ctx, side, org, pending)
         if limit is not None:

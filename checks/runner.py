@@ -7,9 +7,16 @@ prefetches every resource some check reads on it, and lends it to the providers
 
 A ``ProviderError`` becomes the matching finding (``checks.errors.finding_for_error``) once per
 system, however many checks hit it; any other exception is logged with its traceback and
-reported as ``internal.check_failed`` without details a user should not see; a check still
-running at the time limit is reported as ``internal.check_timeout``. Nothing propagates: a run
-always ends in a result.
+reported as ``internal.check_failed`` without details a user should not see. Nothing
+propagates: a run always ends in a result.
+
+A slow system ends a run early, with one finding naming it: a request it does not answer within
+the side's timeout (``timeout_seconds``, default 30 s) is a ``TimedOut`` that
+``providers.http`` does not repeat and that fails every later request to that system in the
+run at once, so each check waiting on it stops with the same ``connection.slow``. If checks are
+still running at the run's time limit while requests to a system are on the wire, that system
+is named (one ``connection.slow`` each) instead of one ``internal.check_timeout`` per check; a
+check over the limit with nothing on the wire is still ``internal.check_timeout``.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from checks.findings import Finding, Impact, Severity, blocked_invoices, dedupe,
 from checks.remediation import render
 from config.integrations import IntegrationConfig, SideConfig
 from providers.base import Provider
-from providers.errors import ProviderError
+from providers.errors import ProviderError, TimedOut
 from providers.fanout import FanOut
 from providers.http import CallStats
 
@@ -155,7 +162,7 @@ def run_integration(
     started = now or datetime.now(UTC)
     ref = uuid.uuid4().hex[:8]
     clock = time.perf_counter()
-    stats = CallStats()
+    stats = CallStats(run=True)  # a system that times out is not asked again this run
     since = fetch_since(integration, started.date())
     connections = connections or {}
     fetches = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix=f"fetch-{integration.name}")
@@ -188,10 +195,12 @@ def run_integration(
         for side_name, names in PREFETCH.items():
             for name in names:
                 fetches.submit(sides[side_name].warm, name)
-    findings, errors, timings, completed = _run_checks(ctx, [c for c in runnable if not c.final], time_limit, ref)
+    findings, errors, timings, completed = _run_checks(
+        ctx, [c for c in runnable if not c.final], time_limit, ref, stats
+    )
     finals = [c for c in runnable if c.final]
     if finals:
-        more, more_errors, more_timings, more_completed = _run_checks(ctx, finals, time_limit, ref)
+        more, more_errors, more_timings, more_completed = _run_checks(ctx, finals, time_limit, ref, stats)
         findings += more
         errors += more_errors
         timings.update(more_timings)
@@ -228,7 +237,7 @@ def run_integration(
 
 
 def _run_checks(
-    ctx: RunContext, checks: Sequence[Check], time_limit: float, ref: str
+    ctx: RunContext, checks: Sequence[Check], time_limit: float, ref: str, stats: CallStats
 ) -> tuple[list[Finding], list[Finding], dict[str, float], set[str]]:
     findings: list[Finding] = []
     errors: list[Finding] = []  # findings derived from provider errors
@@ -239,19 +248,24 @@ def _run_checks(
         pool.submit(_timed, check, ctx): check for check in checks
     }
     _done, pending = wait(started, timeout=time_limit)
+    late = [check for future, check in started.items() if future in pending]
+    waiting_on = stats.waiting_on() if late else []
+    if waiting_on:
+        errors.extend(_slow_systems(ctx, waiting_on, late, time_limit, ref))
     for future, check in started.items():
         if future in pending:
             future.cancel()
             timings[check.name] = time_limit
-            findings.append(
-                Finding(
-                    code="internal.check_timeout",
-                    severity=Severity.ERROR,
-                    subject=f"check:{check.name}",
-                    evidence={"check": check.name, "limit_s": round(time_limit, 1), "run_ref": ref},
+            if not waiting_on:
+                findings.append(
+                    Finding(
+                        code="internal.check_timeout",
+                        severity=Severity.ERROR,
+                        subject=f"check:{check.name}",
+                        evidence={"check": check.name, "limit_s": round(time_limit, 1), "run_ref": ref},
+                    )
                 )
-            )
-            logger.warning("run %s: check %s did not finish within %ss", ref, check.name, time_limit)
+                logger.warning("run %s: check %s did not finish within %ss", ref, check.name, time_limit)
             continue
         try:
             produced, elapsed = future.result()
@@ -276,6 +290,26 @@ def _run_checks(
     # Don't wait for a timed-out check: its thread ends when its HTTP timeout fires.
     pool.shutdown(wait=False, cancel_futures=True)
     return findings, errors, timings, completed
+
+
+def _slow_systems(
+    ctx: RunContext, systems: Sequence[str], late: Sequence[Check], time_limit: float, ref: str
+) -> list[Finding]:
+    """One ``connection.slow`` per system still holding requests when the time limit struck."""
+    names = ", ".join(sorted(check.name for check in late))
+    found = []
+    for system in systems:
+        side = _side_of(ctx, system)
+        logger.warning("run %s: %s had not answered after %ss; checks left waiting: %s", ref, system, time_limit, names)
+        error = TimedOut(
+            f"{side.display_name} had not answered when the run's time limit of {time_limit:g} s was reached"
+            f" (checks left waiting: {names})",
+            system=system,
+            code="run_time_limit",
+            timeout_s=time_limit,
+        )
+        found.append(finding_for_error(error, side))
+    return found
 
 
 def _timed(check: Check, ctx: RunContext) -> tuple[list[Finding], float]:

@@ -32,6 +32,7 @@ from checks.connection import (
 )
 from checks.context import RunContext, SideData
 from checks.findings import Finding, Severity
+from providers import scopes_needed
 from providers.base import Capability
 from providers.credentials import Credentials
 from providers.records import ConnectionInfo
@@ -43,11 +44,16 @@ WARN_FRACTION_USED = 0.8
 
 # A needed scope may be satisfied by another grant:
 # - Xero: apps created from 2026-03-02 get granular scopes only; accounting.invoices +
-#   accounting.payments replace accounting.transactions (PROVIDERS.md §1 Auth, 2ry).
+#   accounting.payments replace accounting.transactions, which still covers both for apps
+#   created earlier (PROVIDERS.md §1 Auth, 2ry; providers/xero.py).
 # - HubSpot: the legacy ``e-commerce`` scope covers products (PROVIDERS.md §4 Auth).
 SCOPE_ALTERNATIVES: dict[str, tuple[tuple[str, ...], ...]] = {
     "accounting.transactions": (("accounting.invoices", "accounting.payments"),),
     "accounting.transactions.read": (("accounting.invoices.read", "accounting.payments.read"),),
+    "accounting.invoices": (("accounting.transactions",),),
+    "accounting.invoices.read": (("accounting.transactions.read",),),
+    "accounting.payments": (("accounting.transactions",),),
+    "accounting.payments.read": (("accounting.transactions.read",),),
     "crm.objects.products.read": (("e-commerce",),),
     "crm.objects.products.write": (("e-commerce",),),
 }
@@ -57,15 +63,20 @@ _STRIPE_KEY = re.compile(r"^(sk|rk|pk)_(test|live)_")
 _KEY_KINDS = {"sk": "secret", "rk": "restricted", "pk": "publishable"}
 
 
-def scope_satisfied(scope: str, granted: Collection[str]) -> bool:
+def scope_satisfied(scope: str, granted: Collection[str], _seen: frozenset[str] = frozenset()) -> bool:
     """Whether ``granted`` covers ``scope``: exactly, through the read-write form of a
     ``.read`` scope (Xero's ``accounting.contacts`` includes ``accounting.contacts.read``), or
-    through a documented alternative set."""
+    through a documented alternative set (alternatives point both ways, so each scope is
+    followed once)."""
     if scope in granted:
         return True
     if scope.endswith(".read") and scope.removesuffix(".read") in granted:
         return True
-    return any(all(scope_satisfied(s, granted) for s in alt) for alt in SCOPE_ALTERNATIVES.get(scope, ()))
+    seen = _seen | {scope}
+    return any(
+        all(s not in seen and scope_satisfied(s, granted, seen) for s in alt)
+        for alt in SCOPE_ALTERNATIVES.get(scope, ())
+    )
 
 
 def missing_scopes(granted: Collection[str], needed: Collection[str]) -> list[str]:
@@ -168,7 +179,8 @@ def _granted(info: ConnectionInfo | None, creds: Credentials, api_key: bool) -> 
 def permission_finding(side: SideData, creds: Credentials, info: ConnectionInfo | None) -> Finding | None:
     """``token.scope_missing`` (OAuth) or ``apikey.permissions`` (keys) naming each gap."""
     traits = provider_traits(side)
-    needed = traits.scopes_needed if traits is not None else ()
+    # The side's configured scopes when it has them (an app registered with other scopes).
+    needed = scopes_needed(side.system, side.config.scopes) if traits is not None else ()
     api_key = uses_api_key(side)
     granted, source = _granted(info, creds, api_key)
     if not needed or granted is None:

@@ -43,6 +43,8 @@ class SideConfig:
     limits: Mapping[str, int] = field(default_factory=dict)  # concurrent / per_minute / app_per_minute
     name: str | None = None  # the expected organisation name, when configured
     options: Mapping[str, str] = field(default_factory=dict)  # system-specific (e.g. Stripe sku_metadata_key)
+    scopes: tuple[str, ...] = ()  # OAuth scopes to ask for and check (empty: the provider's defaults)
+    timeout_seconds: float | None = None  # how long to wait for an answer (None: 30 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +306,11 @@ def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
 
 
 def _side(r: _Reader, value: Any, path: str) -> SideConfig:
-    m = r.mapping(value, path, {"system", "tenant", "environment", "name", "limits", "options", *URL_KEYS})
+    m = r.mapping(
+        value,
+        path,
+        {"system", "tenant", "environment", "name", "limits", "options", "scopes", "timeout_seconds", *URL_KEYS},
+    )
     if not m:
         r.fail(path, "is required (system, tenant, ...)")
     system = r.string(m.get("system"), f"{path}.system", required=True) or ""
@@ -319,6 +325,11 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
             urls[key] = url.rstrip("/")
     limits_raw = r.mapping(m.get("limits"), f"{path}.limits", {"concurrent", "per_minute", "app_per_minute"})
     limits = {k: r.integer(v, f"{path}.limits.{k}", 0, minimum=1, maximum=LIMIT_MAX[k]) for k, v in limits_raw.items()}
+    timeout = m.get("timeout_seconds")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 600
+    ):
+        r.fail(f"{path}.timeout_seconds", f"must be a number of seconds above 0 and at most 600, not {timeout!r}")
     return SideConfig(
         system=system,
         tenant=r.string(m.get("tenant"), f"{path}.tenant"),
@@ -327,6 +338,8 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
         limits=limits,
         name=r.string(m.get("name"), f"{path}.name"),
         options=r.string_map(m.get("options"), f"{path}.options"),
+        scopes=r.strings(m.get("scopes"), f"{path}.scopes"),
+        timeout_seconds=float(timeout) if timeout is not None else None,
     )
 
 

@@ -8,14 +8,14 @@ features) lives on its provider class; code holding only a system key asks the r
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import httpx
 
 from providers.base import Endpoints, Provider, ProviderOptions, Rules
 from providers.credentials import CredentialStore
 from providers.fanout import SERIAL, FanOut
-from providers.http import CallStats, Limits, RetryPolicy
+from providers.http import DEFAULT_TIMEOUT, CallStats, Limits, RetryPolicy, timeout_for
 from providers.oauth import OAuthApp, TokenEndpoint, TokenManager
 
 # The systems Sync Doctor serves, and so the systems an integration's side may name (the
@@ -57,11 +57,21 @@ def rules_for(system: str) -> Rules:
     return provider_class(system).rules if system in PROVIDERS else Rules()
 
 
+def scopes_needed(system: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
+    """The scopes a connection of ``system`` asks for at consent and is checked against: the
+    side's configured ``scopes`` when given (an app registered before a system changed its
+    scopes, e.g. Xero's broad ones), else the provider's defaults."""
+    if configured:
+        return tuple(configured)
+    return provider_class(system).scopes_needed if system in PROVIDERS else ()
+
+
 def oauth_app_for(
     system: str,
     endpoints: Endpoints,
     client_id: str | None,
     client_secret: str | None,
+    scopes: Sequence[str] = (),
 ) -> OAuthApp | None:
     cls = provider_class(system)
     if cls.auth_kind == "api_key" or not endpoints.token_url:
@@ -72,17 +82,32 @@ def oauth_app_for(
         client_secret=client_secret or "",
         token_url=endpoints.token_url,
         authorize_url=endpoints.authorize_url or "",
-        scopes=cls.scopes_needed,
+        scopes=scopes_needed(system, scopes),
         client_auth=cls.client_auth,
         pkce=cls.supports_pkce,
         scope_separator=cls.scope_separator,
     )
 
 
-def token_endpoint_for(app: OAuthApp, *, transport: httpx.BaseTransport | None = None) -> TokenEndpoint:
+def token_endpoint_for(
+    app: OAuthApp,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    stats: CallStats | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> TokenEndpoint:
     """The token endpoint of ``app``'s system, reading its answers the way that system words them."""
     cls = provider_class(app.system)
-    return TokenEndpoint(app, transport=transport, error_for=cls.token_error, extra_from=cls.token_extra)
+    return TokenEndpoint(
+        app,
+        transport=transport,
+        error_for=cls.token_error,
+        extra_from=cls.token_extra,
+        stats=stats,
+        retry=retry,
+        timeout=timeout,
+    )
 
 
 def get_provider(
@@ -101,13 +126,20 @@ def get_provider(
     page_size: int | None = None,
     extra: Mapping[str, str] | None = None,
     fan_out: FanOut = SERIAL,
+    timeout: float | None = None,
+    scopes: Sequence[str] = (),
 ) -> Provider:
     """Build a ready-to-call provider for one side of one integration. ``fan_out`` runs its
-    independent reads side by side (the check runner lends its own per run instead)."""
+    independent reads side by side (the check runner lends its own per run instead);
+    ``timeout`` is how long to wait for an answer (seconds); ``scopes`` the configured ones."""
     cls = provider_class(system)
-    endpoints = cls.default_endpoints.with_overrides(overrides or {})
-    app = oauth_app_for(system, endpoints, client_id, client_secret)
-    token_endpoint = token_endpoint_for(app, transport=transport) if app else None
+    endpoints = cls.endpoints_for(overrides or {}, environment)
+    app = oauth_app_for(system, endpoints, client_id, client_secret, scopes)
+    token_endpoint = (
+        token_endpoint_for(app, transport=transport, stats=stats, retry=retry, timeout=timeout_for(timeout))
+        if app
+        else None
+    )
     options = ProviderOptions(
         tenant=tenant,
         endpoints=endpoints,
@@ -118,6 +150,7 @@ def get_provider(
         transport=transport,
         page_size=page_size,
         extra=dict(extra or {}),
+        timeout=timeout,
     )
     return cls(options, TokenManager(credentials, token_endpoint), stats, fan_out=fan_out)
 
@@ -133,5 +166,6 @@ __all__ = [
     "oauth_app_for",
     "provider_class",
     "rules_for",
+    "scopes_needed",
     "token_endpoint_for",
 ]

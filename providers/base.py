@@ -6,6 +6,15 @@ and overrides two hooks: ``error_for`` (its error envelope -> a :mod:`providers.
 exception) and ``rate_status`` (its rate-limit headers). A capability it lacks stays
 unimplemented and raises ``Unsupported``: declared, never faked.
 
+For exactly-once pushes (the action engine in ``actions/`` builds on these, for every
+destination): :meth:`Provider.find_invoice` / :meth:`Provider.find_invoices` look invoices up by
+number exactly and cheaply (a filtered query, never a full listing, where the API has a filter),
+and :meth:`Provider.push_invoices` pushes many invoices, in the API's batch requests where it has
+them (``batch_size`` per request), answering one :class:`PushOutcome` per invoice. These were
+added in round 2; a provider that overrides none of them still works through the defaults
+(``find_invoice`` then reads every invoice, and says so in the log; ``push_invoices`` pushes one
+at a time).
+
 A provider keeps no state across calls but the tenant it resolved. Two per-run helpers are
 lent to it by whoever owns the run: ``fan_out`` (the runner's executor, for reads that do not
 depend on each other) and ``memo`` (the check side's per-run memo, so a list one read needs,
@@ -16,7 +25,7 @@ checks). Without them a provider works serially and fetches what each call needs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -24,9 +33,17 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 
-from providers.errors import ProviderError, Unsupported
+from providers.errors import (
+    AuthError,
+    ConnectFailed,
+    ProviderError,
+    RateLimited,
+    TenantError,
+    Unavailable,
+    Unsupported,
+)
 from providers.fanout import SERIAL, FanOut
-from providers.http import ApiClient, CallStats, LimitKey, Limits, RetryPolicy
+from providers.http import ApiClient, CallStats, LimitKey, Limits, RetryPolicy, timeout_for
 from providers.oauth import OAuthApp, TokenManager
 from providers.records import (
     Account,
@@ -174,6 +191,40 @@ class NoMemo:
 
 
 @dataclass(frozen=True, slots=True)
+class PushOutcome:
+    """What became of one invoice of :meth:`Provider.push_invoices`.
+
+    ``result`` set: the invoice is in the destination (``result.created`` False when it was
+    already there and was adopted, not pushed again). ``error`` set: it is not, and ``sent``
+    says whether the system may have acted on it. A ``Rejected`` error is the system refusing
+    this invoice (``details`` carry its messages). ``sent=False``: the system did not act on it
+    (refused at the door, throttled, never connected, or the push stopped before it): push it
+    again as is. A transient error with ``sent`` True (a timeout, a 5xx) leaves the outcome
+    unknown: look the invoice up before pushing it again.
+    """
+
+    invoice: Invoice
+    result: WriteResult | None = None
+    error: ProviderError | None = None
+    sent: bool = True
+
+    @property
+    def landed(self) -> bool:
+        return self.result is not None
+
+
+# Errors that say nothing about one invoice but about the connection or the system: a push
+# stops at them instead of sending the rest into the same wall.
+STOPPING_ERRORS: tuple[type[ProviderError], ...] = (AuthError, TenantError, RateLimited, Unavailable)
+
+
+def may_have_acted(error: ProviderError) -> bool:
+    """Whether the system may have acted on a request that ended in ``error``: not when it
+    refused it at the door (auth, tenant), throttled it, or the connection never opened."""
+    return not isinstance(error, (AuthError, TenantError, RateLimited, ConnectFailed))
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderOptions:
     """Everything a provider instance needs, built by ``providers.get_provider``."""
 
@@ -186,6 +237,7 @@ class ProviderOptions:
     transport: httpx.BaseTransport | None = None
     page_size: int | None = None  # override the API's maximum page size (tests, benchmarks)
     extra: Mapping[str, str] = field(default_factory=dict)  # system-specific options (YAML `options:`)
+    timeout: float | None = None  # seconds to wait for an answer (None: providers.http's default)
 
 
 class Provider:
@@ -210,6 +262,7 @@ class Provider:
     # ``tenant_user`` / ``tenant_password``: MYOB's company-file credentials).
     tenant_login: ClassVar[bool] = False
     rules: ClassVar[Rules] = Rules()
+    batch_size: ClassVar[int] = 1  # invoices per request push_invoices sends (the API's batch limit)
 
     # -- the consent and the token endpoint, before any instance exists ---------------------
 
@@ -221,7 +274,8 @@ class Provider:
 
     @classmethod
     def token_error(cls, status: int, payload: Mapping[str, Any]) -> ProviderError | None:
-        """The system's own reading of a token-endpoint answer; None: the OAuth default."""
+        """The system's own reading of a token-endpoint answer (None: the OAuth defaults apply,
+        ``invalid_grant`` & co. meaning a dead refresh token)."""
         return None
 
     @classmethod
@@ -258,6 +312,12 @@ class Provider:
     def _tenant_key(self) -> str:
         return self.options.tenant or "default"
 
+    @classmethod
+    def endpoints_for(cls, overrides: Mapping[str, str | None], environment: str | None = None) -> Endpoints:
+        """Where this system lives for one side: the defaults under the configured overrides
+        (a system whose hosts depend on the environment overrides this)."""
+        return cls.default_endpoints.with_overrides(overrides)
+
     def _make_client(self, base_url: str) -> ApiClient:
         return ApiClient(
             self.system,
@@ -269,6 +329,7 @@ class Provider:
             rate_reader=self.rate_status,
             on_unauthorized=self.refresh_after_401 if self.auth_kind != "api_key" else None,
             retry=self.options.retry,
+            timeout=timeout_for(self.options.timeout),
             transport=self.options.transport,
         )
 
@@ -330,17 +391,57 @@ class Provider:
         raise self._unsupported(Capability.PAYMENTS)
 
     def find_invoice(self, number: str) -> Invoice | None:
-        """The invoice with this number, or None. Used to make pushes idempotent by look-up."""
+        """The sales invoice whose number is exactly ``number`` (case and spaces as given), or
+        None. The look-up that makes a push exactly-once: before every push, and after a push
+        whose answer was lost. Providers override it with the API's filter (one cheap call);
+        this default reads every invoice, for a system that has no filter."""
+        logger.info("%s has no invoice-number filter: reading every invoice to find %r", self.display_name, number)
         for invoice in self.invoices():
             if invoice.number == number:
                 return invoice
         return None
+
+    def find_invoices(self, numbers: Iterable[str]) -> dict[str, Invoice]:
+        """``find_invoice`` for many numbers: number -> invoice, for those found. Providers whose
+        filter takes a list answer it in as few calls as the API allows."""
+        found: dict[str, Invoice] = {}
+        for number in dict.fromkeys(numbers):
+            invoice = self.find_invoice(number)
+            if invoice is not None:
+                found[number] = invoice
+        return found
 
     # -- writes (each idempotent) ---------------------------------------------------------
 
     def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
         """Create (or update) ``invoice`` whose contact and item ids are the destination's."""
         raise self._unsupported(Capability.PUSH_INVOICE)
+
+    def push_invoices(
+        self, invoices: Sequence[Invoice], idempotency_key_for: Callable[[Invoice], str]
+    ) -> list[PushOutcome]:
+        """Push many invoices; one :class:`PushOutcome` per invoice, in the order given.
+
+        ``idempotency_key_for(invoice)`` is the caller's stable key for that invoice's push (the
+        action engine stores it before sending): a repeat of the same call replays rather than
+        duplicates, on systems with idempotency keys. Invoices already in the destination (by
+        number) are adopted, not pushed. This default pushes one invoice per request and stops
+        at an error that is not about the invoice (see :class:`PushOutcome`); providers whose
+        API takes many invoices per request override it.
+        """
+        outcomes: list[PushOutcome] = []
+        for index, invoice in enumerate(invoices):
+            try:
+                result = self.push_invoice(invoice, idempotency_key=idempotency_key_for(invoice))
+            except STOPPING_ERRORS as e:
+                outcomes.append(PushOutcome(invoice, error=e, sent=may_have_acted(e)))
+                outcomes.extend(PushOutcome(rest, error=e, sent=False) for rest in invoices[index + 1 :])
+                return outcomes
+            except ProviderError as e:
+                outcomes.append(PushOutcome(invoice, error=e))
+            else:
+                outcomes.append(PushOutcome(invoice, result=result))
+        return outcomes
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         raise self._unsupported(Capability.CREATE_ITEM)

@@ -15,10 +15,14 @@
     ├── NotFound
     ├── Rejected                  the system refused a write or query (validation, duplicate, locked)
     ├── Unavailable               5xx, timeouts, connection failures (transient)
+    │   ├── TimedOut              sent, but no answer within the timeout (timeout_s): the system is slow
+    │   └── ConnectFailed         never sent: no connection could be made (safe to repeat, even a write)
     ├── UnexpectedResponse        the system answered something we cannot read
     └── Unsupported               the system has no such capability (declared, never faked)
 
-``permanent`` tells callers whether retrying the same request can ever help.
+``permanent`` tells callers whether retrying the same request can ever help. ``retry`` is the
+system's own word on it when it gives one (Stripe's ``Stripe-Should-Retry``): True or False
+overrides what the error's type and the request's method would decide; None when it did not say.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ class ProviderError(Exception):
         system: str,
         code: str | None = None,
         status: int | None = None,
+        retry: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.system = system
         self.code = code
         self.status = status
+        self.retry = retry
 
     def __str__(self) -> str:
         code = f" [{self.code}]" if self.code else ""
@@ -118,6 +124,19 @@ class Rejected(ProviderError):
 
 class Unavailable(ProviderError):
     permanent = False
+
+
+class TimedOut(Unavailable):
+    """The request went out but no answer came within ``timeout_s``: the system is slow (or
+    hung). Repeating it would only wait as long again, so the client does not."""
+
+    def __init__(self, message: str, *, timeout_s: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.timeout_s = timeout_s
+
+
+class ConnectFailed(Unavailable):
+    """No connection could be made: nothing was sent, so repeating even a write is safe."""
 
 
 class UnexpectedResponse(ProviderError):

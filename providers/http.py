@@ -6,6 +6,14 @@ each system's limits enforced client-side (per tenant and per app, so a sweep of
 integrations never turns into a 429 storm), and every call counted per system for the run
 report. httpx exceptions are translated into :mod:`providers.errors` here and nowhere else.
 
+What is counted is what went over the wire: a request that could not even connect is not a call
+(it is kept apart, ``CallStats.unsent``). A request that got no answer within the timeout is a
+call and is not repeated (it would wait as long again). In a check run (``CallStats(run=True)``,
+what the runner creates) it also marks the system slow for the rest of the run: later requests
+to it fail at once with the same ``TimedOut``, so a system that answers in 35 s, or never, costs
+a run one timeout rather than one per request. Elsewhere (an action retrying a push, ``connect``)
+the next request tries again.
+
 A limit is a :class:`LimitKey`: a key naming who shares it (``("xero", "tenant", id)``,
 ``("hubspot", "search", portal)``), a concurrency cap and/or a number of call starts per
 rolling window of any length (Xero's minute, HubSpot's ten seconds, HubSpot search's second).
@@ -27,7 +35,16 @@ from typing import Any
 
 import httpx
 
-from providers.errors import ProviderError, RateLimited, Unavailable, UnexpectedResponse
+from providers.errors import (
+    ConnectFailed,
+    ProviderError,
+    RateLimited,
+    ScopeMissing,
+    TenantError,
+    TimedOut,
+    Unavailable,
+    UnexpectedResponse,
+)
 from providers.records import RateStatus
 
 logger = logging.getLogger(__name__)
@@ -67,14 +84,57 @@ class RetryPolicy:
     max_retry_after: float = 60.0  # a longer Retry-After is surfaced, not slept through
 
 
-class CallStats:
-    """Counts calls and 429s per system during one run, and keeps the latest rate headroom."""
+def timeout_for(seconds: float | None) -> httpx.Timeout:
+    """The HTTP timeout of a configured number of seconds (``None``: the default, 30 s)."""
+    if seconds is None:
+        return DEFAULT_TIMEOUT
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
-    def __init__(self) -> None:
+
+class CallStats:
+    """What one run sent: calls (requests that went over the wire) and 429s per system, the
+    latest rate headroom, requests in flight now, and which systems timed out."""
+
+    def __init__(self, *, run: bool = False) -> None:
         self._lock = threading.Lock()
+        self._run = run  # a check run: a system that timed out is not asked again
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.unsent: Counter[str] = Counter()  # attempts that never connected: not calls
+        self._in_flight: Counter[str] = Counter()
+        self._slow: dict[str, TimedOut] = {}
         self._rate: dict[str, RateStatus] = {}
+
+    def record_unsent(self, system: str) -> None:
+        with self._lock:
+            self.unsent[system] += 1
+
+    @contextmanager
+    def in_flight(self, system: str) -> Iterator[None]:
+        """Marks a request to ``system`` as on the wire while the block runs."""
+        with self._lock:
+            self._in_flight[system] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[system] -= 1
+
+    def waiting_on(self) -> list[str]:
+        """Systems with a request on the wire right now."""
+        with self._lock:
+            return sorted(system for system, n in self._in_flight.items() if n > 0)
+
+    def mark_slow(self, error: TimedOut) -> None:
+        """``error.system`` did not answer in time: the rest of a run does not wait on it again."""
+        if not self._run:
+            return
+        with self._lock:
+            self._slow.setdefault(error.system, error)
+
+    def slow(self, system: str) -> TimedOut | None:
+        with self._lock:
+            return self._slow.get(system)
 
     def record(
         self, system: str, response: httpx.Response | None, rate: RateStatus | None, *, throttled: bool = False
@@ -215,7 +275,8 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.system = system
-        self._client = make_httpx_client(base_url, timeout=timeout, transport=transport)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._client = make_httpx_client(base_url, timeout=self._timeout, transport=transport)
         self._auth_headers = auth_headers
         self._error_for = error_for
         self._stats = stats
@@ -227,6 +288,10 @@ class ApiClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def _target(self, url: str) -> str:
+        """The host a request went to (an absolute URL names its own; a path, the base URL's)."""
+        return origin(self._client.base_url.join(url))
 
     def get_json(self, url: str, **kw: Any) -> Any:
         return self.json(self.request("GET", url, **kw))
@@ -266,13 +331,14 @@ class ApiClient:
             error = self._send_once(limiters, method, url, params, json, data, content, headers)
             if isinstance(error, httpx.Response):
                 return error
-            if error.status == 401 and self._on_unauthorized is not None and not refreshed:
+            if error.status == 401 and self._on_unauthorized is not None and not refreshed and _refreshable(error):
                 # An access token can die before its stated expiry (revoked, rotated elsewhere):
-                # refresh once and try again; a second 401 is the real answer.
+                # refresh once and try again; a second 401 is the real answer. A 401 that names
+                # a missing scope or an organisation the grant lost is not cured by a new token.
                 refreshed = True
                 self._on_unauthorized()
                 continue
-            if attempt > self._retry.attempts:
+            if attempt > self._retry.attempts or error.retry is False or isinstance(error, TimedOut):
                 raise error
             if isinstance(error, RateLimited):
                 wait = error.retry_after if error.retry_after is not None else self._backoff(attempt)
@@ -280,7 +346,7 @@ class ApiClient:
                     raise error
                 self._sleep(wait + random.uniform(0, 0.1))
                 continue
-            if isinstance(error, Unavailable) and safe:
+            if error.retry is True or isinstance(error, ConnectFailed) or (isinstance(error, Unavailable) and safe):
                 self._sleep(self._backoff(attempt))
                 continue
             raise error
@@ -300,21 +366,39 @@ class ApiClient:
         content: bytes | str | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response | ProviderError:
+        # The access token first, outside the limits: every thread needing a refresh queues on
+        # the same refresh at once, instead of reaching it one concurrency slot at a time after
+        # the previous attempt chain has already failed.
+        all_headers = {**self._auth_headers(), **(headers or {})}
         with ExitStack() as stack:
             for limiter in limiters:
                 stack.enter_context(limiter.slot())
-            all_headers = {**self._auth_headers(), **(headers or {})}
+            earlier = self._stats.slow(self.system)
+            if earlier is not None:
+                return earlier  # it already kept this run waiting once
             try:
-                response = self._client.request(
-                    method, url, params=params, json=json, data=data, content=content, headers=all_headers
-                )
+                with self._stats.in_flight(self.system):
+                    response = self._client.request(
+                        method, url, params=params, json=json, data=data, content=content, headers=all_headers
+                    )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+                self._stats.record_unsent(self.system)
+                return ConnectFailed(f"could not reach {self._target(url)}: {type(e).__name__}", system=self.system)
             except httpx.TimeoutException:
                 self._stats.record(self.system, None, None)
-                return Unavailable(f"timed out calling {method} {_path(url)}", system=self.system)
+                seconds = self._timeout.read
+                timed_out = TimedOut(
+                    f"no answer to {method} {_path(url)} within {_seconds(seconds)}",
+                    system=self.system,
+                    code="timeout",
+                    timeout_s=seconds,
+                )
+                self._stats.mark_slow(timed_out)
+                return timed_out
             except httpx.TransportError as e:
                 self._stats.record(self.system, None, None)
                 return Unavailable(
-                    f"could not reach {origin(self._client.base_url.join(url))}: {type(e).__name__}",
+                    f"the connection to {self._target(url)} failed: {type(e).__name__}",
                     system=self.system,
                 )
         rate = self._rate_reader(response) if self._rate_reader else None
@@ -346,3 +430,12 @@ def origin(url: httpx.URL | str) -> str:
     parsed = httpx.URL(url)
     port = f":{parsed.port}" if parsed.port else ""
     return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:g} s" if value is not None else "the timeout"
+
+
+def _refreshable(error: ProviderError) -> bool:
+    """A 401 a new access token may cure (not a missing scope, not a lost organisation)."""
+    return not isinstance(error, (ScopeMissing, TenantError))

@@ -6,6 +6,11 @@ copying, so nothing here is generated from them.
 Auth is either an OAuth grant (token endpoint v3, client credentials in the body: v1 is
 deprecated on 2027-02-16) or a private-app token (``pat-<region>-...``) stored as an API key;
 both travel as ``Authorization: Bearer``. The portal id is the tenant and is bound to the token.
+The v3 token endpoint answers errors in HubSpot's own envelope ``{category, message,
+correlationId, ...}`` (developers.hubspot.com create-oauth-token: ``category
+VALIDATION_ERROR``), a dead refresh token with ``subCategory INVALID_TOKEN`` / "Invalid refresh
+token"; v1 and the RFC 6749 fields HubSpot added later say ``BAD_REFRESH_TOKEN`` /
+``invalid_grant``. Each of them is a refresh that can never work again (:meth:`token_error`).
 
 Limits: the 10-second windows (100 per 10 s on Free/Starter, the lowest tier; the Hub tier is
 not exposed, so we cannot pick a higher one) are expressed as ``per_minute`` (x6) plus a
@@ -13,6 +18,9 @@ concurrency cap, and additionally as a limiter key of ``per_minute / 6`` call st
 10 seconds per portal, because a whole minute's budget in one burst would trip HubSpot's
 10-second policy. CRM search has its own 4 requests/s per token [HSR]: a one-second limiter key
 that search requests pay on top. Both live in :mod:`providers.http` like every other limit.
+A 429 usually comes without ``Retry-After``: the client then waits out the window its policy
+names (10 s for TEN_SECONDLY_ROLLING or an unnamed one, 1 s for a per-second one) and never
+retries a DAILY one (the day's quota is gone; the finding says so).
 JSON <-> records is :mod:`providers.hubspot_wire`.
 
 UNCONFIRMED facts, configurable as class constants (a subclass overrides them; the sandbox
@@ -46,6 +54,7 @@ from providers.errors import (
     NotFound,
     ProviderError,
     RateLimited,
+    RefreshFailed,
     Rejected,
     ScopeMissing,
     TenantError,
@@ -86,15 +95,19 @@ class HubSpot(Provider):
     auth_kind = "either"
     client_auth = "post"  # v3 token endpoint: parameters in the body
     supports_pkce = True  # v3 accepts code_verifier
-    # Reads of a full check, plus `oauth` for account-info. create_contact additionally needs
-    # crm.objects.contacts.write; a missing one surfaces as ScopeMissing from HubSpot's 403.
+    # Reads of a full check, `oauth` for account-info, and crm.objects.contacts.write for the
+    # contacts the actions create (PROVIDERS.md §4 Scopes): the token check names it when missing.
     scopes_needed = (
         "crm.objects.contacts.read",
+        "crm.objects.contacts.write",
         "crm.objects.products.read",
         "crm.objects.line_items.read",
         "crm.objects.invoices.read",
         "oauth",
     )
+    # Seconds to wait after a 429 that carries no Retry-After, by HubSpot's policyName.
+    POLICY_WAITS: ClassVar[Mapping[str, float]] = {"TEN_SECONDLY_ROLLING": 10.0, "SECONDLY": 1.0}
+    DEFAULT_POLICY_WAIT: ClassVar[float] = 10.0
 
     LIST_PAGE_MAX: ClassVar[int] = 100
     SEARCH_PAGE_MAX: ClassVar[int] = 200
@@ -152,11 +165,16 @@ class HubSpot(Provider):
         if category == "INVALID_AUTHENTICATION" or status == 401:
             return TokenRevoked(message, **kw)
         if status == 429 or category == "RATE_LIMITS" or error_type == "RATE_LIMIT":
-            policy = body.get("policyName")
+            policy = str(body.get("policyName") or "")
+            daily = policy == "DAILY" or category == "RATE_LIMITS"
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            if wait is None and not daily:
+                wait = self.POLICY_WAITS.get(policy, self.DEFAULT_POLICY_WAIT)  # wait out the window
             return RateLimited(
                 message,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                limit=str(policy) if policy else None,
+                retry_after=wait,
+                limit=policy or None,
+                retry=False if daily else None,  # the day's quota: no retry helps before tomorrow
                 **kw,
             )
         if status == 404:
@@ -172,6 +190,27 @@ class HubSpot(Provider):
 
     def rate_status(self, response: httpx.Response) -> RateStatus | None:
         return wire.rate_status(response)
+
+    @classmethod
+    def token_error(cls, status: int, payload: Mapping[str, Any]) -> ProviderError | None:
+        """A dead refresh token in any of HubSpot's token-endpoint envelopes (see the module
+        docstring) -> RefreshFailed; anything else is left to the OAuth defaults."""
+        if status != 400:
+            return None
+        words = " ".join(
+            str(payload.get(k) or "") for k in ("error", "status", "category", "subCategory", "message")
+        ).lower()
+        dead = (
+            "bad_refresh_token" in words
+            or "invalid_grant" in words
+            or ("invalid_token" in words)
+            or ("refresh token" in words and ("invalid" in words or "expired" in words or "missing" in words))
+        )
+        if not dead:
+            return None
+        code = payload.get("subCategory") or payload.get("status") or payload.get("error") or payload.get("category")
+        message = str(payload.get("message") or payload.get("error_description") or "the refresh token was refused")
+        return RefreshFailed(message, system=cls.system, code=str(code) if code else None, status=status)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -9,13 +9,23 @@ Refresh is single-flight per connection: :meth:`TokenManager.access_token` takes
 credential store's lock, re-reads the freshest credentials (another thread or process may have
 refreshed while we waited) and calls the token endpoint only if they are still stale. Rotated
 refresh tokens are saved inside that lock, so they are never lost.
+
+One refresh is one attempt chain: the thread holding the lock retries a transient failure (5xx,
+a connection that could not be made, a 429 after its ``Retry-After``) with backoff, and the
+threads that queued behind it while it tried get the same outcome instead of each starting a
+chain of its own. A 429 from the token endpoint is :class:`RateLimited`, never "unreachable".
+Every request sent to the token endpoint is counted in the run's :class:`CallStats`.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import random
+import threading
+import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -33,14 +43,17 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from providers.credentials import Credentials, CredentialStore
 from providers.errors import (
     AuthError,
+    ConnectFailed,
     CredentialsMissing,
     ProviderError,
+    RateLimited,
     RefreshFailed,
+    TimedOut,
     TokenExpired,
     Unavailable,
     UnexpectedResponse,
 )
-from providers.http import DEFAULT_TIMEOUT, make_httpx_client, origin
+from providers.http import DEFAULT_TIMEOUT, CallStats, RetryPolicy, make_httpx_client, origin, parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +129,16 @@ def code_from_redirect(redirect_url: str, expected_state: str) -> dict[str, str]
     return {k: str(v) for k, v in params.items()}
 
 
+TokenErrorHook = Callable[[int, Mapping[str, Any]], ProviderError | None]
+
+
 class TokenEndpoint:
-    """Calls one system's token endpoint and turns its answers into Credentials or errors."""
+    """Calls one system's token endpoint and turns its answers into Credentials or errors.
+
+    A refresh retries transient failures (see the module docstring) up to ``retry.attempts``
+    times; an authorization-code exchange is tried once (a code is single-use: a retry after an
+    ambiguous failure could only be refused).
+    """
 
     def __init__(
         self,
@@ -125,8 +146,12 @@ class TokenEndpoint:
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
-        error_for: Callable[[int, Mapping[str, Any]], ProviderError | None] | None = None,
+        error_for: TokenErrorHook | None = None,
         extra_from: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None,
+        stats: CallStats | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.app = app
         self._transport = transport
@@ -135,7 +160,12 @@ class TokenEndpoint:
         # What a token response says beyond the tokens that must be kept with them (Zoho's
         # api_domain), as Credentials.extra entries.
         self._extra_from = extra_from
-        self.calls = 0
+        self._stats = stats
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls = 0  # requests sent to the token endpoint by this object
 
     def exchange_code(
         self, code: str, redirect_uri: str, code_verifier: str | None, *, token_url: str | None = None
@@ -147,11 +177,36 @@ class TokenEndpoint:
         return self._post(body, previous=None, url=token_url)
 
     def refresh(self, previous: Credentials) -> Credentials:
+        """One attempt chain: transient failures are retried with backoff (Retry-After first)."""
         if not previous.refresh_token:
             raise RefreshFailed("no refresh token is stored for this connection", system=self.app.system)
         body = prepare_token_request("refresh_token", refresh_token=previous.refresh_token)
-        # A consent that named its own token endpoint (Zoho's data centre) refreshes there too.
-        return self._post(body, previous=previous, url=previous.extra.get("token_url"))
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                # A consent that named its own token endpoint (Zoho's data centre) refreshes there too.
+                return self._post(body, previous=previous, url=previous.extra.get("token_url"))
+            except (RateLimited, Unavailable) as e:
+                wait = self._wait_before_retry(e, attempt)
+                if wait is None:
+                    raise
+                logger.info("%s token endpoint: %s; trying again in %.1fs", self.app.system, e.message, wait)
+                self._sleep(wait)
+
+    def _wait_before_retry(self, error: RateLimited | Unavailable, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None: this failure is the answer."""
+        if attempt > self._retry.attempts or isinstance(error, TimedOut):
+            return None  # a slow endpoint would only keep every waiting thread waiting again
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self._retry.max_retry_after else None
+        return self._retry.backoff * (2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+    def _count(self, response: httpx.Response | None) -> None:
+        with self._lock:
+            self.calls += 1
+        if self._stats is not None:
+            self._stats.record(self.app.system, response, None)
 
     def _post(self, body: str, previous: Credentials | None, url: str | None = None) -> Credentials:
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
@@ -160,20 +215,53 @@ class TokenEndpoint:
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         else:
             body = body + "&" + urlencode({"client_id": self.app.client_id, "client_secret": self.app.client_secret})
-        self.calls += 1
+        system = self.app.system
         try:
-            with make_httpx_client(timeout=DEFAULT_TIMEOUT, transport=self._transport) as client:
+            with (
+                self._stats.in_flight(system) if self._stats is not None else nullcontext(),
+                make_httpx_client(timeout=self._timeout, transport=self._transport) as client,
+            ):
                 response = client.post(url or self.app.token_url, content=body, headers=headers)
-        except httpx.TimeoutException as e:
-            raise Unavailable("the token endpoint timed out", system=self.app.system) from e
-        except httpx.TransportError as e:
-            raise Unavailable(
-                f"could not reach the token endpoint {origin(self.app.token_url)}: {type(e).__name__}",
-                system=self.app.system,
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            if self._stats is not None:
+                self._stats.record_unsent(system)
+            raise ConnectFailed(
+                f"could not reach the token endpoint {origin(url or self.app.token_url)}: {type(e).__name__}",
+                system=system,
             ) from e
+        except httpx.TimeoutException as e:
+            self._count(None)
+            timed_out = TimedOut(
+                f"the token endpoint did not answer within {self._timeout.read:g} s"
+                if self._timeout.read is not None
+                else "the token endpoint did not answer in time",
+                system=system,
+                code="timeout",
+                timeout_s=self._timeout.read,
+            )
+            if self._stats is not None:
+                self._stats.mark_slow(timed_out)
+            raise timed_out from e
+        except httpx.TransportError as e:
+            self._count(None)
+            raise Unavailable(f"the connection to the token endpoint failed: {type(e).__name__}", system=system) from e
+        self._count(response)
+        if response.status_code == 429:
+            raise RateLimited(
+                "the token endpoint is rate limiting this app",
+                system=system,
+                code="rate_limited",
+                status=429,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                limit="token",
+            )
         try:
             payload = response.json()
         except ValueError as e:
+            if response.status_code >= 500:
+                raise Unavailable(
+                    f"the token endpoint answered {response.status_code}", system=system, status=response.status_code
+                ) from e
             raise UnexpectedResponse(
                 f"the token endpoint answered {response.status_code} with a body that is not JSON",
                 system=self.app.system,
@@ -259,6 +347,9 @@ class TokenManager:
         # (refresh token, its failure): threads that queued behind a failed refresh must not
         # spend another token-endpoint call on a refresh token the system already refused.
         self._dead: tuple[str | None, RefreshFailed] | None = None
+        # (refresh token, when the chain gave up, its error): a transient failure is shared by
+        # every thread that was already waiting when it happened; a later caller tries anew.
+        self._failed: tuple[str | None, float, ProviderError] | None = None
 
     @property
     def system(self) -> str:
@@ -300,6 +391,7 @@ class TokenManager:
         if self.endpoint is None:
             raise RefreshFailed("this connection has no token endpoint configured", system=self.system)
         failure: RefreshFailed | None = None
+        asked = time.monotonic()
         with self.store.locked() as fresh:
             if fresh is None:
                 raise CredentialsMissing(f"no credentials are stored for {self.store.key}", system=self.system)
@@ -308,6 +400,8 @@ class TokenManager:
                 return fresh.access_token
             if self._dead is not None and self._dead[0] == fresh.refresh_token:
                 raise self._dead[1]
+            if self._failed is not None and self._failed[0] == fresh.refresh_token and self._failed[1] >= asked:
+                raise self._failed[2]  # the attempt chain we queued behind has just failed
             if not fresh.refresh_token:
                 # Nothing to refresh with: the token has simply expired (one finding, token.expired,
                 # not a refresh failure on top of it).
@@ -320,7 +414,11 @@ class TokenManager:
             except RefreshFailed as e:
                 failure = e
                 self._dead = (fresh.refresh_token, e)
+            except ProviderError as e:
+                self._failed = (fresh.refresh_token, time.monotonic(), e)
+                raise
             else:
+                self._failed = None
                 renewed = renewed.with_tokens(tenant_id=fresh.tenant_id)
                 self.store.save(renewed)
                 logger.info("refreshed access token for %s", self.store.key)

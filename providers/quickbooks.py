@@ -3,20 +3,30 @@ section 2; JSON -> records is :mod:`providers.quickbooks_wire`, records -> JSON
 :mod:`providers.quickbooks_bodies`.
 
 Everything is read through the query endpoint, one entity per statement, paged with
-``STARTPOSITION`` (1-based) and ``MAXRESULTS`` (at most 1000) [QR data-queries]. The tenant is the
-``realmId`` in the path. Every call carries ``minorversion=75``: versions 1-74 are discontinued
-and ``Item.Sku`` needs at least minor version 4 [QR minor-versions, QR item].
+``STARTPOSITION`` (1-based) and ``MAXRESULTS`` (at most 1000) [QR data-queries], ordered by
+``Id`` (``ORDERBY Id``): without an order the pages of a statement need not agree with each
+other, and a row could be read twice or never. The tenant is the ``realmId`` in the path. Every
+call carries ``minorversion=75``: versions 1-74 are discontinued and ``Item.Sku`` needs at least
+minor version 4 [QR minor-versions, QR item].
 
-Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one [QE]):
+Hosts follow the side's environment: ``environment: test`` means Intuit's sandbox companies,
+served by ``sandbox-quickbooks.api.intuit.com``; the entitlements service lives on the same host
+as the API, so it follows ``base_url`` unless ``identity_url`` is given.
 
+Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one [QE]). The
+code is read before the status: Intuit answers 401 for both a dead token and code 120.
+
+    code 120 / 3100               ScopeMissing when the stored grant lacks the accounting scope,
+    (401 or 403), AuthorizationFault  else TenantError: there is a single accounting scope covering
+                                  every entity, so with it granted the refusal means the token does
+                                  not reach this realm (or the connecting user lost access to it,
+                                  "AuthorizationFailure ... You do not have access" [QE]). A new
+                                  token cannot cure it, so no refresh is spent on it.
     401 / code 3200               TokenExpired: Intuit's "ApplicationAuthenticationFailed" says the
                                   access token was refused, never why. The ApiClient has already
                                   refreshed once before this escapes; a dead grant shows up at the
                                   token endpoint as invalid_grant -> RefreshFailed, not here.
-    403 / code 120 / 3100         ScopeMissing when the stored grant lacks the accounting scope,
-                                  else TenantError: there is a single accounting scope covering
-                                  every entity, so with it granted the refusal means the token does
-                                  not reach this realm (or the connecting user lost access to it).
+    403 (no code)                 as code 120
     6240, 6140, 610, 6190, ...    Rejected(code=...) with Intuit's Message and Detail
     404 NotFound, 429 RateLimited (Intuit says wait 60 s [QL]), 5xx Unavailable,
     a body we cannot read         UnexpectedResponse
@@ -25,8 +35,10 @@ Error mapping (the ``Fault`` envelope, JSON or XML; HTTP 200 can still carry one
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,7 +47,7 @@ import httpx
 from common.types import JSON
 from providers import quickbooks_bodies as bodies
 from providers import quickbooks_wire as wire
-from providers.base import Capability, Endpoints, Provider, Rules
+from providers.base import STOPPING_ERRORS, Capability, Endpoints, Provider, PushOutcome, Rules, may_have_acted
 from providers.errors import (
     AuthError,
     NotFound,
@@ -69,6 +81,12 @@ logger = logging.getLogger(__name__)
 
 MINOR_VERSION = "75"
 MAX_PAGE = 1000
+PRODUCTION_API = "https://quickbooks.api.intuit.com"
+SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com"  # Intuit's sandbox companies [QO]
+BATCH_SIZE = 30  # payloads per batch request [QL]
+NUMBERS_PER_QUERY = 50  # DocNumbers per IN (...) look-up
+DUPLICATE_NUMBER = "6140"  # Duplicate Document Number Error; its Detail names the TxnId (observed)
+_TXN_ID = re.compile(r"TxnId=(\d+)")
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 # Intuit: "wait 60 seconds before retrying" after a 429; no Retry-After header is documented [QL].
 THROTTLE_WAIT = 60.0
@@ -81,21 +99,26 @@ class QuickBooks(Provider):
     system = "quickbooks"
     display_name = "QuickBooks Online"
     capabilities = frozenset(Capability) - {Capability.SCOPES}
+    # identity_url (the entitlements host, /manage/entitlements/v3/{realmId}) follows base_url:
+    # see endpoints_for. The OAuth endpoints are the same for sandbox and production [QD].
     default_endpoints = Endpoints(
-        base_url="https://quickbooks.api.intuit.com",
+        base_url=PRODUCTION_API,
         token_url="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
         authorize_url="https://appcenter.intuit.com/connect/oauth2",
-        identity_url="https://quickbooks.api.intuit.com",  # /manage/entitlements/v3/{realmId}
     )
     # 500 requests/min per realm; more than 10 concurrent requests per realm+app -> 429 [QL, QC].
     default_limits = Limits(concurrent=10, per_minute=500)
     scopes_needed = (ACCOUNTING_SCOPE,)
-    # Preferences and entitlements say whether these are on (PROVIDERS.md: Plan tier).
-    plan_features = frozenset({Feature.MULTICURRENCY, Feature.TRACKING})
+    # Preferences and entitlements say whether these are on (PROVIDERS.md: Plan tier). Inventory
+    # counts as on the plan when its quantities are switched on in Preferences (QuantityOnHand)
+    # or an "Inventory" entitlement is On (that entitlement's name is UNCONFIRMED).
+    plan_features = frozenset({Feature.MULTICURRENCY, Feature.TRACKING, Feature.INVENTORY})
     refresh_token_lifetime = timedelta(days=100)  # rolling: extended on each use [QB1]
     client_auth = "basic"  # client_secret_basic and client_secret_post both listed [QD]
-    # The discovery document lists no code_challenge_methods_supported: PKCE is UNCONFIRMED.
+    # Intuit's discovery document lists no code_challenge_methods_supported and its OAuth pages
+    # describe no code_challenge: PKCE is not sent (UNCONFIRMED; the README says so).
     supports_pkce = False
+    batch_size = BATCH_SIZE
     # DisplayName is unique across customers, vendors and employees (error 6240). US companies
     # compute sales tax from the customer's address (automated sales tax; PROVIDERS.md marks the
     # exact behaviour UNCONFIRMED, so checks only warn).
@@ -117,6 +140,16 @@ class QuickBooks(Provider):
         if self.identity is not self.api:
             self.identity.close()
         super().close()
+
+    @classmethod
+    def endpoints_for(cls, overrides: Mapping[str, str | None], environment: str | None = None) -> Endpoints:
+        """Production hosts, or the sandbox's for ``environment: test``; the entitlements host
+        is the API's unless ``identity_url`` is given."""
+        defaults = cls.default_endpoints
+        if environment == "test":
+            defaults = replace(defaults, base_url=SANDBOX_API)
+        endpoints = defaults.with_overrides(overrides)
+        return endpoints if endpoints.identity_url else replace(endpoints, identity_url=endpoints.base_url)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -170,13 +203,13 @@ class QuickBooks(Provider):
         return result
 
     def _query_all(self, entity: str, where: str = "") -> list[JSON]:
-        """Every row of ``entity``: pages of the API's maximum size until a short page."""
+        """Every row of ``entity``: pages of the API's maximum size, in Id order, until a short page."""
         size = min(self.options.page_size or MAX_PAGE, MAX_PAGE)
         rows: list[JSON] = []
         start = 1
         while True:
             clause = f" {where}" if where else ""
-            page = self._query(f"SELECT * FROM {entity}{clause} STARTPOSITION {start} MAXRESULTS {size}")
+            page = self._query(f"SELECT * FROM {entity}{clause} ORDERBY Id STARTPOSITION {start} MAXRESULTS {size}")
             found = page.get(entity) or []
             rows.extend(r for r in found if isinstance(r, dict))
             if len(found) < size:
@@ -214,13 +247,14 @@ class QuickBooks(Provider):
             return RateLimited(text, retry_after=THROTTLE_WAIT if wait is None else wait, limit="minute", **kw)
         if status >= 500 or kind == "systemfault":
             return Unavailable(text, **kw)
-        if code == "3200" or status == 401 or kind.startswith("authentication"):
-            return TokenExpired(text, **kw)
-        if code in ("120", "3100") or status == 403 or kind.startswith("authoriz"):
+        # The code first: a 401 with code 120 is an authorization failure, not a dead token.
+        if code in ("120", "3100") or kind.startswith("authoriz") or (status == 403 and code != "3200"):
             creds = self.tokens.store.load()
             if creds is not None and creds.scopes and ACCOUNTING_SCOPE not in creds.scopes:
                 return ScopeMissing(text, needed=(ACCOUNTING_SCOPE,), **kw)
             return TenantError(text, **kw)
+        if code == "3200" or status == 401 or kind.startswith("authentication"):
+            return TokenExpired(text, **kw)
         if status == 404:
             return NotFound(text, **kw)
         return Rejected(text, details=tuple(d or m for _, m, d in errors), **kw)
@@ -277,8 +311,26 @@ class QuickBooks(Provider):
         return [wire.invoice(row, lookups) for row in rows]
 
     def find_invoice(self, number: str) -> Invoice | None:
-        row = self._first("Invoice", "DocNumber", number)
-        return wire.invoice(row, self._lookups()) if row is not None else None
+        """The invoice whose DocNumber is ``number``: one query."""
+        return self.find_invoices([number]).get(number)
+
+    def find_invoices(self, numbers: Iterable[str]) -> dict[str, Invoice]:
+        """Invoices by DocNumber: ``WHERE DocNumber IN (...)``, 50 numbers a query. QuickBooks
+        compares values without regard to case [QR data-queries]; the numbers kept are the
+        exact ones asked for."""
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        rows: list[JSON] = []
+        for i in range(0, len(wanted), NUMBERS_PER_QUERY):
+            chunk = ",".join(bodies.quote(n) for n in wanted[i : i + NUMBERS_PER_QUERY])
+            rows.extend(self._query_all("Invoice", f"WHERE DocNumber IN ({chunk})"))
+        found = [row for row in rows if row.get("DocNumber") in wanted]
+        if not found:
+            return {}
+        lookups = self._lookups()
+        result: dict[str, Invoice] = {}
+        for row in found:
+            result.setdefault(str(row["DocNumber"]), wire.invoice(row, lookups))
+        return result
 
     def tax_rates(self) -> list[TaxRate]:
         codes = self._query_all("TaxCode", ALL_ACTIVE_STATES)
@@ -298,18 +350,128 @@ class QuickBooks(Provider):
 
     def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
         """Create ``invoice``. An invoice with the same DocNumber for the same customer is the
-        one a previous push made (``created=False``); otherwise POST with ``requestid``."""
+        one a previous push made (``created=False``); otherwise POST with ``requestid``. A
+        number QuickBooks calls taken (6140) since the look-up is read back and adopted when it
+        is this customer's."""
         if invoice.number:
             existing = self.find_invoice(invoice.number)
             if existing is not None and existing.contact_id == invoice.contact_id:
                 return WriteResult(id=existing.id, created=False, number=existing.number)
-        # Lines name items and classes by Id: read those lists only if a line needs a look-up.
-        lines = invoice.lines
-        items = self.memo.once("items", self.items) if any(li.item_id is None and li.sku for li in lines) else []
-        classes = self._classes() if any(r.category.lower() == "class" for li in lines for r in li.tracking) else []
-        body = bodies.invoice_body(invoice, items, classes)
-        created = self._created("Invoice", self._post("Invoice", body, idempotency_key))
+        body = self._invoice_body(invoice)
+        try:
+            created = self._created("Invoice", self._post("Invoice", body, idempotency_key))
+        except Rejected as e:
+            adopted = self._adopt_duplicate(invoice, e)
+            if adopted is None:
+                raise
+            return adopted
         return WriteResult(id=str(created["Id"]), created=True, number=created.get("DocNumber"))
+
+    def push_invoices(
+        self, invoices: Sequence[Invoice], idempotency_key_for: Callable[[Invoice], str]
+    ) -> list[PushOutcome]:
+        """Up to 30 invoices per ``POST /v3/company/{realm}/batch`` [QL]; the answer carries one
+        ``BatchItemResponse`` per ``bId``: the created invoice or its own ``Fault``. Invoices
+        already there (one ``DocNumber IN`` query per 50) are adopted, and so is a duplicate
+        number (6140) that turns out to be this customer's. Each batch's ``requestid`` (at most
+        36 characters for a batch [QR field-definitions]) derives from its invoices' keys, so
+        repeating the call replays the answer instead of creating again."""
+        outcomes: dict[int, PushOutcome] = {}
+        try:
+            existing = self.find_invoices(inv.number for inv in invoices if inv.number)
+        except STOPPING_ERRORS as e:
+            return [PushOutcome(inv, error=e, sent=False) for inv in invoices]
+        waiting: list[int] = []
+        lists = _Lists(self)
+        for index, invoice in enumerate(invoices):
+            found = existing.get(invoice.number or "")
+            if found is not None and found.contact_id == invoice.contact_id:
+                outcomes[index] = PushOutcome(invoice, result=WriteResult(found.id, created=False, number=found.number))
+            else:
+                waiting.append(index)
+        for start in range(0, len(waiting), self.batch_size):
+            chunk = waiting[start : start + self.batch_size]
+            items: list[JSON] = []
+            sendable: list[int] = []
+            for i in chunk:
+                try:
+                    body = self._invoice_body(invoices[i], lists)
+                    items.append({"bId": str(i), "operation": "create", "Invoice": body})
+                    sendable.append(i)
+                except Rejected as e:  # a line whose item or class QuickBooks does not have
+                    outcomes[i] = PushOutcome(invoices[i], error=e, sent=False)
+            if not items:
+                continue
+            keys = [idempotency_key_for(invoices[i]) for i in sendable]
+            try:
+                answers = self._batch(items, bodies.batch_request_id(keys))
+            except STOPPING_ERRORS as e:
+                acted = may_have_acted(e)
+                for i in sendable:
+                    outcomes[i] = PushOutcome(invoices[i], error=e, sent=acted)
+                return [outcomes.get(i) or PushOutcome(inv, error=e, sent=False) for i, inv in enumerate(invoices)]
+            except ProviderError as e:
+                for i in sendable:
+                    outcomes[i] = PushOutcome(invoices[i], error=e)
+                continue
+            for i in sendable:
+                outcomes[i] = self._batch_outcome(invoices[i], answers.get(str(i)))
+        return [outcomes[i] for i in range(len(invoices))]
+
+    def _batch(self, items: list[JSON], requestid: str) -> dict[str, JSON]:
+        """POST one batch; bId -> its BatchItemResponse."""
+        response = self.api.request(
+            "POST",
+            self._path("batch"),
+            params={"minorversion": MINOR_VERSION, "requestid": requestid},
+            json={"BatchItemRequest": items},
+            headers={"Content-Type": "application/json"},
+            retry_unsafe=True,  # the requestid makes a repeat replay the first answer
+        )
+        data = self._body(response)
+        answers = data.get("BatchItemResponse")
+        if not isinstance(answers, list):
+            raise UnexpectedResponse("a batch answered without BatchItemResponse", system=self.system)
+        return {str(a.get("bId")): a for a in answers if isinstance(a, dict)}
+
+    def _batch_outcome(self, invoice: Invoice, answer: JSON | None) -> PushOutcome:
+        if answer is None:
+            error = UnexpectedResponse("the batch answered nothing for this invoice", system=self.system)
+            return PushOutcome(invoice, error=error)
+        created = answer.get("Invoice")
+        if isinstance(created, dict) and created.get("Id"):
+            return PushOutcome(invoice, result=WriteResult(str(created["Id"]), True, created.get("DocNumber")))
+        errors = wire.fault_errors_of(answer.get("Fault"))
+        code, message, detail = errors[0] if errors else ("", "QuickBooks refused this invoice", "")
+        rejected = Rejected(
+            f"{message}: {detail}" if detail and detail != message else message,
+            system=self.system,
+            code=code or None,
+            status=400,
+            details=tuple(d or m for _, m, d in errors),
+        )
+        adopted = self._adopt_duplicate(invoice, rejected)
+        return PushOutcome(invoice, result=adopted) if adopted is not None else PushOutcome(invoice, error=rejected)
+
+    def _adopt_duplicate(self, invoice: Invoice, error: Rejected) -> WriteResult | None:
+        """The invoice a 6140 names, when it is this customer's: a push whose answer was lost."""
+        if error.code != DUPLICATE_NUMBER or not invoice.number:
+            return None
+        existing = self.find_invoice(invoice.number)
+        if existing is None or existing.contact_id != invoice.contact_id:
+            return None
+        named = _TXN_ID.search(" ".join(error.details) or error.message)
+        logger.info("QuickBooks already has %s (TxnId %s): adopted", invoice.number, named.group(1) if named else "?")
+        return WriteResult(id=existing.id, created=False, number=existing.number)
+
+    def _invoice_body(self, invoice: Invoice, lists: _Lists | None = None) -> JSON:
+        """The create body. Lines name items and classes by Id: those lists are read only if a
+        line needs a look-up, once per push (``lists``) even outside a run's memo."""
+        lists = lists or _Lists(self)
+        lines = invoice.lines
+        items = lists.items() if any(li.item_id is None and li.sku for li in lines) else []
+        classes = lists.classes() if any(r.category.lower() == "class" for li in lines for r in li.tracking) else []
+        return bodies.invoice_body(invoice, items, classes)
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         """Create a Service item with ``Sku`` = ``item.code``; an item of that Name is reused."""
@@ -406,3 +568,22 @@ class QuickBooks(Provider):
         except ET.ParseError:
             logger.warning("QuickBooks entitlements for realm %s answered something that is not XML", self.realm)
         return None
+
+
+class _Lists:
+    """Items and classes read at most once for one push (the run's memo, when lent, first)."""
+
+    def __init__(self, provider: QuickBooks) -> None:
+        self._provider = provider
+        self._items: list[Item] | None = None
+        self._classes: list[JSON] | None = None
+
+    def items(self) -> list[Item]:
+        if self._items is None:
+            self._items = self._provider.memo.once("items", self._provider.items)
+        return self._items
+
+    def classes(self) -> list[JSON]:
+        if self._classes is None:
+            self._classes = self._provider._classes()
+        return self._classes

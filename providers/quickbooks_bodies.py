@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 from common.types import JSON
 from providers.errors import Rejected
@@ -16,6 +17,35 @@ def request_id(key: str) -> str:
     # requestid is at most 50 characters [QR field-definitions]; a longer key is hashed, never
     # cut, so two keys sharing a prefix cannot replay each other's response.
     return key if len(key) <= 50 else str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+
+
+def batch_request_id(keys: Sequence[str]) -> str:
+    # A batch's requestid is at most 36 characters [QR field-definitions]: a UUID of its keys,
+    # the same for the same batch, so a repeated batch replays.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "\n".join(keys)))
+
+
+CENT = Decimal("0.01")
+UNIT_PLACES = Decimal("0.0000001")  # UnitPrice keeps up to seven decimals (UNCONFIRMED limit)
+
+
+def line_amounts(line: InvoiceLine) -> tuple[Decimal, Decimal, Decimal]:
+    """(Qty, UnitPrice, Amount) that agree as QuickBooks demands: it refuses a sales line whose
+    Amount is not Qty x UnitPrice (to the cent). The source's line amount wins (it is what the
+    customer was invoiced, discounts included): the unit price is derived from it, and when no
+    unit price at this quantity gives that amount, the line goes as one unit of the amount."""
+    quantity = line.quantity
+    amount = line.amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    product = (quantity * line.unit_amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    if line.amount == 0 and product != 0:
+        amount = product  # no line amount given: the product is the amount
+    if product == amount:
+        return quantity, line.unit_amount, amount
+    if quantity:
+        unit = (amount / quantity).quantize(UNIT_PLACES, rounding=ROUND_HALF_UP)
+        if (quantity * unit).quantize(CENT, rounding=ROUND_HALF_UP) == amount:
+            return quantity, unit, amount
+    return Decimal(1), amount, amount
 
 
 def quote(value: str) -> str:
@@ -47,7 +77,8 @@ def _line_body(number: int, line: InvoiceLine, items: Sequence[Item], classes: S
         item_id = next((i.id for i in items if i.code == line.sku), None)
     if item_id is None:
         raise Rejected(f"line {number} has no QuickBooks item (SKU {line.sku!r})", system=SYSTEM)
-    detail: JSON = {"ItemRef": {"value": item_id}, "Qty": float(line.quantity), "UnitPrice": float(line.unit_amount)}
+    quantity, unit, amount = line_amounts(line)
+    detail: JSON = {"ItemRef": {"value": item_id}, "Qty": float(quantity), "UnitPrice": float(unit)}
     if line.tax_code:
         detail["TaxCodeRef"] = {"value": line.tax_code}
     for tracked in line.tracking:
@@ -56,7 +87,7 @@ def _line_body(number: int, line: InvoiceLine, items: Sequence[Item], classes: S
             if class_id is None:
                 raise Rejected(f"line {number}: there is no class {tracked.option!r} in QuickBooks", system=SYSTEM)
             detail["ClassRef"] = {"value": class_id}
-    body: JSON = {"DetailType": "SalesItemLineDetail", "Amount": float(line.amount), "SalesItemLineDetail": detail}
+    body: JSON = {"DetailType": "SalesItemLineDetail", "Amount": float(amount), "SalesItemLineDetail": detail}
     if line.description:
         body["Description"] = line.description
     return body

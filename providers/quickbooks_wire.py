@@ -95,14 +95,21 @@ def fault_errors(content: bytes) -> FaultErrors:
     found_fault = fault(data) if isinstance(data, dict) else None
     if found_fault is None:
         return [], None
+    kind = {k.lower(): v for k, v in found_fault.items()}.get("type")
+    return fault_errors_of(found_fault), str(kind) if kind is not None else None
+
+
+def fault_errors_of(found_fault: Any) -> list[tuple[str, str, str]]:
+    """[(code, Message, Detail)] of one JSON Fault object (a response's, or a batch item's)."""
+    if not isinstance(found_fault, dict):
+        return []
     lowered = {k.lower(): v for k, v in found_fault.items()}
     found = []
     for error in lowered.get("error") or []:
         if isinstance(error, dict):
             e = {k.lower(): v for k, v in error.items()}
             found.append((str(e.get("code") or ""), str(e.get("message") or ""), str(e.get("detail") or "")))
-    kind = lowered.get("type")
-    return found, str(kind) if kind is not None else None
+    return found
 
 
 def _xml_fault_errors(content: bytes) -> FaultErrors:
@@ -205,13 +212,8 @@ def org_info(
     currencies = {home} if home else set()
     # There is no Currency entity in Finance.xsd; the enabled list is CompanyCurrency.
     currencies |= {str(r["Code"]) for r in currency_rows if r.get("Code") and r.get("Active", True)}
-    features: set[Feature] = {Feature.MULTICURRENCY} if multicurrency(prefs) else set()
-    if (
-        accounting.get("ClassTrackingPerTxn")
-        or accounting.get("ClassTrackingPerTxnLine")
-        or accounting.get("TrackDepartments")
-    ):
-        features.add(Feature.TRACKING)  # switched on, so the plan must include it
+    enabled = enabled_features(prefs)
+    features: set[Feature] = set(enabled)  # switched on, so the plan must include them
     for entitlement, on in (granted.features if granted else {}).items():
         feature = ENTITLEMENT_FEATURES.get(entitlement.lower())
         if feature is not None and on:
@@ -226,6 +228,7 @@ def org_info(
         plan=name_values.get("OfferingSku") or (granted.plan if granted else None),
         features=frozenset(features),
         features_known=granted is not None,
+        features_enabled=enabled,
         is_trial=bool(trial_days and trial_days > 0) or (status or "").upper() == "TRIAL",
         is_demo=bool(info.get("SampleFile")),
         trial_days_remaining=trial_days,
@@ -283,6 +286,7 @@ def item(row: Mapping[str, Any], accounts: Mapping[str, Account]) -> Item:
         unit_price=to_decimal(row.get("UnitPrice")),
         account_code=_account_code(accounts.get(str(income.get("value"))), income),
         tax_code=ref(row.get("SalesTaxCodeRef")),
+        inventory=row.get("Type") == "Inventory",
     )
 
 
@@ -397,6 +401,26 @@ def _status(row: Mapping[str, Any], total: Decimal, balance: Decimal) -> tuple[I
     if 0 < balance < total:
         return InvoiceStatus.OPEN, "Partially paid"
     return InvoiceStatus.OPEN, "Open"
+
+
+def enabled_features(prefs: Mapping[str, Any]) -> frozenset[Feature]:
+    """What the company has switched on in Preferences [QR preferences, QX Finance.xsd]: class
+    tracking (per transaction or per line) or location tracking, multicurrency, and inventory
+    quantities (``ProductAndServicesPrefs.QuantityOnHand``)."""
+    accounting = prefs.get("AccountingInfoPrefs") or {}
+    products = prefs.get("ProductAndServicesPrefs") or {}
+    found: set[Feature] = set()
+    if (
+        accounting.get("ClassTrackingPerTxn")
+        or accounting.get("ClassTrackingPerTxnLine")
+        or accounting.get("TrackDepartments")
+    ):
+        found.add(Feature.TRACKING)
+    if multicurrency(prefs):
+        found.add(Feature.MULTICURRENCY)
+    if products.get("QuantityOnHand"):
+        found.add(Feature.INVENTORY)
+    return frozenset(found)
 
 
 def multicurrency(prefs: Mapping[str, Any]) -> bool:

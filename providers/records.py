@@ -56,6 +56,10 @@ class OrgInfo:
     plan: str | None = None  # the system's own plan / edition / SKU name
     features: frozenset[Feature] = frozenset()  # features the plan includes (when the system tells)
     features_known: bool = False  # False when the system does not expose its plan features
+    # Features switched on in the organisation's own settings (QuickBooks Preferences: class /
+    # location tracking, multicurrency, inventory quantities); None when the system does not say.
+    # A plan may include a feature the company never switched on.
+    features_enabled: frozenset[Feature] | None = None
     is_trial: bool = False
     is_demo: bool = False
     trial_days_remaining: int | None = None
@@ -101,6 +105,7 @@ class Item:
     unit_price: Decimal | None = None
     account_code: str | None = None
     tax_code: str | None = None
+    inventory: bool = False  # stock is tracked (QuickBooks Type Inventory, Xero IsTrackedAsInventory)
 
 
 @dataclass(frozen=True, slots=True)

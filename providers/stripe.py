@@ -14,6 +14,14 @@ Facts this client relies on (``specs/PROVIDERS.md`` section 3, ``specs/stripe/sp
   default, configurable because each sync product picks its own key).
 - Writes carry ``Idempotency-Key`` (up to 255 characters, kept at least 24 h); a repeat with
   the same key replays the first answer with ``Idempotent-Replayed: true``.
+- ``Stripe-Should-Retry`` on an answer is Stripe's own word on whether repeating the request
+  can help: ``true`` retries even a refusal such as a 409 ``lock_timeout``, ``false`` stops
+  even a 5xx, as Stripe's own libraries do (stripe/stripe-python#621, stripe/stripe-node#692).
+- Invoices are found by number with the Search API (``/v1/invoices/search``), one call. Search
+  is eventually consistent ("data is searchable in less than a minute" under normal operation,
+  docs.stripe.com/search): a just-created invoice may not be found yet, which is why every push
+  also carries an Idempotency-Key (a repeat within 24 h replays rather than duplicates).
+- A ``due_date`` in the past is refused: see :func:`providers.stripe_wire.invoice_form`.
 - Limits: live 100 requests/s, test 25 requests/s, plus an unpublished concurrency limiter.
 """
 
@@ -22,7 +30,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -147,7 +155,9 @@ class Stripe(Provider):
         kind = str(err.get("type") or "")
         code = str(err.get("code") or kind or status)
         message = str(err.get("message") or f"HTTP {status}")
-        kw: dict[str, Any] = {"system": self.system, "code": code, "status": status}
+        should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
+        retry = True if should_retry == "true" else False if should_retry == "false" else None
+        kw: dict[str, Any] = {"system": self.system, "code": code, "status": status, "retry": retry}
         if status == 401:
             return TokenRevoked(message, **kw)
         if status == 403:
@@ -289,11 +299,20 @@ class Stripe(Provider):
         return [wire.tax_rate(raw) for raw in self._list("/v1/tax_rates")]
 
     def find_invoice(self, number: str) -> Invoice | None:
-        """Match Stripe's own number or the reference push_invoice stored in metadata."""
-        for invoice in self.invoices():
-            if invoice.number == number or invoice.reference == number:
-                return invoice
-        return None
+        """The invoice whose Stripe number, or the reference ``push_invoice`` stored in its
+        metadata, is exactly ``number``: one Search API call (see the module docstring for its
+        lag), compared exactly here (search matches without regard to case)."""
+        literal = wire.search_literal(number)
+        query = f"number:{literal} OR metadata[{wire.search_literal(wire.REFERENCE_KEY)}]:{literal}"
+        page = self.api.get_json("/v1/invoices/search", params={"query": query, "limit": MAX_PAGE})
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, list):
+            raise UnexpectedResponse("GET /v1/invoices/search answered without a search result", system=self.system)
+        matches = [raw for raw in data if isinstance(raw, dict) and number in (raw.get("number"), _reference(raw))]
+        if not matches:
+            return None
+        skus = {p["id"]: wire.sku(p, self.sku_key) for p in self._products()}
+        return wire.invoice(matches[0], self._lines(matches[0]), skus)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -320,8 +339,14 @@ class Stripe(Provider):
         customer = invoice.contact_id
         if not customer:
             raise Rejected("an invoice pushed to Stripe needs a customer id", system=self.system)
-        created, replayed = self._post("/v1/invoices", wire.invoice_form(invoice), f"{idempotency_key}:invoice")
+        today = datetime.now(UTC).date()
+        created, replayed = self._post("/v1/invoices", wire.invoice_form(invoice, today), f"{idempotency_key}:invoice")
         for index, line in enumerate(invoice.lines):
             form = wire.invoice_item_form(line, customer, str(created["id"]), invoice.currency)
             self._post("/v1/invoiceitems", form, f"{idempotency_key}:line:{index}")
         return WriteResult(id=str(created["id"]), created=not replayed, number=created.get("number"))
+
+
+def _reference(raw: Mapping[str, Any]) -> Any:
+    metadata = raw.get("metadata")
+    return metadata.get(wire.REFERENCE_KEY) if isinstance(metadata, dict) else None

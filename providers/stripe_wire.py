@@ -315,8 +315,16 @@ def product_form(record: Item, sku_key: str, currency: str | None) -> dict[str, 
     return form
 
 
-def invoice_form(record: Invoice) -> dict[str, Any]:
-    """A draft invoice: sent by email when finalised, never auto-advanced, no pending items."""
+DEFAULT_TERMS_DAYS = 30  # days_until_due when the source gives no due date
+OVERDUE_TERMS_DAYS = 1  # days_until_due when the source's due date is not in the future
+
+
+def invoice_form(record: Invoice, today: date) -> dict[str, Any]:
+    """A draft invoice: sent by email when finalised, never auto-advanced, no pending items.
+
+    Stripe refuses a ``due_date`` in the past, so the due date is sent only when it is after
+    ``today`` (UTC); an invoice already due when it is pushed is made due as soon as Stripe
+    allows (``days_until_due=1``), and one with no due date gets 30 days' terms."""
     form: dict[str, Any] = {
         "customer": record.contact_id,
         "currency": record.currency.lower(),
@@ -324,10 +332,12 @@ def invoice_form(record: Invoice) -> dict[str, Any]:
         "auto_advance": "false",
         "pending_invoice_items_behavior": "exclude",
     }
-    if record.due_date is not None:
+    if record.due_date is not None and record.due_date > today:
         form["due_date"] = str(timestamp(record.due_date))
+    elif record.due_date is not None:
+        form["days_until_due"] = str(OVERDUE_TERMS_DAYS)
     else:
-        form["days_until_due"] = "30"
+        form["days_until_due"] = str(DEFAULT_TERMS_DAYS)
     if record.number:
         form[f"metadata[{REFERENCE_KEY}]"] = record.number
     return form
@@ -345,3 +355,9 @@ def invoice_item_form(line: InvoiceLine, customer: str, invoice_id: str, currenc
     if line.tax_code:
         form["tax_rates[0]"] = line.tax_code
     return form
+
+
+def search_literal(value: str) -> str:
+    """A value inside a search query's double quotes (quotes and backslashes escaped with a
+    backslash, as Stripe's search query language takes them)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -2,18 +2,41 @@
 
 Facts this module relies on are in specs/PROVIDERS.md section 1 and specs/xero/*.yaml:
 every Accounting call names its organisation in the ``xero-tenant-id`` header (one token may
-reach several); lists page with ``page`` / ``pageSize`` (max 1000) and answer a
-``pagination`` object; deltas use ``If-Modified-Since``; writes carry an ``Idempotency-Key``
-(128 chars, 6 minutes). Xero does not report granted scopes on API calls: the probe returns
-those the token endpoint reported when the token was issued (kept in the stored credentials).
-JSON <-> records is :mod:`providers.xero_wire`.
+reach several; ``/connections`` also lists practice tenants, which are not organisations and
+are left out); lists page with ``page`` / ``pageSize`` (max 1000) and answer a ``pagination``
+object; deltas use ``If-Modified-Since``; invoices are read and written with ``unitdp=4`` (unit
+amounts to four decimals, as the source may carry them); writes carry an ``Idempotency-Key``
+(128 chars, 6 minutes). Xero documents no header telling a replayed answer from a first one, so
+a write's ``created`` says "the push made or replayed it", never relies on such a header. Xero
+does not report granted scopes on API calls: the probe returns those the token endpoint
+reported when the token was issued (kept in the stored credentials).
+
+Scopes. Apps created on or after 2 March 2026 get Xero's granular scopes only; the broad
+``accounting.transactions`` stops working for older apps in September 2027 (confirmed
+2026: apideck.com/blog/xero-scopes "Xero Scopes: What Changed" (2026-03-18) and
+docs.codat.io/integrations/accounting/xero/partner-certification/scopes, both citing Xero's
+"Upcoming changes to Xero accounting API scopes"; PROVIDERS.md §1 Auth (2ry)).
+``accounting.transactions`` splits into ``accounting.invoices`` (invoices, credit notes,
+quotes, purchase orders, repeating invoices and items), ``accounting.payments``,
+``accounting.banktransactions``, ``accounting.manualjournals`` (each with a ``.read`` form);
+``accounting.contacts`` and ``accounting.settings`` stay; items are reachable through
+``accounting.invoices`` or ``accounting.settings``. The defaults below are the granular set a
+full check plus re-push needs; an app registered earlier configures its broad scopes per side
+(``scopes:`` in the integrations file). A call the grant's scopes do not cover answers 401
+``{"Detail": "AuthorizationUnsuccessful"}`` (observed: XeroAPI/Xero-NetStandard#298,
+XeroAPI/xero-ruby-oauth2-app#82), unlike a dead token's ``AuthenticationUnsuccessful``: it is
+:class:`ScopeMissing` and never costs a token refresh.
+
+The ``where`` filter has no escape character: a value holding ``"`` or ``\\`` cannot be written
+inside one, so such look-ups use ``searchTerm`` (contacts, invoices) or read the list (items)
+and compare locally. JSON <-> records is :mod:`providers.xero_wire`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,7 +44,7 @@ import httpx
 
 from common.types import JSON
 from providers import xero_wire as wire
-from providers.base import Capability, Endpoints, Provider, Rules
+from providers.base import STOPPING_ERRORS, Capability, Endpoints, Provider, PushOutcome, Rules, may_have_acted
 from providers.errors import (
     NotFound,
     ProviderError,
@@ -56,8 +79,18 @@ logger = logging.getLogger(__name__)
 API = "/api.xro/2.0"
 MAX_PAGE_SIZE = 1000  # Xero's maximum pageSize (PROVIDERS.md, 2ry)
 MAX_IDEMPOTENCY_KEY = 128  # specs/xero/xero_accounting.yaml, parameter idempotencyKey
-
-REPLAY_HEADER = "Idempotent-Replayed"  # sent by the sandbox on a replay; Xero documents none
+BATCH_SIZE = 50  # invoices per PUT: "~50 elements advised" (PROVIDERS.md §1 Batch writes, 2ry)
+NUMBERS_PER_LOOKUP = 50  # invoice numbers per InvoiceNumbers filter (keeps the URL short)
+UNITDP = {"unitdp": "4"}  # unit amounts to four decimal places, reads and writes [XS unitdp]
+DUPLICATE_NUMBER = "Invoice # must be unique."  # [XS Invoices example]
+# The default scope covering each resource, named when a grant lacks it (ScopeMissing.needed);
+# every other Accounting resource Sync Doctor reads is a setting.
+RESOURCE_SCOPES: dict[str, str] = {
+    "Invoices": "accounting.invoices",
+    "Items": "accounting.invoices",
+    "Payments": "accounting.payments.read",
+    "Contacts": "accounting.contacts",
+}
 
 
 class Xero(Provider):
@@ -90,18 +123,19 @@ class Xero(Provider):
     default_limits: ClassVar[Limits] = Limits(concurrent=5, per_minute=60, app_per_minute=10000)
     # "Bot minimum" in PROVIDERS.md: read + re-push with the broad scopes, offline_access for a
     # refresh token. The .read forms are satisfied by the read-write scopes.
+    # Granular scopes (see the module docstring): invoices and items read and re-pushed,
+    # payments read, contacts read and created, settings read; offline_access for a refresh token.
     scopes_needed: ClassVar[tuple[str, ...]] = (
-        "accounting.transactions.read",
-        "accounting.contacts.read",
-        "accounting.settings.read",
-        "accounting.transactions",
+        "accounting.invoices",
+        "accounting.payments.read",
         "accounting.contacts",
-        "accounting.settings",
+        "accounting.settings.read",
         "offline_access",
     )
     # Organisation/Actions says ALLOWED / NOT-ALLOWED for these (PROVIDERS.md: Plan tier).
     plan_features = frozenset({Feature.MULTICURRENCY, Feature.APPROVE_INVOICES, Feature.TRACKING})
     refresh_token_lifetime: ClassVar[timedelta | None] = timedelta(days=60)  # expires if unused [XO]
+    batch_size: ClassVar[int] = BATCH_SIZE
     # "The contact name ... must be unique across all active contacts" (PROVIDERS.md).
     rules: ClassVar[Rules] = Rules(
         contact_name_max=wire.CONTACT_NAME_MAX,
@@ -146,11 +180,13 @@ class Xero(Provider):
         raise TenantError(message, system=self.system, code="tenant_not_connected")
 
     def _connections(self) -> list[JSON]:
+        """The organisations the token reaches (practice-manager tenants are not organisations:
+        the Accounting API refuses them, so they are never picked or offered)."""
         identity = (self.options.endpoints.identity_url or self.options.endpoints.base_url).rstrip("/")
         data = self.api.get_json(f"{identity}/connections")
         if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
             raise UnexpectedResponse("GET /connections did not answer a list of connections", system=self.system)
-        return data
+        return [c for c in data if str(c.get("tenantType") or "ORGANISATION").upper() == "ORGANISATION"]
 
     def _headers(self, since: date | None = None) -> dict[str, str]:
         headers = {"xero-tenant-id": self.tenant_id()}
@@ -186,8 +222,22 @@ class Xero(Provider):
                 return found
             page += 1
 
-    def _put(self, resource: str, element: JSON, idempotency_key: str) -> tuple[JSON, bool]:
-        """PUT one element; (the created element, whether Xero replayed an earlier answer)."""
+    def _put(self, resource: str, element: JSON, idempotency_key: str) -> JSON:
+        """PUT one element; the element Xero created (or replayed for a repeated key)."""
+        rows = self._put_many(resource, [element], idempotency_key, params=UNITDP if resource == "Invoices" else None)
+        if not rows:
+            raise UnexpectedResponse(f"PUT {resource} answered no {resource}", system=self.system)
+        return rows[0]
+
+    def _put_many(
+        self,
+        resource: str,
+        elements: Sequence[JSON],
+        idempotency_key: str,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> list[JSON]:
+        """PUT a collection; Xero answers its elements in the order sent."""
         key = idempotency_key
         if len(key) > MAX_IDEMPOTENCY_KEY:
             key = hashlib.sha256(key.encode()).hexdigest()  # stable, so retries stay idempotent
@@ -195,7 +245,8 @@ class Xero(Provider):
         response = self.api.request(
             "PUT",
             f"{API}/{resource}",
-            json={resource: [element]},
+            params=params,
+            json={resource: list(elements)},
             headers=headers,
             retry_unsafe=True,
         )
@@ -203,9 +254,11 @@ class Xero(Provider):
         if not isinstance(data, dict):
             raise UnexpectedResponse(f"PUT {resource} did not answer a JSON object", system=self.system)
         rows = self._rows(data, resource)
-        if not rows:
-            raise UnexpectedResponse(f"PUT {resource} answered no {resource}", system=self.system)
-        return rows[0], response.headers.get(REPLAY_HEADER, "").lower() == "true"
+        if len(rows) != len(elements):
+            raise UnexpectedResponse(
+                f"PUT {resource} sent {len(elements)} and answered {len(rows)} elements", system=self.system
+            )
+        return rows
 
     def error_for(self, response: httpx.Response) -> ProviderError:
         """Xero's envelopes -> typed errors carrying Xero's own words."""
@@ -240,6 +293,16 @@ class Xero(Provider):
         if status == 401:
             if detail.startswith("TokenExpired"):
                 return TokenExpired(detail, system=self.system, code="TokenExpired", status=401)
+            if detail.startswith("AuthorizationUnsuccessful"):
+                # The token is good; its scopes do not cover this call (see the module docstring).
+                needed = _needed_scope(response)
+                return ScopeMissing(
+                    f"Xero refused {_request_path(response)}: the connection's scopes do not cover it ({detail})",
+                    system=self.system,
+                    code="AuthorizationUnsuccessful",
+                    status=401,
+                    needed=(needed,) if needed else (),
+                )
             return TokenRevoked(detail, system=self.system, code=code, status=401)
         if status == 403:
             if "AuthenticationUnsuccessful" in detail:
@@ -314,19 +377,39 @@ class Xero(Provider):
 
     def invoices(self, since: date | None = None) -> list[Invoice]:
         """Sales invoices (ACCREC), every page; with ``since``, only those modified since then."""
-        rows = self._paged("Invoices", {"where": 'Type=="ACCREC"'}, since)
+        rows = self._paged("Invoices", {"where": 'Type=="ACCREC"', **UNITDP}, since)
         return [wire.invoice(row) for row in rows if wire.is_sale(row)]
 
     def find_invoice(self, number: str) -> Invoice | None:
-        """The sales invoice numbered ``number``, via the InvoiceNumbers filter (one call)."""
-        if "," in number:  # InvoiceNumbers is comma-separated: fall back to an exact where
-            params = {"where": f'Type=="ACCREC" AND InvoiceNumber=="{wire.quote(number)}"'}
-        else:
-            params = {"InvoiceNumbers": number}
-        for row in self._rows(self._get("Invoices", params), "Invoices"):
-            if wire.is_sale(row) and row.get("InvoiceNumber") == number:
-                return wire.invoice(row)
-        return None
+        """The sales invoice numbered exactly ``number``: one filtered call."""
+        return self.find_invoices([number]).get(number)
+
+    def find_invoices(self, numbers: Iterable[str]) -> dict[str, Invoice]:
+        """Sales invoices by number: the ``InvoiceNumbers`` filter, up to 50 numbers a call. A
+        number with a comma cannot go in that list: an exact ``where`` finds it, or, when it
+        also holds a quote or a backslash, ``searchTerm`` (a contains-search) and a local
+        comparison."""
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        listed = [n for n in wanted if "," not in n]
+        queries: list[Mapping[str, str]] = [
+            {"InvoiceNumbers": ",".join(listed[i : i + NUMBERS_PER_LOOKUP])}
+            for i in range(0, len(listed), NUMBERS_PER_LOOKUP)
+        ]
+        for number in wanted:
+            if "," in number:
+                queries.append(
+                    {"where": f'Type=="ACCREC" AND InvoiceNumber=="{number}"'}
+                    if wire.where_safe(number)
+                    else {"searchTerm": number}
+                )
+        found: dict[str, Invoice] = {}
+        targets = set(wanted)
+        for params in queries:
+            for row in self._rows(self._get("Invoices", {**params, **UNITDP}), "Invoices"):
+                row_number = row.get("InvoiceNumber")
+                if wire.is_sale(row) and row_number in targets and row_number not in found:
+                    found[str(row_number)] = wire.invoice(row)
+        return found
 
     def accounts(self) -> list[Account]:
         return [wire.account(row) for row in self._rows(self._get("Accounts"), "Accounts")]
@@ -345,8 +428,7 @@ class Xero(Provider):
 
     # -- writes -----------------------------------------------------------------------------
 
-    def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
-        """PUT Invoices with an Idempotency-Key; an invoice already there is not pushed again."""
+    def _pushable(self, invoice: Invoice) -> str:
         status = wire.PUSH_STATUSES.get(invoice.status)
         if status is None:
             raise Rejected(
@@ -354,40 +436,152 @@ class Xero(Provider):
                 system=self.system,
                 code="not_pushable",
             )
+        return status
+
+    def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
+        """PUT Invoices with an Idempotency-Key; an invoice already there is adopted, not
+        pushed again. ``created`` is True for an invoice this key's push made (a replay of the
+        same key answers the same invoice)."""
+        status = self._pushable(invoice)
         if invoice.number:
             existing = self.find_invoice(invoice.number)
             if existing is not None:
-                return WriteResult(
-                    existing.id,
-                    created=False,
-                    number=existing.number,
-                    extra={"status": existing.raw_status or ""},
+                return _adopted(existing)
+        row = self._put("Invoices", wire.invoice_body(invoice, status), idempotency_key)
+        return _written(row)
+
+    def push_invoices(
+        self, invoices: Sequence[Invoice], idempotency_key_for: Callable[[Invoice], str]
+    ) -> list[PushOutcome]:
+        """Many invoices per ``PUT Invoices?summarizeErrors=false`` (``batch_size`` a request):
+        Xero answers every element with ``StatusAttributeString`` OK or ERROR and its
+        ``ValidationErrors``, so one invalid invoice does not sink the rest [XS]. Invoices already
+        in Xero (one ``InvoiceNumbers`` look-up per 50) are adopted; a number Xero calls taken
+        ("Invoice # must be unique.") is looked up and adopted too. Each request's
+        Idempotency-Key derives from its invoices' keys, so repeating the call replays it."""
+        outcomes: dict[int, PushOutcome] = {}
+        statuses: dict[int, str] = {}
+        for index, invoice in enumerate(invoices):
+            try:
+                statuses[index] = self._pushable(invoice)
+            except Rejected as e:
+                outcomes[index] = PushOutcome(invoice, error=e, sent=False)
+        try:
+            existing = self.find_invoices(inv.number for i, inv in enumerate(invoices) if i in statuses and inv.number)
+        except STOPPING_ERRORS as e:
+            return _finish(invoices, outcomes, e)
+        waiting: list[int] = []
+        for index in statuses:
+            number = invoices[index].number
+            if number and number in existing:
+                outcomes[index] = PushOutcome(invoices[index], result=_adopted(existing[number]))
+            else:
+                waiting.append(index)
+        for start in range(0, len(waiting), self.batch_size):
+            chunk = waiting[start : start + self.batch_size]
+            keys = [idempotency_key_for(invoices[i]) for i in chunk]
+            bodies = [wire.invoice_body(invoices[i], statuses[i]) for i in chunk]
+            try:
+                rows = self._put_many(
+                    "Invoices", bodies, _batch_key(keys), params={**UNITDP, "summarizeErrors": "false"}
                 )
-        row, replayed = self._put("Invoices", wire.invoice_body(invoice, status), idempotency_key)
-        return WriteResult(
-            str(row.get("InvoiceID")),
-            created=not replayed,
-            number=str(row["InvoiceNumber"]) if row.get("InvoiceNumber") else None,
-            extra={"status": str(row.get("Status") or "")},
+            except STOPPING_ERRORS as e:
+                acted = may_have_acted(e)
+                for i in chunk:
+                    outcomes[i] = PushOutcome(invoices[i], error=e, sent=acted)
+                return _finish(invoices, outcomes, e)
+            except ProviderError as e:  # the request as a whole was refused
+                for i in chunk:
+                    outcomes[i] = PushOutcome(invoices[i], error=e)
+                continue
+            for i, row in zip(chunk, rows, strict=True):
+                outcomes[i] = self._element_outcome(invoices[i], row)
+        return [outcomes[i] for i in range(len(invoices))]
+
+    def _element_outcome(self, invoice: Invoice, row: JSON) -> PushOutcome:
+        """One element of a ``summarizeErrors=false`` answer."""
+        messages = wire.validation_messages(row)
+        if str(row.get("StatusAttributeString") or "OK").upper() != "ERROR" and not messages:
+            return PushOutcome(invoice, result=_written(row))
+        if invoice.number and DUPLICATE_NUMBER in messages:
+            # Taken since our look-up (an earlier push whose answer was lost): adopt it.
+            existing = self.find_invoice(invoice.number)
+            if existing is not None:
+                return PushOutcome(invoice, result=_adopted(existing))
+        error = Rejected(
+            "; ".join(messages) or "Xero refused this invoice",
+            system=self.system,
+            code="ValidationException",
+            status=400,
+            details=tuple(messages),
         )
+        return PushOutcome(invoice, error=error)
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         """PUT Items; an item whose Code already exists is reported, not duplicated."""
         if not item.code:
             raise Rejected("a Xero item needs a Code (the SKU)", system=self.system, code="item_code_required")
-        found = self._rows(self._get("Items", {"where": f'Code=="{wire.quote(item.code)}"'}), "Items")
+        code = item.code
+        if wire.where_safe(code):
+            found = self._rows(self._get("Items", {"where": f'Code=="{code}"'}), "Items")
+        else:  # Items take no searchTerm and are not paged: read them and compare here
+            found = [row for row in self._rows(self._get("Items"), "Items") if row.get("Code") == code]
         if found:
             return WriteResult(str(found[0].get("ItemID")), created=False, number=str(found[0].get("Code")))
-        row, replayed = self._put("Items", wire.item_body(item), idempotency_key)
-        return WriteResult(str(row.get("ItemID")), created=not replayed, number=str(row.get("Code") or item.code))
+        row = self._put("Items", wire.item_body(item), idempotency_key)
+        return WriteResult(str(row.get("ItemID")), created=True, number=str(row.get("Code") or code))
 
     def create_contact(self, contact: Contact, *, idempotency_key: str) -> WriteResult:
         """PUT Contacts; an active contact with the same Name is reported, not duplicated."""
-        found = self._rows(self._get("Contacts", {"where": f'Name=="{wire.quote(contact.name)}"'}), "Contacts")
+        name = contact.name
+        if wire.where_safe(name):
+            found = self._rows(self._get("Contacts", {"where": f'Name=="{name}"'}), "Contacts")
+        else:  # searchTerm matches names containing it, whatever their case: compare exactly here
+            rows = self._paged("Contacts", {"searchTerm": name})
+            found = [row for row in rows if str(row.get("Name") or "").casefold() == name.casefold()]
         if found:
             return WriteResult(str(found[0].get("ContactID")), created=False, number=found[0].get("ContactNumber"))
-        row, replayed = self._put("Contacts", wire.contact_body(contact), idempotency_key)
-        return WriteResult(str(row.get("ContactID")), created=not replayed, number=row.get("ContactNumber"))
+        row = self._put("Contacts", wire.contact_body(contact), idempotency_key)
+        return WriteResult(str(row.get("ContactID")), created=True, number=row.get("ContactNumber"))
+
+
+def _adopted(existing: Invoice) -> WriteResult:
+    return WriteResult(existing.id, created=False, number=existing.number, extra={"status": existing.raw_status or ""})
+
+
+def _written(row: JSON) -> WriteResult:
+    return WriteResult(
+        str(row.get("InvoiceID")),
+        created=True,
+        number=str(row["InvoiceNumber"]) if row.get("InvoiceNumber") else None,
+        extra={"status": str(row.get("Status") or "")},
+    )
+
+
+def _batch_key(keys: Sequence[str]) -> str:
+    """One Idempotency-Key for a batch, from its invoices' keys (the same batch, the same key)."""
+    return "batch-" + hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+def _finish(invoices: Sequence[Invoice], outcomes: dict[int, PushOutcome], error: ProviderError) -> list[PushOutcome]:
+    """Outcomes for every invoice: those not reached stopped at ``error``, unsent."""
+    return [outcomes.get(i) or PushOutcome(inv, error=error, sent=False) for i, inv in enumerate(invoices)]
+
+
+def _request_path(response: httpx.Response) -> str:
+    try:
+        return response.request.url.path
+    except RuntimeError:  # a response built without a request
+        return "the call"
+
+
+def _needed_scope(response: httpx.Response) -> str | None:
+    """The scope (of the defaults) that covers the refused call's resource; None when unknown."""
+    path = _request_path(response)
+    if f"{API}/" not in path:
+        return None
+    resource = path.split(f"{API}/", 1)[1].split("/", 1)[0]
+    return RESOURCE_SCOPES.get(resource, "accounting.settings.read")
 
 
 def _int(value: str | None) -> int | None:

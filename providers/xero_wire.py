@@ -93,9 +93,19 @@ def day(value: Any) -> date | None:
     return moment.date() if moment else None
 
 
-def quote(value: str) -> str:
-    """A string inside a ``where`` filter's double quotes."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+def where_safe(value: str) -> bool:
+    """Whether ``value`` can sit inside a ``where`` filter's double quotes: Xero's parser has no
+    escape character, so a ``"`` would end the string and a backslash is not an escape."""
+    return '"' not in value and "\\" not in value
+
+
+def validation_messages(row: Mapping[str, Any]) -> list[str]:
+    """The ``ValidationErrors`` messages of one element of a write's answer."""
+    return [
+        str(err.get("Message"))
+        for err in row.get("ValidationErrors") or []
+        if isinstance(err, dict) and err.get("Message")
+    ]
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -185,6 +195,7 @@ def item(row: Mapping[str, Any]) -> Item:
         unit_price=to_decimal(sales.get("UnitPrice")),
         account_code=_text(sales, "AccountCode"),
         tax_code=_text(sales, "TaxType"),
+        inventory=bool(row.get("IsTrackedAsInventory")),
     )
 
 

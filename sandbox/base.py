@@ -175,7 +175,8 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 class _FaultMiddleware:
-    """Applies latency and switched-on faults to every request except the token endpoint."""
+    """Applies latency and switched-on faults to every API request; the token endpoint gets only
+    its own faults (``token_rate_limit``, ``token_server_errors``)."""
 
     def __init__(self, app: Any, emulator: Emulator) -> None:
         self.app = app
@@ -191,7 +192,17 @@ class _FaultMiddleware:
         em.requests[f"{scope['method']} {path}"] += 1
         em.log.append((scope["method"], path, headers))
         if em.is_token_path(path):
-            await self.app(scope, receive, send)
+            if em.faults.token_latency_ms:
+                await asyncio.sleep(em.faults.token_latency_ms / 1000)
+            token_fault = em.faults.next_token_fault()
+            if token_fault == "rate_limit":
+                limited = em.with_retry_after(em.token_error(429, "rate_limited", "too many token requests"))
+                await limited(scope, receive, send)
+            elif token_fault == "server_error":
+                status = em.faults.server_error_status
+                await em.token_error(status, "server_error", "the token service is unavailable")(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         if em.faults.latency_ms:
             await asyncio.sleep(em.faults.latency_ms / 1000)

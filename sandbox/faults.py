@@ -1,7 +1,10 @@
 """Faults an emulator can be switched into, from the world file or at run time by a test.
 
 Counters (``rate_limit``, ``server_errors``, ``garbage``) are consumed one request at a time,
-so "the next 3 requests get 429" is ``faults.rate_limit = 3``.
+so "the next 3 requests get 429" is ``faults.rate_limit = 3``. The API faults spare the OAuth
+token endpoint, which has its own counters (``token_rate_limit``, ``token_server_errors``).
+``latency_ms`` is the slow-response fault: every API answer waits that long (a large value is
+a system that never answers; the loopback server drops such requests when it stops).
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ class Faults:
     rate_limit: int = 0  # the next N API requests answer 429 (a storm)
     rate_limit_every: int = 0  # every Nth API request answers 429
     retry_after: float = 1.0  # Retry-After sent with a 429
+    send_retry_after: bool = True  # False: 429s carry no Retry-After (HubSpot's usual answer)
     rate_limit_problem: str = "minute"  # Xero's X-Rate-Limit-Problem on a 429
     server_errors: int = 0  # the next N API requests answer server_error_status
     server_error_status: int = 503
     garbage: int = 0  # the next N API requests answer 200 with an HTML body
     wrong_tenant: bool = False  # the token reaches a different tenant than the one asked for
+    token_rate_limit: int = 0  # the next N token-endpoint requests answer 429 (with retry_after)
+    token_server_errors: int = 0  # the next N token-endpoint requests answer server_error_status
+    token_latency_ms: int = 0  # added to every token-endpoint answer
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _seen: int = field(default=0, repr=False, compare=False)
 
@@ -55,6 +62,17 @@ class Faults:
             if self.garbage > 0:
                 self.garbage -= 1
                 return "garbage"
+            return None
+
+    def next_token_fault(self) -> str | None:
+        """Which fault, if any, the token-endpoint request being served now should get."""
+        with self._lock:
+            if self.token_rate_limit > 0:
+                self.token_rate_limit -= 1
+                return "rate_limit"
+            if self.token_server_errors > 0:
+                self.token_server_errors -= 1
+                return "server_error"
             return None
 
 

@@ -60,6 +60,8 @@ def provider_factory(
                 client_secret=client.client_secret if client else None,
                 transport=transport,
                 extra=cfg.options,
+                timeout=cfg.timeout_seconds,
+                scopes=cfg.scopes,
             )
 
         return make

@@ -53,6 +53,20 @@ def _file_lock(path: Path, key: str) -> Iterator[None]:
         os.close(fd)
 
 
+LOCK_SUFFIX = ".locks"
+
+
+def real_lock_file(lock_file: Path) -> Path:
+    """The lock file beside the *real* database file: the same database reached through a
+    symlink (of the file or of a directory on its path) must share one lock, or two processes
+    refresh the same rotating token and the loser is marked requires_reauth for nothing."""
+    name = lock_file.name
+    if name.endswith(LOCK_SUFFIX) and len(name) > len(LOCK_SUFFIX):
+        database = Path(os.path.realpath(lock_file.with_name(name.removesuffix(LOCK_SUFFIX))))
+        return database.with_name(database.name + LOCK_SUFFIX)
+    return Path(os.path.realpath(lock_file))
+
+
 def _utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything here is UTC."""
     if value is not None and value.tzinfo is None:
@@ -145,7 +159,7 @@ class DbCredentialStore:
         lock_file: Path | None = None,
     ) -> None:
         self.key = f"{integration}/{side}"
-        self._lock_file = lock_file
+        self._lock_file = real_lock_file(lock_file) if lock_file is not None else None
         self._sessions = sessions
         self._vault = vault
         self._integration = integration

@@ -54,6 +54,11 @@ is its portal id)::
       private_app: [daily, secondly]        # daily: -Daily/-Daily-Remaining; secondly: -Secondly/-Secondly-Remaining
       oauth: [interval]                     # interval: -Max/-Remaining/-Interval-Milliseconds
 
+The v3 token endpoint answers errors in HubSpot's envelope (``{status, message, correlationId,
+category}``; a dead refresh token is ``VALIDATION_ERROR`` / ``subCategory: INVALID_TOKEN``), the v1
+path ``{status: BAD_REFRESH_TOKEN, message}``. A 429 carries ``Retry-After`` unless the world sets
+``faults: {send_retry_after: false}`` (HubSpot's usual answer: the client waits out the window).
+
 The search's 429 policy name (``SEARCH_PER_SECOND`` here) and the association type details are
 not documented in PROVIDERS.md; association rows carry ``{"category": "HUBSPOT_DEFINED"}`` only.
 

@@ -91,7 +91,28 @@ class HubSpotEmulator(Emulator):
         return self._rate_limited("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit.")
 
     def _rate_limited(self, policy: str, message: str, **extra: Any) -> Response:
-        return self.with_retry_after(rate_limited_response(policy, message, **extra))
+        response = rate_limited_response(policy, message, **extra)
+        # HubSpot's 429s usually carry no Retry-After; worlds that want one set faults.retry_after.
+        return self.with_retry_after(response) if self.faults.send_retry_after else response
+
+    def token_error(self, status: int, error: str, description: str) -> Response:
+        """The v3 token endpoint's errors in HubSpot's own envelope (category, message,
+        correlationId; developers.hubspot.com create-oauth-token), not RFC 6749's: a dead
+        refresh token is VALIDATION_ERROR / INVALID_TOKEN."""
+        if error == "invalid_grant":
+            return error_response(
+                400,
+                "VALIDATION_ERROR",
+                "Invalid refresh token",
+                subCategory="INVALID_TOKEN",
+                context={"invalidToken": ["The provided token is invalid or expired"]},
+            )
+        category = (
+            "RATE_LIMITS" if status == 429 else ("INVALID_AUTHENTICATION" if status == 401 else "VALIDATION_ERROR")
+        )
+        if status >= 500:
+            category = "INTERNAL_ERROR"
+        return error_response(status, category, description)
 
     # -- routes and who may call them ------------------------------------------------------
 

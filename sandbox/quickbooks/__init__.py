@@ -1,6 +1,6 @@
 """QuickBooks Online emulator: Intuit's v3 paths, JSON shapes, query language and Fault envelopes.
 
-Serves ``/v3/company/{realmId}/{query, companyinfo/{id}, preferences, <entity>, <entity>/{id}}``,
+Serves ``/v3/company/{realmId}/{query, companyinfo/{id}, preferences, batch, <entity>, <entity>/{id}}``,
 ``/manage/entitlements/v3/{realmId}`` (XML, per EntitlementsResponse.xsd) and the token endpoint
 ``/oauth2/v1/tokens/bearer`` (answers carry ``x_refresh_token_expires_in``). Facts from
 specs/PROVIDERS.md section 2; entity fields follow specs/quickbooks/Finance.xsd.
@@ -13,7 +13,7 @@ World section (on top of the keys every emulator shares, see ``sandbox/base.py``
       refresh_token_ttl: 8640000        # x_refresh_token_expires_in (100 days, rolling)
       max_results: 1000                 # MAXRESULTS cap; the default page is 100
       duplicate_doc_number_check: true  # refuse a DocNumber already used (6140)
-      wrong_realm_fault: {status: 403, code: "120", type: AuthorizationFault}
+      wrong_realm_fault: {status: 401, code: "120", type: AuthorizationFault}   # [QE]: 401, code 120
       validation_codes:                 # codes Intuit does not document (UNCONFIRMED), overridable
         closed_period: "6210"           # TxnDate on/before BookCloseDate (Workato's reading of 6210)
         currency: "6000"                # currency not enabled / not the home currency
@@ -21,6 +21,8 @@ World section (on top of the keys every emulator shares, see ``sandbox/base.py``
         invalid_name: "6000"            # ":" in a DisplayName
         query: "4000"                   # the query cannot be parsed / names an unknown entity
         request: "6000"                 # the body is not a JSON object
+        line_amount: "6070"             # a sales line's Amount is not Qty x UnitPrice (to the cent)
+        batch_size: "6000"              # a batch of more than 30 items
       scripted_faults:                  # answered, in order, to the next authorised API calls
         - {status: 400, code: "6190", message: "Invalid Company Status", detail: "...", type: ValidationFault}
       realms:

@@ -20,6 +20,7 @@ from sandbox.clock import SandboxClock
 from sandbox.quickbooks.query import entity_name, run_query
 from sandbox.quickbooks.wire import (
     ACCOUNTING_SCOPE,
+    BATCH_MAX,
     CREATABLE,
     DEFAULT_CODES,
     NOT_FOUND_DETAIL,
@@ -53,8 +54,10 @@ class QuickBooksEmulator(Emulator):
             **DEFAULT_CODES,
             **{k: str(v) for k, v in (section.get("validation_codes") or {}).items()},
         }
+        # Intuit answers a realm the token does not reach, or a user who lost access, with 401
+        # and code 120 AuthorizationFailure [QE]: the code, not the status, tells it apart.
         self.wrong_realm_fault = {
-            "status": 403,
+            "status": 401,
             "code": "120",
             "type": "AuthorizationFault",
             **(section.get("wrong_realm_fault") or {}),
@@ -76,6 +79,7 @@ class QuickBooksEmulator(Emulator):
             Route("/v3/company/{realm}/query", self._query, methods=["GET", "POST"]),
             Route("/v3/company/{realm}/companyinfo/{cid}", self._company_info, methods=["GET"]),
             Route("/v3/company/{realm}/preferences", self._preferences, methods=["GET"]),
+            Route("/v3/company/{realm}/batch", self._batch, methods=["POST"]),
             Route("/v3/company/{realm}/{entity}", self._create, methods=["POST"]),
             Route("/v3/company/{realm}/{entity}/{eid}", self._read_one, methods=["GET"]),
             Route("/manage/entitlements/v3/{realm}", self._entitlements, methods=["GET"]),
@@ -248,6 +252,63 @@ class QuickBooksEmulator(Emulator):
             return answer
 
         return await self._answer(request, work)
+
+    async def _batch(self, request: Request) -> Response:
+        """``POST /batch``: up to 30 ``BatchItemRequest`` items (creates and queries), each
+        answered in its own ``BatchItemResponse`` by ``bId``, a failed one with its own Fault
+        while the rest go through; a repeated ``requestid`` replays the first answer."""
+
+        async def work(realm: Realm) -> tuple[int, JSON]:
+            try:
+                body = json.loads(await request.body() or b"null")
+            except ValueError:
+                body = None
+            items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise Fault(
+                    400, self.codes["request"], "Request has invalid or unsupported property", "BatchItemRequest"
+                )
+            if len(items) > BATCH_MAX:
+                raise Fault(
+                    400,
+                    self.codes["batch_size"],
+                    "Batch size exceeds the limit",
+                    f"A batch holds at most {BATCH_MAX} items; this one has {len(items)}",
+                )
+            requestid = request.query_params.get("requestid")
+            key = (realm.id, f"batch:{requestid}")
+            if requestid and key in self._replays:
+                return self._replays[key]
+            answer: tuple[int, JSON] = (
+                200,
+                {"BatchItemResponse": [self._batch_item(realm, item) for item in items], "time": self.now_iso()},
+            )
+            if requestid:
+                self._replays[key] = answer
+            return answer
+
+        return await self._answer(request, work)
+
+    def _batch_item(self, realm: Realm, item: JSON) -> JSON:
+        bid = str(item.get("bId") or "")
+        try:
+            if "Query" in item:
+                return {"bId": bid, "QueryResponse": self.run_query(realm, str(item["Query"]))}
+            entity = next((e for e in CREATABLE if isinstance(item.get(e), dict)), None)
+            if entity is None or str(item.get("operation") or "").lower() != "create":
+                raise Fault(
+                    400,
+                    self.codes["request"],
+                    "Unsupported Operation",
+                    f"batch item {bid}: only create (Customer, Item, Invoice) and Query are served here",
+                )
+            row = self.creates.row(realm, entity, item[entity])
+            row["Id"] = realm.new_id()
+            realm.complete(entity, row, self.now_iso())
+            realm.entities[entity].append(row)
+            return {"bId": bid, entity: row}
+        except Fault as fault:
+            return {"bId": bid, "Fault": fault_body(fault, self.now_iso())["Fault"]}
 
     async def _entitlements(self, request: Request) -> Response:
         # This service speaks XML only (Accept application/xml) [QR entitlements].

@@ -34,7 +34,10 @@ DEFAULT_CODES = {
     "invalid_name": "6000",
     "query": "4000",
     "request": "6000",
+    "line_amount": "6070",  # Amount is not Qty x UnitPrice (UNCONFIRMED code)
+    "batch_size": "6000",  # more than 30 items in one batch (UNCONFIRMED code)
 }
+BATCH_MAX = 30  # payloads per batch request [QL]
 NOT_FOUND_DETAIL = (
     "Object Not Found : Something you're trying to use has been made inactive. "
     "Check the fields with accounts, customers, items, vendors or employees."

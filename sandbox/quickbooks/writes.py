@@ -1,7 +1,7 @@
 """QuickBooks' creates (Customer, Item, Invoice), refused as QuickBooks refuses them: required
-fields, duplicate names (6240) and document numbers (6140), inactive references (610), the
-home / enabled currencies and the books' closing date. Codes Intuit does not document come from
-the world's ``validation_codes``."""
+fields, duplicate names (6240) and document numbers (6140), inactive references (610), a line
+whose Amount is not Qty x UnitPrice, the home / enabled currencies and the books' closing date.
+Codes Intuit does not document come from the world's ``validation_codes``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from common.types import JSON
@@ -17,6 +18,8 @@ from sandbox.quickbooks.wire import NOT_FOUND_DETAIL, Fault
 from sandbox.quickbooks.world import Realm
 
 logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
 
 
 class Creates:
@@ -82,6 +85,7 @@ class Creates:
             raise self._required("Line")
         for line in lines:
             detail = line.get("SalesItemLineDetail") or {}
+            self._check_line_amount(line, detail)
             if (detail.get("ItemRef") or {}).get("value"):
                 self._require_active(realm, "Item", detail["ItemRef"]["value"], "ItemRef")
             if (detail.get("ClassRef") or {}).get("value"):
@@ -123,6 +127,24 @@ class Creates:
         for key in ("TotalAmt", "Balance"):
             row.pop(key, None)  # read-only: computed by QuickBooks
         return {**row, "DocNumber": number, "TxnDate": txn_date, "CurrencyRef": {"value": currency}}
+
+    def _check_line_amount(self, line: JSON, detail: JSON) -> None:
+        """QuickBooks refuses a sales line whose Amount is not Qty x UnitPrice, to the cent."""
+        if line.get("Amount") is None or detail.get("UnitPrice") is None:
+            return  # QuickBooks computes what is missing
+        try:
+            amount = Decimal(str(line["Amount"]))
+            product = Decimal(str(detail.get("Qty", 1))) * Decimal(str(detail["UnitPrice"]))
+        except ArithmeticError:
+            raise Fault(400, self.codes["request"], "Request has invalid or unsupported property", "Amount") from None
+        if product.quantize(CENT, rounding=ROUND_HALF_UP) != amount.quantize(CENT, rounding=ROUND_HALF_UP):
+            raise Fault(
+                400,
+                self.codes["line_amount"],
+                "Amount calculation incorrect in the request",
+                f"Amount is not equal to UnitPrice * Qty. Supplied value:{line['Amount']}",
+                element="Amount",
+            )
 
     def _require_active(self, realm: Realm, entity: str, entity_id: Any, element: str) -> None:
         row = realm.find(entity, entity_id)

@@ -1,7 +1,8 @@
 """Stripe emulator: the v1 REST paths Sync Doctor reads and writes, in Stripe's wire format.
 
 Serves ``/v1/account``, ``/v1/customers``, ``/v1/products``, ``/v1/prices``, ``/v1/invoices``,
-``/v1/invoices/{id}``, ``/v1/invoices/{id}/lines``, ``/v1/invoiceitems`` and ``/v1/tax_rates``
+``/v1/invoices/search``, ``/v1/invoices/{id}``, ``/v1/invoices/{id}/lines``, ``/v1/invoiceitems``
+and ``/v1/tax_rates``
 with Stripe's list envelope (``{"object": "list", "data", "has_more", "url"}``, newest first,
 ``limit`` 1-100, ``starting_after`` / ``ending_before``), form-encoded bodies in bracket
 notation (``metadata[sku]=...``, ``tax_rates[0]=...``), ids with Stripe's prefixes,
@@ -19,6 +20,9 @@ World section (``stripe:`` in a world file), on top of ``faults`` from ``sandbox
         permissions: [rak_customer_read, ...]   # rk_ keys only; missing = every permission
     endpoint_permissions:             # optional: override "METHOD /path" -> rak_* name below
       "GET /v1/account": rak_account_read
+    search_lag_seconds: 0             # search is eventually consistent: newer objects are not found yet
+    lock_timeouts: 0                  # the next N POSTs answer 409 lock_timeout + Stripe-Should-Retry: true
+    should_retry_server_errors: null  # true / false: Stripe-Should-Retry sent on 5xx answers
     invoice_line_shape: "2023-08-16"  # or "basil": the 2025-03-31 line / invoice shape
     invoice_lines_inline: 10          # lines embedded in an invoice before lines.has_more
     accounts:
@@ -38,7 +42,8 @@ World section (``stripe:`` in a world file), on top of ``faults`` from ``sandbox
                      lines: [{price | product + unit_amount | amount, quantity,
                                         description, tax_rates: [txr_...]}]}]
 
-``created`` / ``due_date`` take a unix time or an ISO date. ``invoice_line_shape`` is
+``created`` / ``due_date`` take a unix time or an ISO date. Creating an invoice with a
+``due_date`` that has passed is refused, as Stripe refuses it. ``invoice_line_shape`` is
 configurable because the official spec here is 2023-08-16 while accounts pinned to newer
 versions get ``pricing.price_details`` / ``parent`` / ``taxes`` lines
 (``specs/stripe/README.md``; seed shapes follow ``fixtures3.json``). The permission names

@@ -64,6 +64,10 @@ class StripeEmulator(Emulator):
         self.received: list[Received] = []
         self.reads = Reads(self.renderer)
         self.writes = Writes(self.renderer, self.clock)
+        self.search_lag = float(section.get("search_lag_seconds", 0))  # search is eventually consistent
+        self.lock_timeouts = int(section.get("lock_timeouts", 0))  # the next N POSTs answer 409 lock_timeout
+        should = section.get("should_retry_server_errors")  # Stripe-Should-Retry on 5xx answers
+        self.should_retry_server_errors: bool | None = None if should is None else bool(should)
 
     # -- hooks of the base ------------------------------------------------------------------
 
@@ -75,6 +79,7 @@ class StripeEmulator(Emulator):
             Route("/v1/products", self._wrap(GET=reads.products, POST=writes.product), methods=["GET", "POST"]),
             Route("/v1/prices", self._wrap(GET=reads.prices, POST=writes.price), methods=["GET", "POST"]),
             Route("/v1/invoices", self._wrap(GET=reads.invoices, POST=writes.invoice), methods=["GET", "POST"]),
+            Route("/v1/invoices/search", self._wrap(GET=self._search_invoices), methods=["GET"]),
             Route("/v1/invoices/{invoice}", self._wrap(GET=reads.invoice), methods=["GET"]),
             Route("/v1/invoices/{invoice}/lines", self._wrap(GET=reads.invoice_lines), methods=["GET"]),
             Route(
@@ -85,7 +90,28 @@ class StripeEmulator(Emulator):
         ]
 
     def error(self, status: int, code: str, message: str, **extra: Any) -> Response:
-        return error_response(status, code, message, type_=extra.get("type"), param=extra.get("param"))
+        response = error_response(status, code, message, type_=extra.get("type"), param=extra.get("param"))
+        if status >= 500 and self.should_retry_server_errors is not None:
+            response.headers["Stripe-Should-Retry"] = "true" if self.should_retry_server_errors else "false"
+        return response
+
+    def _search_invoices(self, request: Request, ctx: Ctx, params: Mapping[str, Any]) -> Obj:
+        return self.reads.search_invoices(request, ctx, params, now=self.clock.now(), lag=self.search_lag)
+
+    def _lock_timeout(self) -> Response | None:
+        """A 409 ``lock_timeout`` that Stripe marks retryable, while ``lock_timeouts`` lasts."""
+        with self._idem_lock:
+            if self.lock_timeouts <= 0:
+                return None
+            self.lock_timeouts -= 1
+        response = self.error(
+            409,
+            "lock_timeout",
+            "This object cannot be accessed right now because another API request or Stripe process is currently "
+            "accessing it. If you see this error intermittently, retry the request.",
+        )
+        response.headers["Stripe-Should-Retry"] = "true"
+        return response
 
     def rate_limit_response(self) -> Response:
         return self.with_retry_after(
@@ -119,6 +145,9 @@ class StripeEmulator(Emulator):
             try:
                 ctx = self._authenticate(request)
                 if request.method == "POST":
+                    locked = self._lock_timeout()
+                    if locked is not None:
+                        return locked
                     return self._idempotent(request, ctx, action, form)
                 return json_response(action(request, ctx, parse_form(query)))
             except StripeFailure as f:

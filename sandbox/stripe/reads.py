@@ -5,6 +5,7 @@ and the parsed query, and answers the payload."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -102,6 +103,34 @@ class Reads:
     def invoice(self, request: Request, ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         return self.render.invoice(find_invoice(ctx, request.path_params["invoice"]), ctx)
 
+    def search_invoices(self, request: Request, ctx: Ctx, params: Mapping[str, Any], *, now: float, lag: float) -> Obj:
+        """``GET /v1/invoices/search``: Stripe's search query language, the part clients send
+        (``field:"value"`` clauses on number, status, customer, currency and
+        ``metadata["key"]``, joined by AND or by OR), ``limit`` and a ``page`` cursor. Search is
+        eventually consistent: objects created less than ``lag`` seconds ago are not found yet."""
+        for name in params:
+            if name not in ("query", "limit", "page", "expand"):
+                raise StripeFailure(400, f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
+        clauses, joiner = parse_search(str(params.get("query") or ""))
+        limit = _search_limit(params.get("limit", "10"))
+        combine = all if joiner == "AND" else any
+        found = [
+            invoice
+            for invoice in ctx.account.newest_first("invoices")
+            if now - float(invoice.get("created") or 0) >= lag
+            and combine(_search_value(invoice, field) == value for field, value in clauses)
+        ]
+        offset = int(str(params.get("page") or "0")) if str(params.get("page") or "0").isdigit() else 0
+        page = found[offset : offset + limit]
+        more = offset + limit < len(found)
+        return {
+            "object": "search_result",
+            "url": "/v1/invoices/search",
+            "has_more": more,
+            "next_page": str(offset + limit) if more else None,
+            "data": [self.render.invoice(invoice, ctx) for invoice in page],
+        }
+
     def invoice_lines(self, request: Request, ctx: Ctx, params: Mapping[str, Any]) -> Obj:
         invoice = find_invoice(ctx, request.path_params["invoice"])
         url = f"/v1/invoices/{invoice['id']}/lines"
@@ -121,6 +150,68 @@ class Reads:
         """A plain list filtered by ``created``, then paged."""
         found = _created(found, params.get("created"))
         return _page(found, params, f"/v1/{kind}", kind, lambda o: self.render.plain(o, ctx))
+
+
+_SEARCH_CLAUSE = re.compile(
+    r"""\s*(number|status|customer|currency|metadata\[(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\])"""
+    r"""\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*"""
+)
+
+
+def parse_search(query: str) -> tuple[list[tuple[str, str]], str]:
+    """([(field, value)], "AND" | "OR"); values compared without regard to case, as Stripe's
+    exact-match ``:`` does for strings. Quotes inside a value are escaped with a backslash."""
+    clauses: list[tuple[str, str]] = []
+    joiners: set[str] = set()
+    pos = 0
+    while True:
+        match = _SEARCH_CLAUSE.match(query, pos)
+        if match is None:
+            raise StripeFailure(400, f"Invalid search query: {query!r}", code="parameter_invalid_string", param="query")
+        field, key_dq, key_sq, value_dq, value_sq = match.groups()
+        if field.startswith("metadata"):
+            field = "metadata:" + _unescape(key_dq if key_dq is not None else key_sq)
+        clauses.append((field, _unescape(value_dq if value_dq is not None else value_sq).casefold()))
+        pos = match.end()
+        if pos >= len(query):
+            break
+        joiner = re.match(r"(AND|OR)\s+", query[pos:])
+        if joiner is None:
+            raise StripeFailure(400, f"Invalid search query: {query!r}", code="parameter_invalid_string", param="query")
+        joiners.add(joiner.group(1))
+        pos += joiner.end()
+    if len(joiners) > 1:
+        raise StripeFailure(
+            400, "A search query cannot mix AND and OR.", code="parameter_invalid_string", param="query"
+        )
+    return clauses, joiners.pop() if joiners else "AND"
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def _search_value(invoice: Obj, field: str) -> str:
+    if field.startswith("metadata:"):
+        value = (invoice.get("metadata") or {}).get(field.removeprefix("metadata:"))
+    else:
+        value = invoice.get(field)
+    return str(value).casefold() if value is not None else "\0"
+
+
+def _search_limit(raw: Any) -> int:
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        raise StripeFailure(400, f"Invalid integer: {raw}", code="parameter_invalid_integer", param="limit") from None
+    if not 1 <= limit <= 100:
+        raise StripeFailure(
+            400,
+            "This value must be greater than or equal to 1 and less than or equal to 100.",
+            code="parameter_invalid_integer",
+            param="limit",
+        )
+    return limit
 
 
 def find_invoice(ctx: Ctx, invoice_id: str, *, param: str | None = None, status: int = 404) -> Obj:

@@ -71,6 +71,10 @@ class Writes:
         customer = account.store["customers"].get(str(params.get("customer")))
         if customer is None or customer["_deleted"]:
             raise _no_such_customer(params)
+        due = params.get("due_date")
+        if due is not None and _unix(due) is not None and int(str(_unix(due))) <= int(self.clock.now()):
+            # Stripe refuses a due date that has already passed (the wording is the emulator's).
+            raise StripeFailure(400, "Invoice due_date must be in the future.", param="due_date")
         if params.get("collection_method") == "send_invoice" and not (
             params.get("due_date") or params.get("days_until_due")
         ):
@@ -136,3 +140,10 @@ def _no_such_customer(params: Mapping[str, Any]) -> StripeFailure:
     return StripeFailure(
         400, f"No such customer: '{params.get('customer')}'", code="resource_missing", param="customer"
     )
+
+
+def _unix(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None

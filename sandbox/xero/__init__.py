@@ -13,12 +13,13 @@ World section ``xero`` (on top of the base's grants / faults / access_token_ttl 
     grants:
       - access_token: at-acme
         refresh_token: rt-acme
-        scopes: [offline_access, accounting.transactions, accounting.contacts, accounting.settings]
+        scopes: [offline_access, accounting.invoices, accounting.payments.read, accounting.contacts,
+                 accounting.settings.read]  # broad (accounting.transactions) or granular; a call
+                                          # they do not cover answers 401 AuthorizationUnsuccessful;
+                                          # no scopes listed = every call allowed
         principal: [<tenant id>, ...]     # the organisations this grant reaches (its connections)
-    idempotency_ttl_seconds: 360          # Xero caches Idempotency-Key answers for 6 minutes (2ry)
-    idempotency_replay_header: Idempotent-Replayed
-                                          # sent on a replayed answer. An emulator convention: Xero
-                                          # documents no such header (UNCONFIRMED); null turns it off
+    idempotency_ttl_seconds: 360          # Xero caches Idempotency-Key answers for 6 minutes (2ry);
+                                          # a replay is the first answer again, with no marking header
     minute_limit: 60                      # per tenant, rolling minute (Xero: 60/min)
     app_minute_limit: 10000               # reported in X-AppMinLimit-Remaining
     item_code_case_sensitive: true        # does ItemCode "prod-001" match Code "PROD-001"? UNCONFIRMED
@@ -26,6 +27,7 @@ World section ``xero`` (on top of the base's grants / faults / access_token_ttl 
     messages: {unknown_item: "...", ...}  # override wording of validation messages (see MESSAGES)
     tenants:
       - id: 6a1c...                       # tenantId == OrganisationID (a UUID)
+        tenant_type: ORGANISATION         # /connections tenantType (PRACTICEMANAGER: a practice, not an org)
         name: Acme Ltd                    # tenantName and Organisation.Name
         day_limit: 5000                   # per tenant per day (X-DayLimit-Remaining)
         invoice_cap: 20                   # optional: approved ACCREC invoices per calendar month of

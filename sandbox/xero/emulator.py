@@ -31,6 +31,28 @@ logger = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 128
 DEMO_COMPANY = "Demo Company (Global)"  # what a token reaches when the wrong_tenant fault is on
 WRITABLE = ("Invoices", "Contacts", "Items")
+# The scopes that open each resource: the broad ones of apps made before 2026-03-02 and the
+# granular ones after (accounting.transactions -> accounting.invoices / accounting.payments;
+# items through accounting.invoices or accounting.settings). A ``.read`` form opens GET only.
+# Every resource not listed is a setting.
+RESOURCE_SCOPES: dict[str, tuple[str, ...]] = {
+    "Invoices": ("accounting.transactions", "accounting.invoices"),
+    "Payments": ("accounting.transactions", "accounting.payments"),
+    "Items": ("accounting.settings", "accounting.invoices"),
+    "Contacts": ("accounting.contacts",),
+}
+SETTINGS_SCOPES = ("accounting.settings",)
+
+
+def scope_allows(resource: str, method: str, granted: tuple[str, ...]) -> bool:
+    """Whether a grant's scopes open ``method`` on ``resource`` (a grant listing no scopes, as
+    older worlds write them, opens everything)."""
+    if not granted:
+        return True
+    for scope in RESOURCE_SCOPES.get(resource, SETTINGS_SCOPES):
+        if scope in granted or (method == "GET" and f"{scope}.read" in granted):
+            return True
+    return False
 
 
 class XeroEmulator(Emulator):
@@ -43,8 +65,6 @@ class XeroEmulator(Emulator):
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         super().__init__(section, clock)
         self.messages = {**MESSAGES, **dict(section.get("messages") or {})}
-        replay = section.get("idempotency_replay_header", "Idempotent-Replayed")
-        self.replay_header: str | None = str(replay) if replay else None
         self.idempotency = IdempotencyCache(self.clock, ttl=float(section.get("idempotency_ttl_seconds", 360)))
         self.minute_limit = int(section.get("minute_limit", 60))
         self.app_minute_limit = int(section.get("app_minute_limit", 10000))
@@ -133,7 +153,7 @@ class XeroEmulator(Emulator):
                 {
                     **conn,
                     "tenantId": tenant_id,
-                    "tenantType": "ORGANISATION",
+                    "tenantType": org.tenant_type if org else "ORGANISATION",
                     "tenantName": org.name if org else DEMO_COMPANY,
                 }
             )
@@ -150,6 +170,10 @@ class XeroEmulator(Emulator):
         if org is None or tenant_id not in self.reach(grant):
             # A tenant disconnected or never granted: 403 AuthenticationUnsuccessful (observed).
             return self.error(403, "AuthenticationUnsuccessful", "AuthenticationUnsuccessful")
+        resource = request.url.path.removeprefix(f"{API}/").split("/", 1)[0]
+        if not scope_allows(resource, request.method, grant.scopes):
+            # A good token whose scopes do not cover the call (observed: Xero-NetStandard#298).
+            return self.error(401, "AuthorizationUnsuccessful", "AuthorizationUnsuccessful")
         now = self.clock.now()
         with self.lock:
             minute_used = org.minute.used(now)
@@ -233,7 +257,4 @@ class XeroEmulator(Emulator):
             return None
         if saved.fingerprint != fingerprint:
             return validation(self.messages["idempotency_mismatch"].format(key=key))
-        response = saved.response()
-        if self.replay_header:
-            response.headers[self.replay_header] = "true"
-        return response
+        return saved.response()  # the first answer again; Xero marks a replay with no header

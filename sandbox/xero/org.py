@@ -39,6 +39,7 @@ class Org:
     day_started: float | None = None
     day_used: int = 0
     connection: dict[str, str] = field(default_factory=dict)
+    tenant_type: str = "ORGANISATION"  # /connections tenantType (PRACTICEMANAGER tenants are not organisations)
     # look-up indexes (worlds hold thousands of records); rebuilt by reindex()
     contact_ids: dict[str, Record] = field(default_factory=dict)
     contact_names: dict[str, list[Record]] = field(default_factory=dict)

@@ -1,6 +1,11 @@
 """Xero's read endpoints: each takes the request and the organisation and answers the records
-to put in the envelope, filtered by ``where``, ``If-Modified-Since``, ids and statuses, paged
-with ``page`` / ``pageSize`` where Xero pages (Contacts, Invoices, Payments)."""
+to put in the envelope, filtered by ``where``, ``searchTerm`` (Contacts, Invoices),
+``If-Modified-Since``, ids and statuses, paged with ``page`` / ``pageSize`` where Xero pages
+(Contacts, Invoices, Payments). Invoice unit amounts come to two decimals unless ``unitdp=4``.
+
+``where`` strings have no escape character, as in Xero: ``"`` ends the string wherever it
+stands and a backslash is an ordinary character, so ``Name=="O\"Brien"`` is refused and
+``Code=="a\\b"`` looks for two backslashes."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -24,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 1000  # Xero's maximum pageSize (2ry)
 DEFAULT_PAGE_SIZE = 100
-_CLAUSE = re.compile(r'^\s*([A-Za-z][\w.]*)\s*==\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|-?\d+(?:\.\d+)?))\s*$')
+_CLAUSE = re.compile(r'^\s*([A-Za-z][\w.]*)\s*==\s*(?:"([^"]*)"|(true|false|-?\d+(?:\.\d+)?))\s*$')
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def parse_where(where: str | None) -> list[tuple[str, Any]]:
             raise BadRequest(MESSAGES["bad_where"].format(where=where))
         name, text, literal = match.groups()
         if text is not None:
-            clauses.append((name, re.sub(r"\\(.)", r"\1", text)))
+            clauses.append((name, text))
         elif literal in ("true", "false"):
             clauses.append((name, literal == "true"))
         else:
@@ -175,8 +180,34 @@ def items(request: Request, org: Org) -> Listing:
     return Listing("Items", _filter(request, org.items))
 
 
+def _search(request: Request, records: list[Record], fields: tuple[str, ...]) -> list[Record]:
+    """``searchTerm``: a case-insensitive contains-search over ``fields`` [XS]."""
+    term = request.query_params.get("searchTerm")
+    if not term:
+        return records
+    wanted = term.casefold()
+    return [r for r in records if any(wanted in str(r.get(f) or "").casefold() for f in fields)]
+
+
+def _unit_places(request: Request, records: list[Record]) -> list[Record]:
+    """Unit amounts to two decimals unless the caller opted in to four (``unitdp=4``)."""
+    if request.query_params.get("unitdp") == "4":
+        return records
+    return [
+        {**r, "LineItems": [{**line, "UnitAmount": _two(line.get("UnitAmount"))} for line in r.get("LineItems") or []]}
+        for r in records
+    ]
+
+
+def _two(value: Any) -> Any:
+    if value is None:
+        return None
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def contacts(request: Request, org: Org) -> Listing:
     records = _filter(request, org.contacts, ids_param="IDs", id_key="ContactID")
+    records = _search(request, records, ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress"))
     if request.query_params.get("includeArchived", "").lower() != "true":
         records = [c for c in records if c.get("ContactStatus") != "ARCHIVED"]
     return _paged(request, "Contacts", records)
@@ -184,6 +215,7 @@ def contacts(request: Request, org: Org) -> Listing:
 
 def invoices(request: Request, org: Org) -> Listing:
     records = _filter(request, org.invoices, ids_param="IDs", id_key="InvoiceID")
+    records = _search(request, records, ("InvoiceNumber", "Reference"))
     numbers = _in_list(request, "InvoiceNumbers")
     if numbers is not None:
         records = [r for r in records if r.get("InvoiceNumber") in numbers]
@@ -193,7 +225,8 @@ def invoices(request: Request, org: Org) -> Listing:
     statuses = _in_list(request, "Statuses")
     if statuses is not None:
         records = [r for r in records if r.get("Status") in statuses]
-    return _paged(request, "Invoices", records)
+    listing = _paged(request, "Invoices", records)
+    return Listing(listing.key, _unit_places(request, listing.records), listing.pagination)
 
 
 def payments(request: Request, org: Org) -> Listing:

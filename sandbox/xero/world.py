@@ -89,6 +89,7 @@ def load_org(
         invoice_cap=int(cap) if cap is not None else None,
         contact_case_sensitive=contact_case_sensitive,
         item_case_sensitive=item_case_sensitive,
+        tenant_type=str(raw.get("tenant_type") or "ORGANISATION"),
         connection={
             "id": stable_id("connection", tenant_id),
             "authEventId": stable_id("auth-event", tenant_id),

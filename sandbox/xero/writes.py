@@ -8,6 +8,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from sandbox.clock import SandboxClock
 from sandbox.xero.org import Org, Record
 from sandbox.xero.records import contact_record, invoice_record, item_record
-from sandbox.xero.wire import envelope, msdate, parse_when, validation
+from sandbox.xero.wire import TWO, envelope, msdate, parse_when, validation
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class Writes:
             return validation(self.messages["bad_body"])
         summarize = request.query_params.get("summarizeErrors", "true").lower() != "false"
         upsert = request.method == "POST"
+        if key == "Invoices" and request.query_params.get("unitdp") != "4":
+            # Without unitdp=4 Xero keeps unit amounts to two decimals [XS unitdp].
+            elements = [_unit_amounts_to_cents(e) for e in elements]
         pending: Pending = {}
         results: list[Written] = []
         snapshot = (list(org.contacts), list(org.items), list(org.invoices))
@@ -278,6 +282,20 @@ class Writes:
                     self.messages["unknown_tracking"].format(name=given.get("Name", ""), option=given.get("Option", ""))
                 )
         return errors
+
+
+def _unit_amounts_to_cents(element: dict[str, Any]) -> dict[str, Any]:
+    lines = []
+    for line in element.get("LineItems") or []:
+        if isinstance(line, dict) and line.get("UnitAmount") is not None:
+            try:
+                unit = Decimal(str(line["UnitAmount"])).quantize(TWO, rounding=ROUND_HALF_UP)
+            except ArithmeticError:
+                lines.append(line)  # not a number: the validation answers it
+                continue
+            line = {**line, "UnitAmount": float(unit)}
+        lines.append(line)
+    return {**element, "LineItems": lines} if "LineItems" in element else element
 
 
 def _as_input(record: Record) -> dict[str, Any]:

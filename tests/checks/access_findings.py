@@ -33,13 +33,14 @@ from providers.errors import (
     RefreshFailed,
     ScopeMissing,
     TenantError,
+    TimedOut,
     TokenExpired,
     TokenRevoked,
     Unavailable,
     WrongEnvironment,
 )
 from providers.http import CallStats
-from providers.records import ConnectionInfo, Feature, InvoiceStatus, OrgInfo, RateStatus, TrackingRef
+from providers.records import ConnectionInfo, Feature, InvoiceStatus, Item, OrgInfo, RateStatus, TrackingRef
 from tests.checks.contexts import config, side
 from tests.checks.produced_findings import Produced, Registry, from_errors, run_checks
 from tests.checks.records import NOW, api_key, invoice, line, oauth
@@ -282,6 +283,47 @@ def quickbooks_refuses_the_access_token() -> Produced:
 
 
 @ACCESS.add
+def xero_never_answers_within_the_timeout() -> Produced:
+    cfg = stripe_to_xero()
+    error = TimedOut("no answer to GET /api.xro/2.0/Invoices within 5 s", system="xero", code="timeout", timeout_s=5.0)
+    return from_errors(cfg, [(error, xero(cfg))])
+
+
+@ACCESS.add
+def quickbooks_still_holding_requests_at_the_time_limit() -> Produced:
+    release = threading.Event()
+
+    def hangs(request: httpx.Request) -> httpx.Response:
+        release.wait(10)  # a system that never answers within the run's time limit
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    def providers(side_name: str, cfg: SideConfig, stats: CallStats) -> Provider:
+        creds = (
+            api_key("pat-na1-0000")
+            if cfg.system == "hubspot"
+            else oauth(scopes=(QBO_SCOPE,), refresh_expires_at=NOW + timedelta(days=90))
+        )
+        return get_provider(
+            cfg.system,
+            tenant=cfg.tenant,
+            credentials=MemoryCredentialStore(side_name, creds),
+            stats=stats,
+            transport=httpx.MockTransport(hangs if cfg.system == "quickbooks" else _unreachable),
+        )
+
+    def reads_the_destination(context: RunContext) -> list[Finding]:
+        context.destination.contacts()
+        return []
+
+    cfg = hubspot_to_quickbooks()
+    try:
+        result = run_integration(cfg, [Check("contacts", "contact", reads_the_destination)], providers, time_limit=0.3)
+    finally:
+        release.set()
+    return Produced(cfg, tuple(f for f in result.findings if f.code == "connection.slow"))
+
+
+@ACCESS.add
 def xero_access_revoked() -> Produced:
     cfg = stripe_to_xero()
     error = TokenRevoked("AuthenticationUnsuccessful: token revoked", system="xero", code="invalid_token", status=401)
@@ -427,6 +469,36 @@ def xero_plan_without_tracking() -> Produced:
     tagged = invoice("INV-7", line(tracking=(TrackingRef("Region", "North"),)))
     org = _org(name="Acme Ltd", plan="STANDARD", features=frozenset({Feature.APPROVE_INVOICES}))
     return _plan(cfg, [tagged, invoice("INV-8")], org, [])
+
+
+@ACCESS.add
+def quickbooks_company_without_class_tracking_mapped_to_classes() -> Produced:
+    # The plan (Plus) includes classes, but the company never switched class tracking on.
+    cfg = config(
+        "hubspot", "quickbooks", destination_side={"tenant": REALM}, mappings=Mappings(tracking={"Region": "Class"})
+    )
+    tagged = invoice("INV-9", line(tracking=(TrackingRef("Region", "North"),)))
+    org = _org(plan="QuickBooks Online Plus", features=frozenset({Feature.TRACKING}), features_enabled=frozenset())
+    return _plan(cfg, [tagged, invoice("INV-10")], org, [])
+
+
+@ACCESS.add
+def quickbooks_currency_mapped_onto_one_the_plan_lacks() -> Produced:
+    cfg = config(
+        "hubspot", "quickbooks", destination_side={"tenant": REALM}, mappings=Mappings(currencies={"EUR": "USD"})
+    )
+    return _plan(cfg, [invoice("INV-11")], _org(), [])
+
+
+@ACCESS.add
+def quickbooks_inventory_items_on_a_plan_without_inventory() -> Produced:
+    cfg = hubspot_to_quickbooks()
+    src = side("source", cfg, credentials=oauth(), invoices=[invoice("INV-12", line(sku="STOCK-1"))])
+    stocked = Item(id="40", code="STOCK-1", name="Boxed widget", inventory=True)
+    dst = side(
+        "destination", cfg, credentials=oauth(), org=_org(features_enabled=frozenset()), invoices=[], items=[stocked]
+    )
+    return run_checks(cfg, src, dst, PLAN)
 
 
 @ACCESS.add

@@ -16,6 +16,7 @@ QBO_SCOPE = "com.intuit.quickbooks.accounting"
 HUBSPOT_SCOPES = frozenset(
     {
         "crm.objects.contacts.read",
+        "crm.objects.contacts.write",  # the contacts the actions create
         "crm.objects.products.read",
         "crm.objects.line_items.read",
         "crm.objects.invoices.read",
@@ -241,6 +242,7 @@ def test_scope_missing_names_each_missing_scope():
     assert f.code == "token.scope_missing"
     assert f.subject == "hubspot"
     assert f.evidence["missing"] == [
+        "crm.objects.contacts.write",
         "crm.objects.products.read",
         "crm.objects.line_items.read",
         "crm.objects.invoices.read",
@@ -248,6 +250,34 @@ def test_scope_missing_names_each_missing_scope():
     assert f.evidence["granted"] == ["crm.objects.contacts.read", "oauth"]
     assert f.evidence["granted_from"] == "system"
     assert f.action is not None and f.action.kind == "reauthorise"
+
+
+def test_a_grant_that_only_reads_contacts_lacks_what_creating_one_needs():
+    # HubSpot needs crm.objects.contacts.write to create a contact (PROVIDERS.md §4 Scopes).
+    cfg = integration()
+    [f] = run(check_tokens, cfg, hubspot(cfg, scopes=HUBSPOT_SCOPES - {"crm.objects.contacts.write"}), quickbooks(cfg))
+    assert (f.code, f.evidence["missing"]) == ("token.scope_missing", ["crm.objects.contacts.write"])
+
+
+def test_configured_scopes_are_what_the_token_check_expects():
+    # An app registered with Xero's broad scopes (before March 2026) configures them per side;
+    # the granular defaults and the broad scopes also cover each other.
+    broad = ("accounting.transactions", "accounting.contacts", "accounting.settings", "offline_access")
+    cfg = config(
+        "hubspot", "xero", source_side={"tenant": "4410021"}, destination_side={"tenant": "t-1", "scopes": broad}
+    )
+    xero_info = ConnectionInfo(tenant_id="t-1", tenant_name="Acme", scopes=None)
+    granted_broad = oauth(scopes=broad, refresh_expires_at=NOW + timedelta(days=50))
+    xero = side("destination", cfg, credentials=granted_broad, probe=xero_info)
+    assert run(check_tokens, cfg, hubspot(cfg), xero) == []
+    default_cfg = config("hubspot", "xero", source_side={"tenant": "4410021"}, destination_side={"tenant": "t-1"})
+    xero = side("destination", default_cfg, credentials=granted_broad, probe=xero_info)
+    assert run(check_tokens, default_cfg, hubspot(default_cfg), xero) == []  # broad covers the granular defaults
+    only_settings = oauth(scopes=("accounting.settings", "offline_access"), refresh_expires_at=NOW + timedelta(days=50))
+    xero = side("destination", cfg, credentials=only_settings, probe=xero_info)
+    [f] = run(check_tokens, cfg, hubspot(cfg), xero)
+    assert f.evidence["missing"] == ["accounting.transactions", "accounting.contacts"]
+    assert f.evidence["needed"] == list(broad)
 
 
 def test_scopes_fall_back_to_the_token_response_and_unknown_is_never_guessed():

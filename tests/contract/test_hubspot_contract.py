@@ -476,7 +476,9 @@ def test_dead_refresh_tokens(session: list[Exchange]) -> None:
         "message": "missing or invalid refresh token",
     }
     v3 = [ex for ex in session if ex.path == "/oauth/v3/token" and ex.status == 400]
-    assert v3 and v3[0].response["error"] == "invalid_grant"
+    # v3 answers in HubSpot's standard envelope (developers.hubspot.com create-oauth-token).
+    assert v3 and {"category", "message", "correlationId"} <= set(v3[0].response)
+    assert v3[0].response["category"] == "VALIDATION_ERROR" and v3[0].response["subCategory"] == "INVALID_TOKEN"
 
 
 def test_rate_limit_headers_by_auth_kind(session: list[Exchange]) -> None:

@@ -265,6 +265,66 @@ def test_created_entities_and_the_clients_request_bodies(qbo: Running, finance: 
         validate(finance, {name: stored, "time": qbo.emulator.now_iso()})  # what QuickBooks answers
 
 
+def test_batch_requests_and_answers(qbo: Running, finance: xmlschema.XMLSchema) -> None:
+    """``POST /batch``: the client's body is an ``IntuitBatchRequest`` and the emulator's answer an
+    ``IntuitResponse`` of ``BatchItemResponse`` items, a created invoice or a Fault each."""
+    provider = qbo.provider()
+    good = Invoice(
+        id="",
+        number="B-1",
+        status=InvoiceStatus.OPEN,
+        currency="USD",
+        total=Decimal(27),
+        contact_id="10",
+        issue_date=date(2024, 6, 1),
+        lines=(InvoiceLine(sku="PROD-001", quantity=Decimal(3), unit_amount=Decimal(10), amount=Decimal(27)),),
+    )
+    refused = Invoice(
+        id="",
+        number="B-2",
+        status=InvoiceStatus.OPEN,
+        currency="USD",
+        total=Decimal(27),
+        contact_id="10",
+        issue_date=date(2024, 1, 1),  # inside the closed books: a Fault for this item only
+        lines=good.lines,
+    )
+    outcomes = provider.push_invoices([good, refused], lambda inv: f"contract:{inv.number}")
+    assert [o.landed for o in outcomes] == [True, False]
+    [(_, path, query, body)] = [r for r in qbo.emulator.received if r[0] == "POST" and r[1].endswith("/batch")]
+    assert len(query["requestid"]) <= 36 and query["minorversion"] == "75"
+    finance.validate(build(finance, "IntuitBatchRequest", finance.types["IntuitBatchRequest"], body, "$"))
+    with make_httpx_client(qbo.url) as raw:
+        answer = raw.post(
+            path,
+            params={"minorversion": "75"},
+            content=json.dumps(body),
+            headers={"Authorization": "Bearer at-acme", "Content-Type": "application/json"},
+        ).json()
+    kinds = sorted(next(k for k in item if k != "bId") for item in answer["BatchItemResponse"])
+    assert kinds == ["Fault", "Fault"]  # B-1 exists now (6140) and B-2 is still closed
+    validate(finance, answer)
+    create = body["BatchItemRequest"][0]
+    fresh = {
+        "BatchItemRequest": [
+            {"bId": "q", "Query": "SELECT * FROM Item WHERE Active = true"},
+            {**create, "Invoice": {**create["Invoice"], "DocNumber": "B-3"}},
+        ]
+    }
+    with make_httpx_client(qbo.url) as raw:
+        mixed = raw.post(
+            path,
+            params={"minorversion": "75"},
+            content=json.dumps(fresh),
+            headers={"Authorization": "Bearer at-acme", "Content-Type": "application/json"},
+        ).json()
+    assert sorted(next(k for k in item if k != "bId") for item in mixed["BatchItemResponse"]) == [
+        "Invoice",
+        "QueryResponse",
+    ]
+    validate(finance, mixed)
+
+
 def test_entitlements_xml(qbo: Running, entitlements_schema: xmlschema.XMLSchema, finance: xmlschema.XMLSchema) -> None:
     provider = qbo.provider()
     response = provider.identity.request(
@@ -277,5 +337,5 @@ def test_entitlements_xml(qbo: Running, entitlements_schema: xmlschema.XMLSchema
 
     with make_httpx_client(qbo.url) as raw:
         refused = raw.get("/manage/entitlements/v3/9130350000000002", headers={"Authorization": "Bearer at-acme"})
-    assert refused.status_code == 403
+    assert refused.status_code == 401  # code 120, AuthorizationFailure [QE]
     finance.validate(refused.text)  # an XML Fault is an IntuitResponse too

@@ -182,6 +182,7 @@ def _session(shape: str) -> tuple[StripeEmulator, Recorder]:
             ),
             idempotency_key="p-1",
         )
+        assert provider.find_invoice("HS-1") is not None  # the Search API, one call
         failures = [
             lambda: provider.create_contact(Contact(id="", name="Other"), idempotency_key="c-1"),  # idempotency_error
             lambda: client(server.url, "sk_test_gone0003").probe(),  # 401
@@ -313,6 +314,7 @@ def test_session_covered_every_emulated_path(spec: dict[str, Any], session_2023:
         ("/v1/invoices", "GET"),
         ("/v1/invoices", "POST"),
         ("/v1/invoices/{invoice}", "GET"),
+        ("/v1/invoices/search", "GET"),
         ("/v1/invoices/{invoice}/lines", "GET"),
         ("/v1/invoiceitems", "GET"),
         ("/v1/invoiceitems", "POST"),

@@ -208,6 +208,33 @@ def session() -> Iterator[tuple[Recording, Sandbox]]:
             ),
             idempotency_key="contract-item",
         )
+        # Exactly-once look-ups and the batch push: InvoiceNumbers, an exact where for a number
+        # with a comma, searchTerm for one a where cannot hold; PUT with summarizeErrors=false.
+        xero.find_invoices(["INV-001", "INV-002", "A,1", 'B,"2"'])
+        batch = [
+            Invoice(
+                id=f"src-b{i}",
+                number=f"BATCH-{i}",
+                status=InvoiceStatus.OPEN,
+                currency="NZD",
+                total=Decimal(10),
+                contact_name="Customer 3",
+                issue_date=date(2024, 5, 21),
+                lines=(
+                    InvoiceLine(
+                        description="Labour",
+                        quantity=Decimal(1),
+                        unit_amount=Decimal("10.1234"),
+                        account_code="200" if i != 1 else "999",  # the second one is refused
+                        tax_code="NONE",
+                    ),
+                ),
+            )
+            for i in range(3)
+        ]
+        outcomes = xero.push_invoices(batch, lambda inv: f"contract-batch:{inv.number}")
+        assert [o.landed for o in outcomes] == [True, False, True]
+        xero.create_contact(Contact(id="q", name='Quote "Q" Ltd'), idempotency_key="contract-quoted")
         xero.create_contact(
             Contact(
                 id="c",
@@ -350,16 +377,28 @@ def test_headers_the_spec_requires_or_cannot_express(session: tuple[Recording, S
             assert request.headers["if-modified-since"].endswith("+00:00")
 
 
-def test_put_bodies_are_collections_of_one(session: tuple[Recording, Sandbox]) -> None:
+def test_put_bodies_are_collections_one_or_a_batch(session: tuple[Recording, Sandbox]) -> None:
     recording, _ = session
-    puts = {
-        e.request.url.path.rsplit("/", 1)[1]: json.loads(e.request.content)
-        for e in _api_exchanges(recording)
-        if e.request.method == "PUT"
-    }
-    assert set(puts) == {"Invoices", "Items", "Contacts"}
-    for key, body in puts.items():
-        assert list(body) == [key] and len(body[key]) == 1
+    puts = [(e.request, json.loads(e.request.content)) for e in _api_exchanges(recording) if e.request.method == "PUT"]
+    assert {r.url.path.rsplit("/", 1)[1] for r, _ in puts} == {"Invoices", "Items", "Contacts"}
+    for request, body in puts:
+        key = request.url.path.rsplit("/", 1)[1]
+        batch = request.url.params.get("summarizeErrors") == "false"
+        assert list(body) == [key] and (len(body[key]) > 1 if batch else len(body[key]) == 1)
+        if key == "Invoices":
+            assert request.url.params.get("unitdp") == "4"
+    assert any(r.url.params.get("summarizeErrors") == "false" for r, _ in puts)
+
+
+def test_lookups_never_escape_inside_where(session: tuple[Recording, Sandbox]) -> None:
+    """Xero's where has no escape character: a value with a quote goes by searchTerm."""
+    recording, _ = session
+    gets = [e.request.url.params for e in _api_exchanges(recording) if e.request.method == "GET"]
+    wheres = [p["where"] for p in gets if "where" in p]
+    assert wheres and not any("\\" in w for w in wheres)
+    terms = {p["searchTerm"] for p in gets if "searchTerm" in p}
+    assert {'B,"2"', 'Quote "Q" Ltd'} <= terms
+    assert any(p.get("InvoiceNumbers") == "INV-001,INV-002" for p in gets)
 
 
 def test_emulator_post_and_summarize_errors_false_match_the_spec(accounting: OpenAPI) -> None:

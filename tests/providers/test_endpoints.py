@@ -27,7 +27,7 @@ def test_a_stand_in_base_url_brings_every_endpoint_along() -> None:
     assert xero.identity_url == "http://127.0.0.1:9001"
     assert xero.token_url == "http://127.0.0.1:9001/connect/token"
     assert xero.authorize_url == "http://127.0.0.1:9001/identity/connect/authorize"
-    qbo = QuickBooks.default_endpoints.with_overrides({"base_url": "http://localhost:8002"})
+    qbo = QuickBooks.endpoints_for({"base_url": "http://localhost:8002"})
     assert qbo.identity_url == "http://localhost:8002"  # the entitlements host
     assert qbo.token_url == "http://localhost:8002/oauth2/v1/tokens/bearer"
     hubspot = HubSpot.default_endpoints.with_overrides({"base_url": "http://127.0.0.1:8003"})

@@ -420,7 +420,9 @@ def test_access_token_rejected_early_refreshes_once_and_continues(
 
 @pytest.mark.parametrize(
     ("token_path", "code"),
-    [("/oauth/v3/token", "invalid_grant"), ("/oauth/v1/token", "BAD_REFRESH_TOKEN")],
+    # v3 answers in HubSpot's {category, message} envelope (VALIDATION_ERROR / INVALID_TOKEN),
+    # v1 with its BAD_REFRESH_TOKEN status: both are a refresh token that will never work again.
+    [("/oauth/v3/token", "INVALID_TOKEN"), ("/oauth/v1/token", "BAD_REFRESH_TOKEN")],
 )
 def test_dead_refresh_token_fails_and_marks_reauth(sandbox: Callable[..., Sandbox], token_path: str, code: str) -> None:
     box = sandbox()

@@ -454,8 +454,8 @@ def test_invoices_status_lines_and_resolution_fetch_items_once(qbo: Running) -> 
     provider.invoices()
     item_queries = [q for q in _queries(qbo) if "FROM Item" in q]
     assert item_queries == [
-        "SELECT * FROM Item WHERE Active IN (true,false) STARTPOSITION 1 MAXRESULTS 2",
-        "SELECT * FROM Item WHERE Active IN (true,false) STARTPOSITION 3 MAXRESULTS 2",
+        "SELECT * FROM Item WHERE Active IN (true,false) ORDERBY Id STARTPOSITION 1 MAXRESULTS 2",
+        "SELECT * FROM Item WHERE Active IN (true,false) ORDERBY Id STARTPOSITION 3 MAXRESULTS 2",
     ]
     assert sum("FROM Account" in q for q in _queries(qbo)) == 2  # 3 accounts at 2 a page
 
@@ -471,8 +471,8 @@ def test_invoices_since_asks_for_dated_or_modified(qbo: Running) -> None:
     statements = sorted(q for q in _queries(qbo) if "FROM Invoice" in q)  # sent in parallel
     assert statements == sorted(
         [
-            "SELECT * FROM Invoice WHERE TxnDate >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
-            "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2024-04-01' STARTPOSITION 1 MAXRESULTS 1000",
+            "SELECT * FROM Invoice WHERE TxnDate >= '2024-04-01' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
+            "SELECT * FROM Invoice WHERE MetaData.LastUpdatedTime >= '2024-04-01' ORDERBY Id STARTPOSITION 1 MAXRESULTS 1000",
         ]
     )
 
@@ -767,11 +767,15 @@ def test_token_dead_before_its_stated_expiry_is_refreshed_on_401(qbo: Running) -
     assert qbo.emulator.tokens.refresh_calls == 1 and store.saves == 1
 
 
-def test_wrong_realm_is_a_tenant_error(qbo: Running) -> None:
+def test_wrong_realm_is_a_tenant_error_read_by_its_code_before_its_status(qbo: Running) -> None:
+    # Intuit answers 401 with code 120 (AuthorizationFailure) for a realm the token does not
+    # reach or a user who lost access [QE]: not an expired token, so no refresh is spent on it.
     with pytest.raises(TenantError) as raised:
         qbo.provider(tenant=GLOBEX).probe()  # acme's token does not reach globex
-    assert raised.value.status == 403 and raised.value.code == "120"
+    assert raised.value.status == 401 and raised.value.code == "120"
     assert GLOBEX in raised.value.message
+    assert qbo.emulator.tokens.refresh_calls == 0
+    assert qbo.emulator.requests[f"GET /v3/company/{GLOBEX}/companyinfo/{GLOBEX}"] == 1
 
 
 def test_wrong_tenant_fault_and_missing_scope() -> None:

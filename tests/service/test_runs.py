@@ -15,6 +15,8 @@ from demo import DEMO_WORLD, DemoEnvironment
 from providers.records import Item
 from sandbox.server import load_world
 
+ACME_REALM = "9130350000000001"  # the demo's QuickBooks company for acme
+
 
 @pytest.fixture(scope="module")
 def demo_world() -> dict[str, Any]:
@@ -119,3 +121,49 @@ def test_runs_started_outside_slack_alert_once_per_newly_failing_code(
             assert all(f.status == "ongoing" for f in second.findings) and second.resolved == ()
             assert demo.services.notifier.flush(30)
             assert len(slack.channel_messages("C0ALERTS", top_level=True)) == len(failing)  # unchanged: silent
+
+
+def test_api_calls_report_what_the_systems_served(world: dict[str, Any], env: dict[str, str]) -> None:
+    # No identity_url: QuickBooks' entitlements host follows base_url (the emulator), instead of
+    # production always; and a request that never connected is not counted as a call.
+    del world["demo"]["integrations"]["acme"]["destination"]["identity_url"]
+    with environment(world, env) as demo:
+        assert demo.sandbox is not None
+        served = demo.sandbox.emulators["quickbooks"].requests
+        served_hubspot = demo.sandbox.emulators["hubspot"].requests
+        result = demo.services.checks.run("acme")
+    assert served[f"GET /manage/entitlements/v3/{ACME_REALM}"] == 1
+    assert result.api_calls["quickbooks"] == sum(served.values())
+    assert result.api_calls["hubspot"] == sum(served_hubspot.values())
+
+
+def test_a_system_slower_than_its_timeout_ends_the_run_with_one_finding_naming_it(
+    world: dict[str, Any], env: dict[str, str]
+) -> None:
+    world["xero"]["faults"] = {"latency_ms": 30_000}  # Xero answers in 30 s: for this run, never
+    world["demo"]["integrations"]["initech"]["destination"]["timeout_seconds"] = 1
+    with environment(world, env) as demo:
+        demo.services.checks.time_limit = 20  # far above the side's timeout
+        result = demo.services.checks.run("initech")
+        assert demo.sandbox is not None
+        xero_requests = sum(demo.sandbox.emulators["xero"].requests.values())
+    slow = [f for f in result.findings if f.code == "connection.slow"]
+    # One finding, naming Xero, from the side's own timeout (not the run's time limit).
+    assert [(f.subject, f.evidence["provider_code"], f.evidence["timeout_s"]) for f in slow] == [
+        ("xero", "timeout", 1.0)
+    ]
+    assert not [f for f in result.findings if f.code.startswith("internal.")]
+    assert not [f for f in result.findings if f.system == "xero" and f.code != "connection.slow"]
+    # Only requests already in flight when the first timed out went out (Xero allows 5 at once).
+    assert result.api_calls["xero"] <= 5 and xero_requests <= 5
+    assert result.api_calls["hubspot"] > 0  # the other side was still checked
+
+
+def test_a_system_that_never_answers_within_the_run_is_named_once(world: dict[str, Any], env: dict[str, str]) -> None:
+    world["xero"]["faults"] = {"latency_ms": 60_000}  # still waiting when the run gives up
+    with environment(world, env) as demo:
+        demo.services.checks.time_limit = 3  # under the default 30 s request timeout
+        result = demo.services.checks.run("initech")
+    slow = [f for f in result.findings if f.code == "connection.slow"]
+    assert [(f.subject, f.evidence["provider_code"]) for f in slow] == [("xero", "run_time_limit")]
+    assert not [f for f in result.findings if f.code == "internal.check_timeout"]
