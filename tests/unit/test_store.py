@@ -35,7 +35,7 @@ def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> 
     migrate.upgrade(engine)  # a second start changes nothing
     tables = set(inspect(engine).get_table_names())
     assert {"connections", "runs", "findings", "actions", "audit_events", "alerts", "alembic_version"} <= tables
-    assert migrate.current_revision(engine) == "0001"
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
     engine.dispose()
 
 
