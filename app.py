@@ -62,7 +62,10 @@ def _build(
     settings: Settings, config: AppConfig, *, transport: httpx.BaseTransport | None, upgrade_db: bool
 ) -> Services:
     from actions.connect import ConnectService
+    from actions.consent import ConnectConsentLinks
     from checks import CHECKS
+    from providers.http import RetryPolicy
+    from service.actions import ActionService
     from service.container import Services
     from service.notify import RunNotifier
     from service.providers import provider_factory
@@ -81,7 +84,17 @@ def _build(
         config, sessions, vault, provider_factory(settings, sessions, vault, transport), CHECKS, notifier=notifier
     )
     connect = ConnectService(config, settings, sessions, vault, transport=transport)
-    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect)
+    actions = ActionService(
+        config,
+        sessions,
+        provider_factory(settings, sessions, vault, transport),
+        checks,
+        # Writes are retried by the action engine, which looks each invoice up before sending
+        # it again and records every attempt: the HTTP layer must not retry them on its own.
+        write_providers=provider_factory(settings, sessions, vault, transport, retry=RetryPolicy(attempts=0)),
+        links=ConnectConsentLinks(connect),  # the seam for issue 9's signed single-use links
+    )
+    services = Services(settings, config, engine, sessions, vault, notifier, checks, connect, actions)
     _register_alerts(services)
     return services
 

@@ -16,7 +16,7 @@ checks). Without them a provider works serially and fetches what each call needs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -270,6 +270,20 @@ class Provider:
     def push_invoice(self, invoice: Invoice, *, idempotency_key: str) -> WriteResult:
         """Create (or update) ``invoice`` whose contact and item ids are the destination's."""
         raise self._unsupported(Capability.PUSH_INVOICE)
+
+    def push_invoices(
+        self, invoices: Sequence[Invoice], *, idempotency_key_for: Callable[[Invoice], str]
+    ) -> list[WriteResult | ProviderError]:
+        """Create each of ``invoices`` as :meth:`push_invoice` does; one answer per invoice, in
+        order: its WriteResult, or the ProviderError that refused it. This default sends them one
+        by one; a system with a batch endpoint overrides it (many invoices per request)."""
+        results: list[WriteResult | ProviderError] = []
+        for invoice in invoices:
+            try:
+                results.append(self.push_invoice(invoice, idempotency_key=idempotency_key_for(invoice)))
+            except ProviderError as e:
+                results.append(e)
+        return results
 
     def create_item(self, item: Item, *, idempotency_key: str) -> WriteResult:
         raise self._unsupported(Capability.CREATE_ITEM)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.connect import ConnectService
 from config.env import Settings
 from config.integrations import AppConfig
+from service.actions import ActionService
 from service.notify import RunNotifier
 from service.runs import CheckService
 from store.crypto import Vault
@@ -33,6 +34,7 @@ class Services:
     notifier: RunNotifier
     checks: CheckService
     connect: ConnectService
+    actions: ActionService
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""

@@ -1,0 +1,622 @@
+"""Running an approved action's steps exactly once, whatever stops the process on the way.
+
+The caller has claimed the action (``running``, a lease in this process's name). Steps run in
+order: contacts and items first, then invoices, then a consent link. For invoices, per wave
+(up to ``parallel`` batches of ``batch_size``):
+
+1. commit each step ``sending`` (its idempotency key was stored with it at request time);
+2. look the numbers up in the destination (:class:`actions.lookup.DestinationLookup`): a live
+   copy is adopted, or, for a step an earlier attempt already sent, recorded as succeeded;
+3. commit ``attempts + 1`` on the steps about to be sent, then send (``push_invoice`` for one,
+   ``push_invoices`` for a batch), batches side by side within the tenant's concurrency;
+4. with the reply in hand, commit what each step became.
+
+A process killed anywhere in there leaves steps ``sending``; the next run of the action (a
+resume) starts again at 2, so an invoice whose request landed is found, not pushed twice, and
+the same idempotency key goes out if it is sent again. Transient errors (429, 5xx, timeouts,
+dropped connections, unreadable answers) are retried ``retries`` times, waiting what
+Retry-After says (or a jittered backoff), looking the invoices up again before each retry.
+Permanent errors stop the step at once with the system's reason and the finding it maps to
+(:mod:`actions.reasons`); a duplicate-number refusal is looked up and adopted instead.
+
+Progress is reported to a callback (outside any database transaction) at each phase:
+``marked`` (steps committed sending), ``sending`` (requests about to leave), ``replied``
+(answers in hand, not yet written), ``recorded`` (written) and ``finished``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.consent import ConsentLinks
+from actions.errors import ConnectError
+from actions.links import web_link
+from actions.lookup import DestinationLookup
+from actions.plans import Plan, PlannedContact, PlannedInvoice, PlannedItem
+from actions.reasons import Reason, existing_id, reason_for, transient
+from actions.states import LANDED, STEP_DONE, StepKind, StepState
+from checks.context import SideData
+from config.integrations import IntegrationConfig
+from providers.base import Provider
+from providers.errors import ProviderError, RateLimited
+from providers.records import Invoice, WriteResult
+from store import actions_repo as repo
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50  # invoices per batch push (Xero advises about 50 elements a request)
+MAX_PARALLEL = 5  # batches in flight at once, at most the tenant's concurrency limit
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    retries: int = 3  # after the first try
+    backoff: float = 0.5  # seconds, doubled each retry, with jitter
+    max_wait: float = 120.0  # a longer Retry-After fails the step instead of holding the action
+
+    def wait(self, errors: Sequence[ProviderError], retry: int) -> float | None:
+        """How long to wait before retry number ``retry``; None when it would be too long."""
+        asked = [e.retry_after for e in errors if isinstance(e, RateLimited) and e.retry_after is not None]
+        wait = max(asked) if asked else self.backoff * (2.0 ** (retry - 1)) * random.uniform(0.5, 1.0)
+        return None if wait > self.max_wait else wait
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    action_id: int
+    phase: str  # marked | sending | replied | recorded | finished
+    total: int
+    done: int
+    succeeded: int
+    adopted: int
+    failed: int
+    refs: tuple[str, ...] = ()  # the steps this phase is about
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class LeaseLost(Exception):
+    """Another process took the action over (this one was thought dead): stop at once."""
+
+
+@dataclass(eq=False)  # compared and hashed by identity: one object per step row
+class _Step:
+    id: int
+    position: int
+    kind: str
+    ref: str
+    state: str
+    attempts: int
+    key: str
+    destination_id: str | None = None
+    error: str | None = None
+    finding: str | None = None
+    retries: int = 0  # retries used in this run (the budget is per run)
+
+    @property
+    def done(self) -> bool:
+        return self.state in STEP_DONE
+
+
+@dataclass
+class EngineResult:
+    link: str | None = None  # a reauthorise action's consent link (never stored)
+    steps: list[_Step] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        owner: str,
+        clock: Callable[[], datetime],
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self.sessions = sessions
+        self.owner = owner
+        self.clock = clock
+        self.retry = retry
+        self.sleep = sleep
+        self.batch_size = batch_size
+        self.lease = lease
+
+    def run(
+        self,
+        action_id: int,
+        integration: IntegrationConfig,
+        plan: Plan,
+        destination: Provider | None,
+        *,
+        links: ConsentLinks | None = None,
+        issued_to: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> EngineResult:
+        run = _Run(self, action_id, integration, plan, destination, on_progress)
+        return run.execute(links, issued_to)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+
+class _Run:
+    """One run of one action (a resume is another run)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        action_id: int,
+        integration: IntegrationConfig,
+        plan: Plan,
+        destination: Provider | None,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.engine = engine
+        self.action_id = action_id
+        self.integration = integration
+        self.plan = plan
+        self.provider = destination
+        self.on_progress = on_progress
+        self.side = SideData("destination", integration.destination, destination) if destination else None
+        with engine.sessions() as session:
+            rows = repo.steps_of(session, action_id)
+        self.steps = [
+            _Step(r.id, r.position, r.kind, r.ref, r.state, r.attempts, r.idempotency_key, r.destination_id)
+            for r in rows
+        ]
+        self.invoices = {i.number: i for i in plan.invoices}
+        self.contacts = {c.key: c for c in plan.contacts}
+        self.items = {i.code: i for i in plan.items}
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def execute(self, links: ConsentLinks | None, issued_to: str | None) -> EngineResult:
+        result = EngineResult(steps=self.steps)
+        for step in self.steps:
+            if step.kind in (StepKind.CONTACT, StepKind.ITEM) and not step.done:
+                self._single(step)
+        invoices = [s for s in self.steps if s.kind == StepKind.INVOICE and not s.done]
+        if invoices:
+            self._invoices(invoices)
+        for step in self.steps:
+            if step.kind == StepKind.LINK and not step.done:
+                result.link = self._link(step, links, issued_to)
+        self._progress("finished", ())
+        return result
+
+    # -- contacts and items: one at a time, the provider looks each up before creating it ---
+
+    def _single(self, step: _Step) -> None:
+        assert self.provider is not None
+        self._mark_sending([step])
+        provider = self.provider
+        if step.kind == StepKind.CONTACT:
+            contact = self.contacts[step.ref]
+
+            def write(key: str) -> WriteResult:
+                return provider.create_contact(contact.to_contact(), idempotency_key=key)
+        else:
+            item = self.items[step.ref]
+
+            def write(key: str) -> WriteResult:
+                return provider.create_item(item.to_item(), idempotency_key=key)
+
+        while True:
+            self._count_attempt([step])
+            self._progress("sending", (step.ref,))
+            try:
+                answer: WriteResult | ProviderError = write(step.key)
+            except ProviderError as e:
+                answer = e
+            self._progress("replied", (step.ref,))
+            if isinstance(answer, ProviderError) and transient(answer):
+                wait = self._retry_wait([step], [answer])
+                if wait is not None:
+                    self._wait(wait)
+                    continue
+            self._record([(step, answer)])
+            return
+
+    # -- invoices: waves of batches, looked up before every send ----------------------------
+
+    def _invoices(self, steps: list[_Step]) -> None:
+        assert self.provider is not None
+        lookup = DestinationLookup(self.provider, today=lambda: self.engine.clock().date())
+        parallel = max(1, min(MAX_PARALLEL, self.provider.options.limits.concurrent or 1))
+        wave_size = self.engine.batch_size * parallel
+        for start in range(0, len(steps), wave_size):
+            self._renew()
+            wave = steps[start : start + wave_size]
+            self._mark_sending(wave)
+            pending = wave
+            while pending:
+                pending = self._attempt(pending, lookup, parallel)
+
+    def _attempt(self, pending: list[_Step], lookup: DestinationLookup, parallel: int) -> list[_Step]:
+        """Look up, send what is missing, record; the steps to retry (after the wait)."""
+        try:
+            found = lookup.find([s.ref for s in pending])
+        except ProviderError as e:
+            if not transient(e):
+                self._record([(s, e) for s in pending])
+                return []
+            wait = self._retry_wait(pending, [e])  # None: retries spent, the steps are failed
+            if wait is None:
+                return []
+            self._wait(wait)
+            return pending
+        self._record_found([(s, found[s.ref]) for s in pending if s.ref in found])
+        to_send: list[tuple[_Step, Invoice]] = []
+        skipped: list[tuple[_Step, Reason]] = []
+        for step in pending:
+            if step.done:
+                continue
+            record, blocked = self._invoice_record(self.invoices[step.ref])
+            if blocked is not None:
+                skipped.append((step, blocked))
+            else:
+                to_send.append((step, record))
+        self._skip(skipped)
+        if not to_send:
+            return []
+        self._count_attempt([s for s, _ in to_send])
+        batches = [to_send[i : i + self.engine.batch_size] for i in range(0, len(to_send), self.engine.batch_size)]
+        retry: list[_Step] = []
+        errors: list[ProviderError] = []
+        for answers in self._send(batches, parallel):
+            self._progress("replied", tuple(s.ref for s, _ in answers))
+            for step, answer in answers:
+                if isinstance(answer, ProviderError) and transient(answer):
+                    retry.append(step)
+                    errors.append(answer)
+            self._record([(s, a) for s, a in answers if s not in retry])
+        if not retry:
+            return []
+        wait = self._retry_wait(retry, errors)
+        if wait is None:
+            return []
+        self._wait(wait)
+        return retry
+
+    def _send(
+        self, batches: list[list[tuple[_Step, Invoice]]], parallel: int
+    ) -> Iterator[list[tuple[_Step, WriteResult | ProviderError]]]:
+        """Each batch's answers, as each batch comes back."""
+        if len(batches) == 1:
+            self._progress("sending", tuple(s.ref for s, _ in batches[0]))
+            yield self._push(batches[0])
+            return
+        with ThreadPoolExecutor(min(parallel, len(batches)), thread_name_prefix=f"push-{self.action_id}") as pool:
+            futures: dict[Future[list[tuple[_Step, WriteResult | ProviderError]]], int] = {}
+            for index, batch in enumerate(batches):
+                self._progress("sending", tuple(s.ref for s, _ in batch))
+                futures[pool.submit(self._push, batch)] = index
+            for future in as_completed(futures):
+                yield future.result()
+
+    def _push(self, batch: list[tuple[_Step, Invoice]]) -> list[tuple[_Step, WriteResult | ProviderError]]:
+        provider = self.provider
+        assert provider is not None
+        try:
+            if len(batch) == 1:
+                step, invoice = batch[0]
+                return [(step, provider.push_invoice(invoice, idempotency_key=step.key))]
+            keys = {invoice.number: step.key for step, invoice in batch}
+            answers = provider.push_invoices([inv for _, inv in batch], idempotency_key_for=lambda i: keys[i.number])
+        except ProviderError as e:  # the whole request failed: every invoice in it gets its error
+            return [(step, e) for step, _ in batch]
+        return list(zip([s for s, _ in batch], answers, strict=True))
+
+    def _invoice_record(self, planned: PlannedInvoice) -> tuple[Invoice, Reason | None]:
+        contact = planned.contact
+        contact_id = contact.destination_id if contact else None
+        if contact is not None and contact_id is None:
+            made = next((s for s in self.steps if s.kind == StepKind.CONTACT and s.ref == contact.key), None)
+            if made is None or made.state not in LANDED:
+                why = made.error if made is not None and made.error else "it was not created"
+                return planned.to_invoice(None), Reason(
+                    f"its contact {contact.name} could not be created: {why}",
+                    None,
+                    made.finding if made is not None and made.finding else "sync.failed",
+                )
+            contact_id = made.destination_id
+        return planned.to_invoice(contact_id), None
+
+    # -- the consent link ---------------------------------------------------------------------
+
+    def _link(self, step: _Step, links: ConsentLinks | None, issued_to: str | None) -> str | None:
+        if step.state == StepState.SENDING:
+            # Issued by a run that stopped before handing it over: nobody holds it.
+            self._finish_step(step, StepState.FAILED, error="the link was not delivered (the run stopped); ask again")
+            return None
+        if links is None or issued_to is None:
+            self._finish_step(step, StepState.FAILED, error="no consent link issuer is configured")
+            return None
+        consent = self.plan.consent
+        assert consent is not None
+        self._mark_sending([step])
+        self._count_attempt([step])
+        try:
+            link = links.issue(self.integration.name, consent.side, issued_to)
+        except (ConnectError, ProviderError) as e:
+            self._finish_step(step, StepState.FAILED, error=str(e))
+            return None
+        self._finish_step(step, StepState.SUCCEEDED, reply={"issued_to": issued_to})
+        return link
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def _record_found(self, found: Sequence[tuple[_Step, Invoice]]) -> None:
+        if not found:
+            return
+        with self.engine.transaction() as session:
+            for step, invoice in found:
+                # Sent by an earlier attempt of this action: it landed. Never sent: it was there.
+                state = StepState.SUCCEEDED if step.attempts else StepState.ADOPTED
+                self._finish_step(
+                    step,
+                    state,
+                    session=session,
+                    destination_id=invoice.id,
+                    reply={"found_by": "look-up", "InvoiceNumber": invoice.number or step.ref},
+                )
+        self._progress("recorded", tuple(s.ref for s, _ in found))
+
+    def _record(self, answers: Sequence[tuple[_Step, WriteResult | ProviderError]]) -> None:
+        duplicates = [(s, a) for s, a in answers if isinstance(a, ProviderError) and self._duplicate(s, a)]
+        adopted = self._adopt_duplicates(duplicates)
+        with self.engine.transaction() as session:
+            for step, answer in answers:
+                if step in adopted:
+                    invoice_id = adopted[step]
+                    self._finish_step(
+                        step,
+                        StepState.SUCCEEDED if step.attempts > 1 else StepState.ADOPTED,
+                        session=session,
+                        destination_id=invoice_id,
+                        reply={"found_by": "duplicate refusal", "id": invoice_id},
+                    )
+                elif isinstance(answer, WriteResult):
+                    landed = StepState.SUCCEEDED if answer.created or step.attempts > 1 else StepState.ADOPTED
+                    reply = {"id": answer.id, "created": answer.created, **answer.extra}
+                    if answer.number:
+                        reply["number"] = answer.number
+                    self._finish_step(step, landed, session=session, destination_id=answer.id, reply=reply)
+                else:
+                    assert self.side is not None
+                    reason = reason_for(answer, self.side)
+                    self._finish_step(
+                        step,
+                        StepState.FAILED,
+                        session=session,
+                        error=reason.message,
+                        code=reason.code,
+                        finding=reason.finding,
+                    )
+        self._progress("recorded", tuple(s.ref for s, _ in answers))
+
+    def _duplicate(self, step: _Step, error: ProviderError) -> bool:
+        assert self.side is not None
+        return step.kind == StepKind.INVOICE and reason_for(error, self.side).finding == "sync.duplicate"
+
+    def _adopt_duplicates(self, duplicates: Sequence[tuple[_Step, WriteResult | ProviderError]]) -> dict[_Step, str]:
+        """A refusal saying the number is taken: the invoice holding it is the one to adopt."""
+        adopted: dict[_Step, str] = {}
+        provider = self.provider
+        for step, error in duplicates:
+            assert isinstance(error, ProviderError) and provider is not None
+            try:
+                copy = provider.find_invoice(step.ref)
+            except ProviderError:
+                copy = None
+            invoice_id = copy.id if copy is not None else existing_id(error)
+            if invoice_id:
+                adopted[step] = invoice_id
+        return adopted
+
+    def _skip(self, skipped: Sequence[tuple[_Step, Reason]]) -> None:
+        if not skipped:
+            return
+        with self.engine.transaction() as session:
+            for step, reason in skipped:
+                self._finish_step(
+                    step, StepState.SKIPPED, session=session, error=reason.message, finding=reason.finding
+                )
+        self._progress("recorded", tuple(s.ref for s, _ in skipped))
+
+    def _finish_step(
+        self,
+        step: _Step,
+        state: StepState,
+        *,
+        session: Session | None = None,
+        destination_id: str | None = None,
+        reply: dict[str, Any] | None = None,
+        error: str | None = None,
+        code: str | None = None,
+        finding: str | None = None,
+    ) -> None:
+        if session is None:
+            with self.engine.transaction() as own:
+                self._finish_step(
+                    step,
+                    state,
+                    session=own,
+                    destination_id=destination_id,
+                    reply=reply,
+                    error=error,
+                    code=code,
+                    finding=finding,
+                )
+            return
+        now = self.engine.clock()
+        before = step.state
+        step.state, step.destination_id, step.error, step.finding = state, destination_id, error, finding
+        link = web_link(
+            self.plan.destination, step.kind, destination_id, environment=self.integration.destination.environment
+        )
+        repo.update_step(
+            session,
+            step.id,
+            state=state.value,
+            destination_id=destination_id,
+            link=link,
+            reply=reply,
+            error=error,
+            error_code=code,
+            finding_code=finding,
+            updated_at=now,
+            finished_at=now,
+        )
+        detail: dict[str, Any] = {"kind": step.kind, "ref": step.ref, "attempts": step.attempts}
+        if destination_id:
+            detail["destination_id"] = destination_id
+        if reply:
+            detail["reply"] = reply
+        if error:
+            detail.update(error=error, code=code, finding=finding)
+        repo.audit(
+            session,
+            at=now,
+            integration=self.integration.name,
+            actor="system",
+            event=f"step.{state.value}",
+            action_id=self.action_id,
+            step_id=step.id,
+            before=before,
+            after=state.value,
+            detail=detail,
+        )
+
+    def _mark_sending(self, steps: Sequence[_Step]) -> None:
+        marked = [s for s in steps if s.state == StepState.PENDING]
+        if not marked:
+            return
+        now = self.engine.clock()
+        with self.engine.transaction() as session:
+            for step in marked:
+                repo.update_step(session, step.id, state=StepState.SENDING.value, updated_at=now)
+                repo.audit(
+                    session,
+                    at=now,
+                    integration=self.integration.name,
+                    actor="system",
+                    event="step.sending",
+                    action_id=self.action_id,
+                    step_id=step.id,
+                    before=step.state,
+                    after=StepState.SENDING.value,
+                    detail={"kind": step.kind, "ref": step.ref, "idempotency_key": step.key},
+                )
+                step.state = StepState.SENDING.value
+        self._progress("marked", tuple(s.ref for s in marked))
+
+    def _count_attempt(self, steps: Sequence[_Step]) -> None:
+        """Committed before the request leaves: ``attempts`` > 0 means it may have landed."""
+        now = self.engine.clock()
+        with self.engine.transaction() as session:
+            for step in steps:
+                step.attempts += 1
+                repo.update_step(session, step.id, attempts=step.attempts, updated_at=now)
+                repo.audit(
+                    session,
+                    at=now,
+                    integration=self.integration.name,
+                    actor="system",
+                    event="step.attempt",
+                    action_id=self.action_id,
+                    step_id=step.id,
+                    before=step.state,
+                    after=step.state,
+                    detail={"kind": step.kind, "ref": step.ref, "attempt": step.attempts, "idempotency_key": step.key},
+                )
+
+    # -- retries, leases, progress ------------------------------------------------------------
+
+    def _retry_wait(self, steps: Sequence[_Step], errors: Sequence[ProviderError]) -> float | None:
+        """The wait before retrying ``steps``; None (and the steps failed) when the retries are
+        spent or the system asks for a longer wait than the policy allows."""
+        policy = self.engine.retry
+        retry = max(s.retries for s in steps) + 1
+        wait = policy.wait(errors, retry) if retry <= policy.retries else None
+        if wait is None:
+            self._record([(s, errors[min(i, len(errors) - 1)]) for i, s in enumerate(steps)])
+            return None
+        for step in steps:
+            step.retries = retry
+        now = self.engine.clock()
+        with self.engine.transaction() as session:
+            for step in steps:
+                repo.audit(
+                    session,
+                    at=now,
+                    integration=self.integration.name,
+                    actor="system",
+                    event="step.retry",
+                    action_id=self.action_id,
+                    step_id=step.id,
+                    before=step.state,
+                    after=step.state,
+                    detail={"kind": step.kind, "ref": step.ref, "error": errors[0].message, "wait_s": round(wait, 3)},
+                )
+        logger.info("action %s: %d steps wait %.2fs before retrying (%s)", self.action_id, len(steps), wait, errors[0])
+        return wait
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, renewing the lease as the wait goes on."""
+        lease = self.engine.lease.total_seconds()
+        while seconds > 0:
+            chunk = min(seconds, lease / 2)
+            self.engine.sleep(chunk)
+            seconds -= chunk
+            self._renew()
+
+    def _renew(self) -> None:
+        now = self.engine.clock()
+        with self.engine.transaction() as session:
+            if not repo.renew(
+                session, self.action_id, owner=self.engine.owner, lease_until=now + self.engine.lease, now=now
+            ):
+                raise LeaseLost(f"action {self.action_id} is no longer run by {self.engine.owner}")
+
+    def _progress(self, phase: str, refs: tuple[str, ...]) -> None:
+        if self.on_progress is None:
+            return
+        states = [StepState(s.state) for s in self.steps]
+        report = Progress(
+            action_id=self.action_id,
+            phase=phase,
+            total=len(self.steps),
+            done=sum(1 for s in states if s in STEP_DONE),
+            succeeded=states.count(StepState.SUCCEEDED),
+            adopted=states.count(StepState.ADOPTED),
+            failed=sum(1 for s in states if s in (StepState.FAILED, StepState.SKIPPED)),
+            refs=refs,
+        )
+        try:
+            self.on_progress(report)
+        except Exception:  # a progress display must never stop the writes it reports on
+            logger.exception("action %s: the progress callback failed", self.action_id)
+
+
+def planned_kind(record: PlannedInvoice | PlannedContact | PlannedItem) -> StepKind:
+    if isinstance(record, PlannedInvoice):
+        return StepKind.INVOICE
+    return StepKind.CONTACT if isinstance(record, PlannedContact) else StepKind.ITEM

@@ -1,0 +1,56 @@
+"""Actions run against the demo world's emulators over loopback HTTP, with the services the
+composition root builds (``app.build``), stored in the test database (SQLite, or PostgreSQL
+with TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app import build
+from demo import DEMO_WORLD, DemoEnvironment
+from sandbox.server import load_world
+
+ACME_REALM = "9130350000000001"
+BLUEGUM_TENANT = "b1f0c0de-0000-4000-8000-00000000b106"
+INITECH_TENANT = "c0ffee00-0000-4000-8000-0000000017ec"
+
+
+@pytest.fixture(scope="session")
+def demo_world() -> dict[str, Any]:
+    return load_world(DEMO_WORLD)
+
+
+@pytest.fixture
+def world(demo_world: dict[str, Any]) -> dict[str, Any]:
+    """The demo world, admins configured: U0ADMIN1 and U0ADMIN2; a copy each test may change."""
+    world = copy.deepcopy(demo_world)
+    world["demo"]["slack"] = {"admins": ["U0ADMIN1", "U0ADMIN2"]}
+    return world
+
+
+def environment(world: dict[str, Any], env: dict[str, str], **extra: str) -> DemoEnvironment:
+    environ = {"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k", "LOG_LEVEL": "WARNING", **extra}
+    return DemoEnvironment(environ, build, world=world)
+
+
+@pytest.fixture
+def demo(world: dict[str, Any], env: dict[str, str]) -> Iterator[DemoEnvironment]:
+    with environment(world, env) as running:
+        yield running
+
+
+def qbo_invoices(demo: DemoEnvironment, number: str, realm: str = ACME_REALM) -> list[dict[str, Any]]:
+    """The invoices numbered ``number`` in a QuickBooks emulator realm."""
+    assert demo.sandbox is not None
+    emulator: Any = demo.sandbox.emulators["quickbooks"]
+    return [i for i in emulator.realms[realm].entities["Invoice"] if i.get("DocNumber") == number]
+
+
+def xero_invoices(demo: DemoEnvironment, number: str, tenant: str = INITECH_TENANT) -> list[dict[str, Any]]:
+    assert demo.sandbox is not None
+    emulator: Any = demo.sandbox.emulators["xero"]
+    return [i for i in emulator.org(tenant).invoices if i["Type"] == "ACCREC" and i["InvoiceNumber"] == number]
