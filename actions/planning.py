@@ -489,7 +489,7 @@ class _ContactResolver:
                     "source_email": contact.email,
                     "destination_email": match.email,
                 }
-                suggestion = acceptable_name(f"{contact.name} ({contact.company or contact.email})", self.side.rules)
+                suggestion = acceptable_name(f"{contact.name} ({contact.email})", self.side.rules)
                 evidence["suggested_name"] = suggestion
                 return replace(
                     base, status=CREATE, blockers=(Blocker("contact.name_collision", contact.name, detail, evidence),)
