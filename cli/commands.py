@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actions.errors import ConnectError
+from cli import actions as action_commands
 from config.env import Settings, load_settings
 from config.integrations import ConfigError
 from config.logging import setup_logging
@@ -96,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
     serve.add_argument("--demo", action="store_true", help="against the bundled demo world")
     serve.add_argument("--port", type=int, help="overrides PORT")
+    action_commands.add_parsers(sub)
     return p
 
 
@@ -248,10 +250,12 @@ def cmd_serve(args: argparse.Namespace, command: Command) -> int:
         environ = {**environ, "PORT": str(args.port)}
     if args.demo:
         with command.root.demo(environ) as demo:
+            action_commands.resume_in_background(demo.services)
             command.root.serve(demo.services, demo=True)
         return EXIT_OK
     services = command.root.services(load_settings(environ))
     try:
+        action_commands.resume_in_background(services)  # what a previous process left running
         command.root.serve(services)
     finally:
         services.close()
@@ -266,4 +270,5 @@ _COMMANDS = {
     "sandbox": cmd_sandbox,
     "db": cmd_db,
     "serve": cmd_serve,
+    **action_commands.COMMANDS,
 }

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from app import build
-from demo import DEMO_WORLD, DemoEnvironment
+from demo import DEMO_WORLD, DemoEnvironment, fill_placeholders
 from sandbox.server import load_world
 
 ACME_REALM = "9130350000000001"
@@ -54,3 +56,22 @@ def xero_invoices(demo: DemoEnvironment, number: str, tenant: str = INITECH_TENA
     assert demo.sandbox is not None
     emulator: Any = demo.sandbox.emulators["xero"]
     return [i for i in emulator.org(tenant).invoices if i["Type"] == "ACCREC" and i["InvoiceNumber"] == number]
+
+
+def write_config(demo: DemoEnvironment, path: Path) -> dict[str, str]:
+    """The demo world's integrations as an integrations file at ``path`` (pointing at the
+    running emulators), and the environment a command or a child process needs to use them
+    with the demo's database and stored credentials."""
+    assert demo.sandbox is not None
+    spec = fill_placeholders(copy.deepcopy(demo.world["demo"]), demo.sandbox)
+    path.write_text(yaml.safe_dump({"slack": spec.get("slack", {}), "integrations": spec["integrations"]}))
+    environ = {
+        "DATABASE_URL": demo.services.settings.database_url,
+        "SYNC_DOCTOR_SECRET_KEY": "k",
+        "SYNC_DOCTOR_CONFIG": str(path),
+        "LOG_LEVEL": "WARNING",
+    }
+    for system, client in (spec.get("oauth_clients") or {}).items():
+        environ[f"{system.upper()}_CLIENT_ID"] = client["client_id"]
+        environ[f"{system.upper()}_CLIENT_SECRET"] = client["client_secret"]
+    return environ
