@@ -247,21 +247,29 @@ class _Run:
             self._mark_sending(wave)
             pending = wave
             while pending:
-                pending = self._attempt(pending, lookup, parallel)
+                found = self._look_up(pending, lookup)
+                pending = self._attempt(pending, found, parallel) if found is not None else []
 
-    def _attempt(self, pending: list[_Step], lookup: DestinationLookup, parallel: int) -> list[_Step]:
-        """Look up, send what is missing, record; the steps to retry (after the wait)."""
-        try:
-            found = lookup.find([s.ref for s in pending])
-        except ProviderError as e:
-            if not transient(e):
-                self._record([(s, e) for s in pending])
-                return []
-            wait = self._retry_wait(pending, [e])  # None: retries spent, the steps are failed
-            if wait is None:
-                return []
-            self._wait(wait)
-            return pending
+    def _look_up(self, pending: list[_Step], lookup: DestinationLookup) -> dict[str, Invoice] | None:
+        """The live destination copies of ``pending``; a failing look-up is retried on its own
+        budget (it is the wave's, not any one invoice's); None when it failed for good (the
+        steps are then failed with its reason)."""
+        policy = self.engine.retry
+        retry = 0
+        while True:
+            try:
+                return lookup.find([s.ref for s in pending])
+            except ProviderError as e:
+                retry += 1
+                wait = policy.wait([e], retry) if transient(e) and retry <= policy.retries else None
+                if wait is None:
+                    self._record([(s, e) for s in pending])
+                    return None
+                self._audit_retry(pending, e, wait, "look-up")
+                self._wait(wait)
+
+    def _attempt(self, pending: list[_Step], found: dict[str, Invoice], parallel: int) -> list[_Step]:
+        """Adopt what is there, send what is missing, record; the steps to retry (after the wait)."""
         self._record_found([(s, found[s.ref]) for s in pending if s.ref in found])
         to_send: list[tuple[_Step, Invoice]] = []
         skipped: list[tuple[_Step, Reason]] = []
@@ -561,6 +569,10 @@ class _Run:
             return None
         for step in steps:
             step.retries = retry
+        self._audit_retry(steps, errors[0], wait, "send")
+        return wait
+
+    def _audit_retry(self, steps: Sequence[_Step], error: ProviderError, wait: float, what: str) -> None:
         now = self.engine.clock()
         with self.engine.transaction() as session:
             for step in steps:
@@ -574,10 +586,17 @@ class _Run:
                     step_id=step.id,
                     before=step.state,
                     after=step.state,
-                    detail={"kind": step.kind, "ref": step.ref, "error": errors[0].message, "wait_s": round(wait, 3)},
+                    detail={
+                        "kind": step.kind,
+                        "ref": step.ref,
+                        "of": what,
+                        "error": error.message,
+                        "wait_s": round(wait, 3),
+                    },
                 )
-        logger.info("action %s: %d steps wait %.2fs before retrying (%s)", self.action_id, len(steps), wait, errors[0])
-        return wait
+        logger.info(
+            "action %s: %d steps wait %.2fs to retry the %s (%s)", self.action_id, len(steps), wait, what, error
+        )
 
     def _wait(self, seconds: float) -> None:
         """Sleep, renewing the lease as the wait goes on."""
