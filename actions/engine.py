@@ -1,8 +1,10 @@
 """Running an approved action's steps exactly once, whatever stops the process on the way.
 
 The caller has claimed the action (``running``, a lease in this process's name). Steps run in
-order: contacts and items first, then invoices, then a consent link. For invoices, per wave
-(up to ``parallel`` batches of ``batch_size``):
+order: contacts and items first, then invoices, then a consent link. Invoices go in waves of
+:data:`WAVE` looked up together, each wave's requests ``parallel`` at a time (the tenant's
+concurrency limit): batches of ``batch_size`` where the provider has a batch endpoint (it
+overrides ``push_invoices``), single pushes where it has none. Per wave:
 
 1. commit each step ``sending`` (its idempotency key was stored with it at request time);
 2. look the numbers up in the destination (:class:`actions.lookup.DestinationLookup`): a live
@@ -55,7 +57,8 @@ from store import actions_repo as repo
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # invoices per batch push (Xero advises about 50 elements a request)
-MAX_PARALLEL = 5  # batches in flight at once, at most the tenant's concurrency limit
+MAX_PARALLEL = 5  # requests in flight at once, at most the tenant's concurrency limit
+WAVE = 250  # invoices looked up together before their pushes
 LEASE = timedelta(minutes=2)
 
 
@@ -240,15 +243,18 @@ class _Run:
         assert self.provider is not None
         lookup = DestinationLookup(self.provider, today=lambda: self.engine.clock().date())
         parallel = max(1, min(MAX_PARALLEL, self.provider.options.limits.concurrent or 1))
-        wave_size = self.engine.batch_size * parallel
-        for start in range(0, len(steps), wave_size):
+        # Without a batch endpoint of its own a provider sends one invoice a request: then the
+        # invoices themselves go ``parallel`` at a time.
+        batched = type(self.provider).push_invoices is not Provider.push_invoices
+        chunk = self.engine.batch_size if batched else 1
+        for start in range(0, len(steps), WAVE):
             self._renew()
-            wave = steps[start : start + wave_size]
+            wave = steps[start : start + WAVE]
             self._mark_sending(wave)
             pending = wave
             while pending:
                 found = self._look_up(pending, lookup)
-                pending = self._attempt(pending, found, parallel) if found is not None else []
+                pending = self._attempt(pending, found, chunk, parallel) if found is not None else []
 
     def _look_up(self, pending: list[_Step], lookup: DestinationLookup) -> dict[str, Invoice] | None:
         """The live destination copies of ``pending``; a failing look-up is retried on its own
@@ -268,7 +274,7 @@ class _Run:
                 self._audit_retry(pending, e, wait, "look-up")
                 self._wait(wait)
 
-    def _attempt(self, pending: list[_Step], found: dict[str, Invoice], parallel: int) -> list[_Step]:
+    def _attempt(self, pending: list[_Step], found: dict[str, Invoice], chunk: int, parallel: int) -> list[_Step]:
         """Adopt what is there, send what is missing, record; the steps to retry (after the wait)."""
         self._record_found([(s, found[s.ref]) for s in pending if s.ref in found])
         to_send: list[tuple[_Step, Invoice]] = []
@@ -285,7 +291,7 @@ class _Run:
         if not to_send:
             return []
         self._count_attempt([s for s, _ in to_send])
-        batches = [to_send[i : i + self.engine.batch_size] for i in range(0, len(to_send), self.engine.batch_size)]
+        batches = [to_send[i : i + chunk] for i in range(0, len(to_send), chunk)]
         retry: list[_Step] = []
         errors: list[ProviderError] = []
         for answers in self._send(batches, parallel):
