@@ -24,7 +24,6 @@ import math
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,11 @@ from providers.xero import Xero
 from service.container import Services
 
 TENANT = "b0b0b0b0-0000-4000-8000-00000000b011"
-SKUS = [("PIPE-15", "Copper pipe 15mm", 1250), ("CALLOUT", "Call-out fee", 9900), ("HWS-250", "Hot water system", 189900)]
+SKUS = [
+    ("PIPE-15", "Copper pipe 15mm", 1250),
+    ("CALLOUT", "Call-out fee", 9900),
+    ("HWS-250", "Hot water system", 189900),
+]
 CUSTOMERS = 20
 
 
@@ -55,9 +58,17 @@ def world(invoices: int, latency_ms: int) -> dict[str, Any]:
         {"id": f"cus_{n:03d}", "name": f"Customer {n:03d}", "email": f"c{n:03d}@example.com", "created": days_ago(200)}
         for n in range(CUSTOMERS)
     ]
-    products = [{"id": f"prod_{sku}", "name": name, "metadata": {"sku": sku}, "created": days_ago(300)} for sku, name, _ in SKUS]
+    products = [
+        {"id": f"prod_{sku}", "name": name, "metadata": {"sku": sku}, "created": days_ago(300)} for sku, name, _ in SKUS
+    ]
     prices = [
-        {"id": f"price_{sku}", "product": f"prod_{sku}", "unit_amount": cents, "currency": "aud", "created": days_ago(300)}
+        {
+            "id": f"price_{sku}",
+            "product": f"prod_{sku}",
+            "unit_amount": cents,
+            "currency": "aud",
+            "created": days_ago(300),
+        }
         for sku, _, cents in SKUS
     ]
     stripe_invoices = [
@@ -89,7 +100,15 @@ def world(invoices: int, latency_ms: int) -> dict[str, Any]:
             },
         },
         "xero": {
-            "grants": [{"access_token": "at-bulk", "refresh_token": "rt-bulk", "expires_in": 1800, "scopes": scopes, "principal": [TENANT]}],
+            "grants": [
+                {
+                    "access_token": "at-bulk",
+                    "refresh_token": "rt-bulk",
+                    "expires_in": 1800,
+                    "scopes": scopes,
+                    "principal": [TENANT],
+                }
+            ],
             "faults": {"latency_ms": latency_ms},
             "tenants": [
                 {
@@ -97,7 +116,9 @@ def world(invoices: int, latency_ms: int) -> dict[str, Any]:
                     "name": "Bulk Plumbing",
                     "organisation": {"Class": "STANDARD", "BaseCurrency": "AUD", "CountryCode": "AU"},
                     "currencies": ["AUD"],
-                    "accounts": [{"Code": "200", "Name": "Sales", "Type": "REVENUE", "Status": "ACTIVE", "TaxType": "OUTPUT"}],
+                    "accounts": [
+                        {"Code": "200", "Name": "Sales", "Type": "REVENUE", "Status": "ACTIVE", "TaxType": "OUTPUT"}
+                    ],
                     "contacts": [{"Name": c["name"], "EmailAddress": c["email"]} for c in customers],
                     "items": [
                         {"Code": sku, "Name": name, "SalesDetails": {"UnitPrice": cents / 100, "AccountCode": "200"}}
@@ -110,7 +131,12 @@ def world(invoices: int, latency_ms: int) -> dict[str, Any]:
             "slack": {"admins": ["U0ADMIN1"]},
             "integrations": {
                 "bulk": {
-                    "source": {"system": "stripe", "tenant": "acct_bulk", "environment": "live", "base_url": "{url:stripe}"},
+                    "source": {
+                        "system": "stripe",
+                        "tenant": "acct_bulk",
+                        "environment": "live",
+                        "base_url": "{url:stripe}",
+                    },
                     "destination": {
                         "system": "xero",
                         "tenant": TENANT,
@@ -124,7 +150,13 @@ def world(invoices: int, latency_ms: int) -> dict[str, Any]:
             "credentials": {
                 "bulk": {
                     "source": {"api_key": "rk_live_bulk0001"},
-                    "destination": {"access_token": "at-bulk", "refresh_token": "rt-bulk", "expires_in": 1800, "tenant": TENANT, "scopes": scopes},
+                    "destination": {
+                        "access_token": "at-bulk",
+                        "refresh_token": "rt-bulk",
+                        "expires_in": 1800,
+                        "tenant": TENANT,
+                        "scopes": scopes,
+                    },
                 }
             },
         },
@@ -161,7 +193,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=100)
     args = parser.parse_args()
     transport = Counting()
-    make: Callable[[Settings, AppConfig], Services] = lambda settings, config: build(settings, config, transport=transport)  # noqa: E731
+
+    def make(settings: Settings, config: AppConfig) -> Services:
+        return build(settings, config, transport=transport)
+
     numbers = [f"BK-{n:04d}" for n in range(args.invoices)]
     with DemoEnvironment({"LOG_LEVEL": "WARNING"}, make, world=world(args.invoices, args.latency_ms)) as demo:
         assert demo.sandbox is not None
@@ -181,14 +216,20 @@ def main() -> None:
     total = sum(calls.values())
     throttled = transport.statuses[(xero_port, 429)]
     bound = bound_seconds(total, args.latency_ms / 1000)
-    batching = "its own batch override" if Xero.push_invoices is not Provider.push_invoices else (
-        "the protocol default: one push_invoice (look-up + PUT) per invoice"
+    batching = (
+        "its own batch override"
+        if Xero.push_invoices is not Provider.push_invoices
+        else ("the protocol default: one push_invoice (look-up + PUT) per invoice")
     )
     print(f"invoices: {args.invoices}, latency {args.latency_ms} ms per call, Xero limits 60/min and 5 in flight")
     print(f"planned in {planned:.2f}s; run: {outcome.action.state}, {landed} invoices in Xero")
-    print(f"calls to Xero during the run: {total} {dict(sorted(calls.items()))}; per invoice {total / args.invoices:.3f}")
+    print(
+        f"calls to Xero during the run: {total} {dict(sorted(calls.items()))}; per invoice {total / args.invoices:.3f}"
+    )
     print(f"429s answered by Xero: {throttled}")
-    print(f"run wall time {took:.1f}s; bound set by the limits {bound:.1f}s; ratio {took / bound:.2f}x (target <= 1.2x)")
+    print(
+        f"run wall time {took:.1f}s; bound set by the limits {bound:.1f}s; ratio {took / bound:.2f}x (target <= 1.2x)"
+    )
     print(f"Xero push_invoices: {batching}")
 
 
