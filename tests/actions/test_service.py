@@ -71,8 +71,11 @@ def test_approvals_are_checked(demo: DemoEnvironment) -> None:
     with pytest.raises(AlreadyDecided) as second:
         actions.approve(action.id, user="U0ADMIN2", is_admin=True)
     assert second.value.decided_by == "U0ADMIN2"
+    actions.record_refusal(action.id, user="U0MALLORY", reason="the button's action id was tampered with")
     refused = [e.detail["reason"] for e in actions.audit("acme", action_id=action.id) if e.event == "action.refused"]
-    assert refused == ["not_approver", "self_approval", "already_decided"]
+    assert refused == ["not_approver", "self_approval", "already_decided", "refused"]
+    tampered = actions.audit("acme", action_id=action.id)[-1]
+    assert (tampered.actor, tampered.detail["by"]) == ("U0MALLORY", "surface")
 
 
 def test_a_plan_that_cannot_succeed_is_refused_with_the_blocking_finding(demo: DemoEnvironment) -> None:
