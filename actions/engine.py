@@ -275,6 +275,7 @@ class _Run:
                     retry.append(step)
                     errors.append(answer)
             self._record([(s, a) for s, a in answers if s not in retry])
+            self.book.keep()  # a wave of single pushes at 60 a minute can outlast the lease
         if not retry:
             return []
         wait = self._retry_wait(retry, errors)

@@ -66,6 +66,7 @@ class StepBook:
         self.owner = owner
         self.clock = clock
         self.lease = lease
+        self._renewed: datetime | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -86,6 +87,12 @@ class StepBook:
         with self.transaction() as session:
             if not repo.renew(session, self.action_id, owner=self.owner, lease_until=now + self.lease, now=now):
                 raise LeaseLost(f"action {self.action_id} is no longer run by {self.owner}")
+        self._renewed = now
+
+    def keep(self) -> None:
+        """Renew the lease once a quarter of it has gone by (called as the run goes on)."""
+        if self._renewed is None or self.clock() - self._renewed > self.lease / 4:
+            self.renew()
 
     def _audit(
         self, session: Session, step: Step, event: str, before: str, after: str, detail: dict[str, Any], now: datetime
