@@ -236,7 +236,12 @@ class ActionService:
         return self._decide(action_id, user=user, is_admin=is_admin, to=ActionState.DENIED, note=reason.strip() or None)
 
     def _decide(self, action_id: int, *, user: str, is_admin: bool, to: ActionState, note: str | None) -> ActionView:
-        view = self.get(action_id)
+        try:
+            view = self.get(action_id)
+        except UnknownAction as e:  # a stale or tampered button: explained, and audited
+            # No such row to point at: the id asked for goes in the detail.
+            self._audit_refusal(None, None, user, e, {"wanted": to.value, "action": action_id})
+            raise
         verb = "approve" if to == ActionState.APPROVED else "deny"
         withdrawing = to == ActionState.DENIED and user == view.requested_by
         refusal: ActionRefused | None = None
