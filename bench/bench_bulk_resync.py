@@ -170,16 +170,20 @@ class Counting(httpx.BaseTransport):
         self.inner = httpx.HTTPTransport()
         self.calls: Counter[tuple[int | None, str]] = Counter()
         self.statuses: Counter[tuple[int | None, int]] = Counter()
+        self.throttled: Counter[tuple[int | None, str]] = Counter()  # 429s by X-Rate-Limit-Problem
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
         self.calls[(request.url.port, request.method)] += 1
         self.statuses[(request.url.port, response.status_code)] += 1
+        if response.status_code == 429:
+            self.throttled[(request.url.port, response.headers.get("X-Rate-Limit-Problem", "?"))] += 1
         return response
 
     def reset(self) -> None:
         self.calls.clear()
         self.statuses.clear()
+        self.throttled.clear()
 
 
 def bound_seconds(calls: int, latency: float) -> float:
@@ -215,6 +219,7 @@ def main() -> None:
     calls = {method: n for (port, method), n in transport.calls.items() if port == xero_port}
     total = sum(calls.values())
     throttled = transport.statuses[(xero_port, 429)]
+    problems = {problem: n for (port, problem), n in transport.throttled.items() if port == xero_port}
     bound = bound_seconds(total, args.latency_ms / 1000)
     batching = (
         "its own batch override"
@@ -226,7 +231,7 @@ def main() -> None:
     print(
         f"calls to Xero during the run: {total} {dict(sorted(calls.items()))}; per invoice {total / args.invoices:.3f}"
     )
-    print(f"429s answered by Xero: {throttled}")
+    print(f"429s answered by Xero: {throttled} {problems or ''}")
     print(
         f"run wall time {took:.1f}s; bound set by the limits {bound:.1f}s; ratio {took / bound:.2f}x (target <= 1.2x)"
     )
