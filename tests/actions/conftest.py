@@ -5,6 +5,7 @@ with TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,18 @@ from sandbox.server import load_world
 ACME_REALM = "9130350000000001"
 BLUEGUM_TENANT = "b1f0c0de-0000-4000-8000-00000000b106"
 INITECH_TENANT = "c0ffee00-0000-4000-8000-0000000017ec"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Commands run in this process (``app.run``) install the app's logging on the root logger;
+    its redacting filter rewrites every record (dropping ``exc_info``), which later tests that
+    capture log records would see. Put the root logger back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
