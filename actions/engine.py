@@ -49,7 +49,7 @@ from checks.context import SideData
 from config.integrations import IntegrationConfig
 from providers.base import Provider
 from providers.errors import ProviderError, RateLimited
-from providers.records import Invoice, WriteResult
+from providers.records import Invoice, InvoiceStatus, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -373,9 +373,13 @@ class _Run:
     def _record(self, answers: Sequence[tuple[Step, WriteResult | ProviderError]]) -> None:
         duplicates = [(s, a) for s, a in answers if isinstance(a, ProviderError) and self._duplicate(s, a)]
         adopted = self._adopt_duplicates(duplicates)
+        voided = self._held_by_void(answers)
         with self.book.transaction() as session:
             for step, answer in answers:
-                if step in adopted:
+                if step in voided:
+                    message = f"a voided invoice already holds number {step.ref} in {self.plan.destination_name}"
+                    self.book.finish(session, step, StepState.FAILED, error=message, finding="sync.duplicate")
+                elif step in adopted:
                     invoice_id = adopted[step]
                     self.book.finish(
                         session,
@@ -417,10 +421,33 @@ class _Run:
                 copy = provider.find_invoice(step.ref)
             except ProviderError:
                 copy = None
-            invoice_id = copy.id if copy is not None else existing_id(error)
+            if copy is not None and copy.status is InvoiceStatus.VOID:
+                continue  # a voided invoice holds the number: nothing to adopt, the refusal stands
+            invoice_id = copy.id if copy is not None else existing_id(error)  # QuickBooks names it
             if invoice_id:
                 adopted[step] = invoice_id
         return adopted
+
+    def _held_by_void(self, answers: Sequence[tuple[Step, WriteResult | ProviderError]]) -> set[Step]:
+        """Invoices a provider answered "already there" for, on their first send, while the
+        look-up just before found no live copy: only a voided one can hold the number then (a
+        provider's own look-up may not tell them apart). Nothing to adopt: the step fails."""
+        provider = self.provider
+        suspects = [
+            s
+            for s, a in answers
+            if isinstance(a, WriteResult) and not a.created and s.attempts == 1 and s.kind == "invoice"
+        ]
+        voided: set[Step] = set()
+        for step in suspects:
+            assert provider is not None
+            try:
+                copy = provider.find_invoice(step.ref)
+            except ProviderError:
+                continue  # cannot tell: the read-back after the run compares what is there
+            if copy is not None and copy.status is InvoiceStatus.VOID:
+                voided.add(step)
+        return voided
 
     def _skip(self, skipped: Sequence[tuple[Step, Reason]]) -> None:
         if not skipped:

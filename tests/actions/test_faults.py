@@ -105,6 +105,23 @@ def test_a_permanent_refusal_stops_at_once_with_the_finding_that_explains_it(bul
     assert xero_invoices(bulk, BULK[0]) == []
 
 
+def test_a_number_held_by_a_voided_invoice_is_refused_not_adopted(bulk: DemoEnvironment) -> None:
+    """The look-up passes over a void copy; the push answers "already there" (Xero's client
+    finds the voided one by number); the engine looks again, finds only a voided invoice holding
+    the number, and fails the step instead of adopting it."""
+    action_id = request_approved(bulk, "initech", BULK[:1])
+    assert bulk.sandbox is not None
+    xero: Any = bulk.sandbox.emulators["xero"]
+    org = xero.org(INITECH_TENANT)
+    voided = dict(org.invoices[0], InvoiceID="void-copy", InvoiceNumber=BULK[0], Status="VOIDED")
+    org.invoices.append(voided)
+    outcome = bulk.services.actions.run(action_id, verify=False)
+    step = outcome.action.steps[0]
+    assert (outcome.action.state, step.state, step.finding) == ("failed", "failed", "sync.duplicate")
+    assert step.error == f"a voided invoice already holds number {BULK[0]} in Xero" and step.destination_id is None
+    assert [i["InvoiceID"] for i in xero_invoices(bulk, BULK[0])] == ["void-copy"]
+
+
 def test_two_admins_approving_at_the_same_instant_make_one_run(demo: DemoEnvironment) -> None:
     actions = demo.services.actions
     action = actions.request("acme", "resync", {"numbers": "INV-1003"}, requested_by="U0SUPPORT")
