@@ -22,6 +22,7 @@ where nothing can be written or adopted is refused (:class:`actions.errors.PlanR
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -150,8 +151,9 @@ class Planner:
             raise BadRequest(f"Sync Doctor cannot write invoices to {self.dest.display_name}")
         if self.source is None:
             raise BadRequest("a re-sync reads the source: it is not connected")
-        unique = list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
-        repeated = tuple(sorted({n for n in numbers if list(numbers).count(n) > 1}))
+        asked = Counter(n.strip() for n in numbers if n.strip())
+        unique = list(asked)
+        repeated = tuple(sorted(n for n, times in asked.items() if times > 1))
         with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix=f"plan-{self.integration.name}") as pool:
             src, dst = self._sides(pool)
             for name in ("contacts", "items"):

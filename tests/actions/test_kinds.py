@@ -107,3 +107,11 @@ def test_bluegums_unsynced_invoices_are_each_blocked_for_their_own_reason(demo: 
         "BG-0104": "mapping.currency",
         "BG-0105": "settings.period_locked",
     }
+
+
+def test_a_dead_connection_refuses_the_plan_with_its_finding(demo: DemoEnvironment) -> None:
+    with pytest.raises(PlanRefused) as refused:
+        demo.services.actions.request("umbrella", "resync", {"numbers": "UMB-0001"}, requested_by="U0SUPPORT")
+    blocker = refused.value.finding
+    assert blocker is not None and blocker.code == "token.refresh_failed"
+    assert refused.value.message.startswith("QuickBooks Online could not be read")
