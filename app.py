@@ -64,6 +64,8 @@ def _build(
     from actions.connect import ConnectService
     from actions.consent import ConsentService
     from checks import CHECKS
+    from providers.http import RetryPolicy
+    from service.actions import ActionService
     from service.container import Services
     from service.notify import RunNotifier
     from service.providers import provider_factory
@@ -104,6 +106,16 @@ def _build(
     )
     connect = ConnectService(config, settings, sessions, vault)
     consent = ConsentService(config, settings, sessions, vault, connect, transport=transport)
+    actions = ActionService(
+        config,
+        sessions,
+        provider_factory(settings, sessions, vault, transport),
+        checks,
+        # Writes are retried by the action engine, which looks each invoice up before sending
+        # it again and records every attempt: the HTTP layer must not retry them on its own.
+        write_providers=provider_factory(settings, sessions, vault, transport, retry=RetryPolicy(attempts=0)),
+        links=consent,  # signed, single-use, 15-minute consent links
+    )
     services = Services(
         settings,
         config,
@@ -113,6 +125,7 @@ def _build(
         notifier,
         checks,
         connect,
+        actions,
         consent,
         ReplayGuard(sessions),
         notices=notices,

@@ -28,6 +28,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -58,6 +59,16 @@ def _hash(secret: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class ConsentLinks(Protocol):
+    """What the action engine needs to re-authorise a side: a link that starts its consent.
+    :class:`ConsentService` is the one implementation (signed, single-use, 15 minutes)."""
+
+    def issue_link(self, integration: str, side: str, issued_to: str) -> str:
+        """A link that starts the OAuth consent for ``integration``'s ``side``, meant for
+        ``issued_to`` (a Slack user id, or ``cli``); never stored, audited or logged by the caller."""
+        ...
 
 
 class ConsentService:

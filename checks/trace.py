@@ -91,7 +91,7 @@ class InvoiceTrace:
         }
 
 
-def _describe(finding: Finding) -> str:
+def describe(finding: Finding) -> str:
     """A short sentence for one finding, from its evidence."""
     ev = finding.evidence
     code = finding.code
@@ -113,6 +113,8 @@ def _describe(finding: Finding) -> str:
         return f"tracking {finding.subject} is {str(ev.get('reason', 'unknown')).replace('_', ' ')}"
     if code.startswith("contact."):
         return f"contact {finding.subject}: {title(code).lower()}"
+    if code == "settings.period_locked":
+        return f"dated on or before the lock date {ev.get('lock_date')}"
     if code == "sync.failed":
         return f"the last push failed after {ev.get('attempts')} attempts: {ev.get('error')}"
     if code in CATALOG:
@@ -200,7 +202,7 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
     ]
     for f in sorted(system_wide + related, key=Finding.sort_key):
         ok = False if f.severity >= Severity.FAIL else None
-        steps.append(TraceStep(title(f.code), ok, _describe(f), code=f.code))
+        steps.append(TraceStep(title(f.code), ok, describe(f), code=f.code))
     blocking = sorted((f for f in related + system_wide if f.severity >= Severity.FAIL), key=Finding.sort_key)
 
     dest_invoices, dest_problem = _read_invoices(ctx.destination)
@@ -355,14 +357,14 @@ def _verdict(
         text = f"{label} is in {dst} as {copy.id} ({copy.status.value}, {copy.currency} {cents_text(copy.total)})"
         drift = [f for f in related if f.code.startswith("sync.")]
         if drift:
-            return text + f", but {'; '.join(_describe(f) for f in drift)}."
+            return text + f", but {'; '.join(describe(f) for f in drift)}."
         return text + "."
     if not dest_read:
         return f"{label} is in {src}; whether it reached {dst} is unknown because {dst} could not be read."
     if blocking:
         # "missing" and "stale" restate the symptom; lead with a cause when there is one
         causes = [f for f in blocking if f.code not in SYMPTOMS] or list(blocking)
-        first = _describe(causes[0])
+        first = describe(causes[0])
         more = f" (and {len(causes) - 1} more problem{'s' if len(causes) > 2 else ''})" if len(causes) > 1 else ""
         return f"{label} is not in {dst} because {first}{more}."
     if invoice.updated_at is not None and ctx.now - aware(invoice.updated_at) < UNSYNCED_GRACE:
@@ -371,4 +373,4 @@ def _verdict(
     return f"{label} is not in {dst} and no check explains why: re-sync it to see {dst}'s own error."
 
 
-__all__ = ["InvoiceTrace", "TraceStep", "trace_invoice"]
+__all__ = ["InvoiceTrace", "TraceStep", "describe", "trace_invoice"]

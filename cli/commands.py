@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from actions.errors import ConnectError
+from cli import actions as action_commands
 from cli import checks, connect, db, demo, sandbox, serve
 from cli.base import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
 from cli.parser import parser
@@ -85,4 +86,5 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {
     "sandbox": sandbox.cmd_sandbox,
     "db": db.cmd_db,
     "serve": serve.cmd_serve,
+    **action_commands.COMMANDS,
 }

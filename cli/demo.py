@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from cli import actions as action_commands
 from cli.base import EXIT_OK, Command
 from cli.output import Output, progress
 
@@ -19,12 +20,21 @@ def cmd_demo(args: argparse.Namespace, command: Command) -> int:
         with command.root.demo(environ) as demo:
             checks = demo.services.checks
             results = [checks.run(i.name, trigger="demo") for i in checks.integrations()]
+            # What an admin would be asked to approve for each finding, planned from fresh data.
+            plans = [action_commands.proposed_plans(demo.services, r) for r in results]
             banner = demo.banner()
     if args.json:
-        print(json.dumps({"integrations": [r.to_json() for r in results]}, indent=2, default=str))
+        runs = [
+            {**r.to_json(), "proposed_actions": action_commands.proposed_json(p)}
+            for r, p in zip(results, plans, strict=True)
+        ]
+        print(json.dumps({"integrations": runs}, indent=2, default=str))
         return EXIT_OK
     out.line(banner)
-    for result in results:
+    for result, proposed in zip(results, plans, strict=True):
         out.line()
         out.run_report(result)
+        if proposed:
+            out.line()
+            out.line(action_commands.proposed_text(proposed))
     return EXIT_OK

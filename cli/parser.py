@@ -184,4 +184,32 @@ def parser() -> argparse.ArgumentParser:
         help="against the bundled demo world; without SLACK_BOT_TOKEN, with a fake Slack and a ready curl command",
     )
     serve.add_argument("--port", type=port, help="listen on this port instead of PORT")
+
+    resync = command(
+        "resync",
+        "re-sync invoices to the destination, approved by an admin",
+        "Plan a re-sync of the given invoices from fresh data, record the approval of USER (an admin by "
+        "slack.admins), run it exactly once and print the outcome; or, with --plan, print the plan only. "
+        "Exit 0 when every invoice landed (or was already there), 1 when any did not, 2 on bad input.",
+    )
+    resync.add_argument("name", help="the integration")
+    resync.add_argument("numbers", nargs="+", metavar="NUMBER", help="invoice numbers in the source (at most 500)")
+    how_resync = resync.add_mutually_exclusive_group(required=True)
+    how_resync.add_argument("--approve-as", metavar="USER", help="an admin's Slack user id (from slack.admins)")
+    how_resync.add_argument("--plan", action="store_true", help="print the plan only; nothing is written")
+    resync.add_argument("--json", action="store_true", help="print one JSON document")
+
+    actions = command(
+        "actions",
+        "actions and their states; `actions resume` finishes unfinished ones",
+        "List the actions (re-syncs, items and contacts created, re-authorisations) of every integration or "
+        "of NAME, with their states; `actions resume` finishes actions a stopped process left running "
+        "(serve does it at start).",
+    )
+    actions.add_argument("name", nargs="?", help="an integration, or `resume`")
+    actions.add_argument("--json", action="store_true", help="print one JSON document")
+
+    audit = command("audit", "the audit trail of one integration (every action transition, who, when)")
+    audit.add_argument("name", help="the integration")
+    audit.add_argument("--json", action="store_true", help="print one JSON document")
     return p

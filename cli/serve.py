@@ -6,6 +6,7 @@ import argparse
 import errno
 import socket
 
+from cli import actions as action_commands
 from cli.base import EXIT_OK, Command, UsageError
 from config.env import load_settings
 
@@ -42,10 +43,12 @@ def cmd_serve(args: argparse.Namespace, command: Command) -> int:
         with command.root.demo(environ, slack=not environ.get("SLACK_BOT_TOKEN")) as demo:
             if demo.slack is not None:
                 print(demo.slack.instructions(f"http://127.0.0.1:{demo.services.settings.port}"), flush=True)
+            action_commands.resume_in_background(demo.services)
             command.root.serve(demo.services, demo=True)
         return EXIT_OK
     services = command.root.services(settings)
     try:
+        action_commands.resume_in_background(services)  # what a previous process left running
         command.root.serve(services)
     finally:
         services.close()

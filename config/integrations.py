@@ -104,6 +104,8 @@ class SlackConfig:
     allowed_channels: tuple[str, ...] = ()  # empty = any channel
     allowed_users: tuple[str, ...] = ()  # empty = anyone
     allow_self_approval: bool = False
+    approval_ttl_hours: int = 24  # an approval request not decided by then expires
+    approvals_channel: str | None = None  # where approval requests post; None: the alert channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +291,16 @@ def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
     m = r.mapping(
         value,
         path,
-        {"admins", "digest_channel", "alert_channel", "allowed_channels", "allowed_users", "allow_self_approval"},
+        {
+            "admins",
+            "digest_channel",
+            "alert_channel",
+            "allowed_channels",
+            "allowed_users",
+            "allow_self_approval",
+            "approval_ttl_hours",
+            "approvals_channel",
+        },
     )
     admins = r.strings(m.get("admins"), f"{path}.admins")
     for i, admin in enumerate(admins):
@@ -302,6 +313,8 @@ def _slack(r: _Reader, value: Any, path: str) -> SlackConfig:
         allowed_channels=r.strings(m.get("allowed_channels"), f"{path}.allowed_channels"),
         allowed_users=r.strings(m.get("allowed_users"), f"{path}.allowed_users"),
         allow_self_approval=r.boolean(m.get("allow_self_approval"), f"{path}.allow_self_approval", False),
+        approval_ttl_hours=r.integer(m.get("approval_ttl_hours"), f"{path}.approval_ttl_hours", 24, minimum=1),
+        approvals_channel=r.string(m.get("approvals_channel"), f"{path}.approvals_channel"),
     )
 
 

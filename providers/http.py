@@ -27,7 +27,7 @@ import logging
 import random
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -167,7 +167,13 @@ class CallStats:
 
 
 class RateLimiter:
-    """Concurrency cap plus a rolling window of call starts, shared by every caller of one key."""
+    """Concurrency cap plus a rolling window of calls, shared by every caller of one key.
+
+    A call takes its place in the window when it starts, and keeps it until a full window after
+    its answer came back: the system counted it somewhere in between (on arrival, after its own
+    queueing), so a window measured from the start alone can free a place a moment before the
+    system's does, and the next call gets a 429 (seen with Xero's 60 a minute under load).
+    """
 
     def __init__(
         self,
@@ -181,7 +187,7 @@ class RateLimiter:
         self._semaphore = threading.BoundedSemaphore(concurrent) if concurrent else None
         self._per_window = per_window
         self._window = window
-        self._sent: deque[float] = deque()
+        self._sent: list[list[float]] = []  # per call in the window: [the time it holds its place from]
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
@@ -191,24 +197,29 @@ class RateLimiter:
         if self._semaphore is not None:
             self._semaphore.acquire()
         try:
-            self._wait_for_window()
-            yield
+            place = self._wait_for_window()
+            try:
+                yield
+            finally:
+                if place is not None:
+                    with self._lock:
+                        place[0] = self._clock()  # answered now: counted by now at the latest
         finally:
             if self._semaphore is not None:
                 self._semaphore.release()
 
-    def _wait_for_window(self) -> None:
+    def _wait_for_window(self) -> list[float] | None:
         if not self._per_window:
-            return
+            return None
         while True:
             with self._lock:
                 now = self._clock()
-                while self._sent and now - self._sent[0] >= self._window:
-                    self._sent.popleft()
+                self._sent = [place for place in self._sent if now - place[0] < self._window]
                 if len(self._sent) < self._per_window:
-                    self._sent.append(now)
-                    return
-                wait = self._window - (now - self._sent[0])
+                    place = [now]
+                    self._sent.append(place)
+                    return place
+                wait = self._window - (now - min(place[0] for place in self._sent))
             # A pause of a second-long window is routine pacing; a long one is worth a line.
             logger.log(logging.INFO if wait >= 1.0 else logging.DEBUG, "client-side rate limit; waiting %.2fs", wait)
             self._sleep(max(wait, 0.001))

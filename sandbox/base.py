@@ -14,6 +14,9 @@ World section of a system (each emulator documents its own data keys on top of t
     clients: {client-id: secret}    # when given, the token endpoint authenticates the client
     codes: {code: {scopes, principal}}   # authorization codes the token endpoint exchanges
     faults: {latency_ms: 0, ...}    # see faults.py
+    concurrent_limit: 5             # requests in flight per tenant (systems that have the limit)
+
+Tests can also park one request at a chosen point with :meth:`Emulator.hold` (``faults.Hold``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.clock import SandboxClock
-from sandbox.faults import Faults
+from sandbox.faults import Faults, Hold, Holds
 from sandbox.tokens import Grant, TokenBook
 
 logger = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class Emulator(abc.ABC):
     # What the system's own refusal looks like when seeding a world section hits data the real
     # API would refuse (an invoice line without a price): a world the emulator cannot load.
     load_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    default_concurrent_limit: ClassVar[int] = 0  # requests in flight per tenant; 0: no limit
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         self.section = section
@@ -59,6 +63,10 @@ class Emulator(abc.ABC):
         self.faults = Faults.from_mapping(section.get("faults"))
         self.tokens = TokenBook(section, self.clock)
         self.lock = threading.RLock()  # guards the in-memory world during writes
+        self.holds = Holds()
+        self.concurrent_limit = int(section.get("concurrent_limit", self.default_concurrent_limit))
+        self.in_flight: Counter[str] = Counter()  # per concurrency key
+        self.concurrency_refused = 0  # requests answered 429 for going over concurrent_limit
         self.requests: Counter[str] = Counter()  # "GET /path" -> count
         self.log: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) for contract tests
         self._app: Starlette | None = None
@@ -81,6 +89,19 @@ class Emulator(abc.ABC):
         """Paths faults and latency leave alone (the token endpoint; a system with several
         accounts servers has one per data centre)."""
         return path == self.token_path
+
+    def concurrency_key(self, path: str, headers: Mapping[str, str]) -> str | None:
+        """Who shares the ``concurrent_limit`` a request counts against (None: not limited)."""
+        return None
+
+    def concurrency_response(self) -> Response:
+        """The answer to a request over ``concurrent_limit``."""
+        return self.rate_limit_response()
+
+    def hold(self, method: str, path: str, *, phase: str = "before") -> Hold:
+        """Park the next ``method path`` request (see ``faults.Hold``); release it with
+        ``hold.release()``."""
+        return self.holds.add(method, path, phase)
 
     def token_error(self, status: int, error: str, description: str) -> Response:
         return JSONResponse({"error": error, "error_description": description}, status_code=status)
@@ -204,6 +225,31 @@ class _FaultMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
+        hold = em.holds.take(scope["method"], path)
+        if hold is not None:
+            receive, send = await _held(hold, receive, send)
+        key = em.concurrency_key(path, headers) if em.concurrent_limit else None
+        if key is not None:
+            with em.lock:
+                over = em.in_flight[key] >= em.concurrent_limit
+                if over:
+                    em.concurrency_refused += 1
+                else:
+                    em.in_flight[key] += 1
+            if over:
+                await em.concurrency_response()(scope, receive, send)
+                return
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            if key is not None:
+                with em.lock:
+                    em.in_flight[key] -= 1
+            if hold is not None:
+                hold.done.set()
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        em = self.emulator
         if em.faults.latency_ms:
             await asyncio.sleep(em.faults.latency_ms / 1000)
         fault = em.faults.next_fault()
@@ -220,3 +266,38 @@ class _FaultMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+async def _until(event: threading.Event) -> None:
+    while not event.is_set():
+        await asyncio.sleep(0.005)
+
+
+async def _held(hold: Hold, receive: Any, send: Any) -> tuple[Any, Any]:
+    """Park a request as ``hold`` says; the receive and send to serve it with afterwards."""
+    body: list[dict[str, Any]] = []
+    while True:  # the whole request first: it is served even if its client goes away meanwhile
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body.append(message)
+        if not message.get("more_body"):
+            break
+    replay = iter(body)
+
+    async def replayed() -> dict[str, Any]:
+        return next(replay, {"type": "http.disconnect"})
+
+    if hold.phase == "before":
+        hold.arrived.set()
+        await _until(hold.released)
+        return replayed, send
+
+    async def send_later(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and not hold.arrived.is_set():
+            hold.done.set()  # handled: its effect is in the world
+            hold.arrived.set()
+            await _until(hold.released)
+        await send(message)
+
+    return replayed, send_later

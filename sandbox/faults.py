@@ -88,3 +88,51 @@ def _fits(value: Any, kind: str) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         return False
     return isinstance(value, int) if kind == "int" else value < 10**6
+
+
+class Hold:
+    """One request an emulator parks at a chosen point, so a test can act meanwhile (kill the
+    client process, look at the world) and then let it through.
+
+    ``phase="before"``: the request has been received in full but not handled; once released it
+    is handled even if its client is gone (a server that received a request does the work).
+    ``phase="after"``: handled (its effect is in the world), the answer not yet sent.
+    ``arrived`` is set when a matching request is parked, ``done`` once it has been handled."""
+
+    def __init__(self, method: str, path: str, phase: str = "before") -> None:
+        if phase not in ("before", "after"):
+            raise ValueError(f"a hold's phase is 'before' or 'after', not {phase!r}")
+        self.method = method.upper()
+        self.path = path
+        self.phase = phase
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        self.done = threading.Event()
+
+    def matches(self, method: str, path: str) -> bool:
+        return method.upper() == self.method and path == self.path
+
+    def release(self) -> None:
+        self.released.set()
+
+
+class Holds:
+    """Holds waiting for their request; each catches one request, the first that matches."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[Hold] = []
+
+    def add(self, method: str, path: str, phase: str = "before") -> Hold:
+        hold = Hold(method, path, phase)
+        with self._lock:
+            self._waiting.append(hold)
+        return hold
+
+    def take(self, method: str, path: str) -> Hold | None:
+        with self._lock:
+            for hold in self._waiting:
+                if hold.matches(method, path):
+                    self._waiting.remove(hold)
+                    return hold
+        return None

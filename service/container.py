@@ -15,6 +15,7 @@ from actions.connect import ConnectService
 from actions.consent import ConsentService
 from config.env import Settings
 from config.integrations import AppConfig
+from service.actions import ActionService
 from service.notify import RunNotifier
 from service.replays import ReplayGuard
 from service.runs import CheckService
@@ -35,6 +36,7 @@ class Services:
     notifier: RunNotifier
     checks: CheckService
     connect: ConnectService
+    actions: ActionService
     consent: ConsentService  # OAuth: signed links, single-use states, the organisation check
     replays: ReplayGuard  # signed requests seen, shared by every replica through the database
     # What start-up did that the person running a command should hear of (a generated key file):

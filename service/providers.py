@@ -18,7 +18,7 @@ from config.integrations import IntegrationConfig, SideConfig
 from providers import UnknownSystem, get_provider, provider_class
 from providers.base import Provider
 from providers.errors import CredentialsMissing, Unsupported
-from providers.http import CallStats
+from providers.http import CallStats, RetryPolicy
 from store.connections import DbCredentialStore
 from store.crypto import Vault
 
@@ -28,8 +28,11 @@ def provider_factory(
     sessions: sessionmaker[Session],
     vault: Vault,
     transport: httpx.BaseTransport | None = None,
+    *,
+    retry: RetryPolicy | None = None,
 ) -> Callable[[IntegrationConfig], ProviderFactory]:
-    """For one integration: side -> a provider reading credentials from the database."""
+    """For one integration: side -> a provider reading credentials from the database.
+    ``retry`` replaces the HTTP layer's retry policy (the action engine retries writes itself)."""
     db_file = settings.sqlite_path()
     lock_file = db_file.with_name(db_file.name + ".locks") if db_file is not None else None
 
@@ -59,6 +62,7 @@ def provider_factory(
                 client_id=client.client_id if client else None,
                 client_secret=client.client_secret if client else None,
                 transport=transport,
+                retry=retry,
                 extra=cfg.options,
                 timeout=cfg.timeout_seconds,
                 scopes=cfg.scopes,

@@ -24,6 +24,7 @@ from config.integrations import AppConfig, IntegrationConfig
 from service import health, lookup
 from service.errors import RunNotStored
 from service.notify import RunNotifier
+from store import actions_repo
 from store import repositories as repo
 from store.connections import decode
 from store.crypto import SecretKeyError, Vault
@@ -70,13 +71,16 @@ class CheckService:
         result, so the report of calls already made is not lost."""
         integration = self.get(name)
         previous, connections = self._load_state(integration.name)
+        with self.sessions() as session:
+            # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.
+            failed = actions_repo.failed_pushes(session, integration.name)
         result = run_integration(
             integration,
             checks if checks is not None else self.checks,
             self.provider_factory(integration),
             previous=previous,
             connections=connections,
-            history=History(last_synced_at=previous.last_synced_at if previous else None),
+            history=History(last_synced_at=previous.last_synced_at if previous else None, failed_actions=failed),
             trigger=trigger,
             time_limit=self.time_limit,
         )

@@ -91,27 +91,62 @@ class FindingRow(Base):
 
 
 class Action(Base):
-    """A change to the outside world requested from a finding; approved before it runs."""
+    """A change to the outside world requested from a finding; approved before it runs.
+
+    The state machine (``actions.states``): requested -> approved | denied | expired ->
+    running -> succeeded | failed | partly_succeeded. ``plan`` is what the approver saw and
+    what runs; ``claimed_by`` / ``lease_expires_at`` say which process runs it, so a resume
+    never takes an action a live process is still running. One ``ActionStep`` per invoice,
+    item, contact or consent link."""
 
     __tablename__ = "actions"
+    __table_args__ = (
+        Index("ix_actions_integration_state", "integration", "state"),
+        Index("uq_actions_request_key", "request_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(30))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20))  # requested|approved|denied|running|succeeded|failed
+    state: Mapped[str] = mapped_column(String(20))
+    # A random nonce per action: step idempotency keys derive from it, so two databases (a demo,
+    # a restored backup) never send the same key to the same tenant.
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     requested_by: Mapped[str | None] = mapped_column(String(100))
     decided_by: Mapped[str | None] = mapped_column(String(100))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # runs started (a resume is one more)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    label: Mapped[str | None] = mapped_column(String(300))
+    requested_via: Mapped[str | None] = mapped_column(String(20))  # slack | cli | demo
+    request_key: Mapped[str | None] = mapped_column(String(128))  # a repeated request is the same action
+    finding_code: Mapped[str | None] = mapped_column(String(60))  # the finding that proposed it
+    finding_subject: Mapped[str | None] = mapped_column(String(500))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)  # why it was denied
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # host:pid:token of the running process
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counts, verification, resolved findings
+    surface: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # where surfaces showed it (Slack message refs)
+
+    steps: Mapped[list[ActionStep]] = relationship(order_by="ActionStep.position", back_populates="action")
 
 
 class AuditEvent(Base):
+    """Append-only (database triggers refuse UPDATE and DELETE, migration 0003): what happened,
+    who did it, when. Action transitions carry ``before`` / ``after`` states and their step."""
+
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_integration_at", "integration", "at"),)
+    __table_args__ = (
+        Index("ix_audit_integration_at", "integration", "at"),
+        Index("ix_audit_action", "action_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -120,6 +155,9 @@ class AuditEvent(Base):
     event: Mapped[str] = mapped_column(String(60))  # e.g. connection.saved, token.refreshed, run.finished
     action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    step_id: Mapped[int | None] = mapped_column(Integer)  # the action step a transition concerns
+    before: Mapped[str | None] = mapped_column(String(30))  # state before the transition
+    after: Mapped[str | None] = mapped_column(String(30))  # state after it
 
 
 class Alert(Base):
@@ -174,3 +212,33 @@ class SeenRequest(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the request signature (hex)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ActionStep(Base):
+    """One invoice, item, contact or consent link of an action. ``idempotency_key`` derives
+    from (action, step) and is stored before the first request is sent; ``attempts`` counts
+    requests sent. States (``actions.states.StepState``): pending -> sending -> succeeded |
+    adopted (already in the destination) | failed | skipped."""
+
+    __tablename__ = "action_steps"
+    __table_args__ = (UniqueConstraint("action_id", "position", name="uq_action_step_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # invoice | item | contact | link
+    ref: Mapped[str] = mapped_column(String(300))  # invoice number, SKU, contact name, connection side
+    state: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    destination_id: Mapped[str | None] = mapped_column(String(200))
+    link: Mapped[str | None] = mapped_column(Text)  # where to see it in the destination
+    error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(100))  # the system's own code
+    finding_code: Mapped[str | None] = mapped_column(String(60))  # the finding that explains a failure
+    reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the system's reply ids
+    verified: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what re-reading it showed
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    action: Mapped[Action] = relationship(back_populates="steps")

@@ -21,6 +21,8 @@ World section ``xero`` (on top of the base's grants / faults / access_token_ttl 
     idempotency_ttl_seconds: 360          # Xero caches Idempotency-Key answers for 6 minutes (2ry);
                                           # a replay is the first answer again, with no marking header
     minute_limit: 60                      # per tenant, rolling minute (Xero: 60/min)
+    concurrent_limit: 5                   # requests in flight per tenant (Xero: 5); over it, 429 with
+                                          # X-Rate-Limit-Problem: concurrent (that value is UNCONFIRMED)
     app_minute_limit: 10000               # reported in X-AppMinLimit-Remaining
     item_code_case_sensitive: true        # does ItemCode "prod-001" match Code "PROD-001"? UNCONFIRMED
     contact_name_case_sensitive: false    # is "acme ltd" a duplicate of "Acme Ltd"? UNCONFIRMED

@@ -61,6 +61,7 @@ class XeroEmulator(Emulator):
     system: ClassVar[str] = "xero"
     token_path: ClassVar[str | None] = "/connect/token"
     load_errors: ClassVar[tuple[type[Exception], ...]] = (BadRequest,)
+    default_concurrent_limit: ClassVar[int] = 5  # per tenant (PROVIDERS.md: 5 concurrent)
 
     def __init__(self, section: Mapping[str, Any], clock: SandboxClock | None = None) -> None:
         super().__init__(section, clock)
@@ -105,6 +106,17 @@ class XeroEmulator(Emulator):
     def rate_limit_response(self) -> Response:
         response = self.with_retry_after(self.error(429, "rate_limited", "Rate limit exceeded"))
         response.headers["X-Rate-Limit-Problem"] = self.faults.rate_limit_problem
+        return response
+
+    def concurrency_key(self, path: str, headers: Mapping[str, str]) -> str | None:
+        return headers.get("xero-tenant-id") if path.startswith(API) else None
+
+    def concurrency_response(self) -> Response:
+        # The X-Rate-Limit-Problem value for this limit is UNCONFIRMED (PROVIDERS.md: only
+        # "minute" and "day" are observed); "concurrent" names it plainly.
+        response = self.error(429, "rate_limited", "Rate limit exceeded: concurrent")
+        response.headers["Retry-After"] = "1"
+        response.headers["X-Rate-Limit-Problem"] = "concurrent"
         return response
 
     # -- who may call -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from app import run
+from store import migrate
 
 CONFIG = {
     "integrations": {
@@ -89,6 +90,6 @@ def test_connect_api_key_is_stored_and_db_upgrade_is_idempotent(
     out = capsys.readouterr().out
     assert "Connected acme source: stripe" in out and "sk_test_123" not in out
     assert run(["db", "upgrade"], configured) == 0
-    assert "revision 0002" in capsys.readouterr().out
+    assert f"revision {migrate.HEAD_REVISION}" in capsys.readouterr().out
     assert run(["list"], configured) == 0
     assert "acme" in capsys.readouterr().out
