@@ -8,7 +8,7 @@ finished (what landed), denied or expired; so every edit of it is one call with 
 :class:`service.action_views.ActionView`. A plan of many invoices shows the first ones in full
 (contact, each line's item, quantity, unit price, account, tax code, tracking, totals,
 currency), the rest one line each, and the totals of all of them, within one message's 50
-blocks.
+blocks and its size budget (``common.PAGE_CHAR_BUDGET``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from actions.states import ActionState
 from bot.blocks.common import (
     MAX_MESSAGE_BLOCKS,
     MAX_VIEW_BLOCKS,
+    PAGE_CHAR_BUDGET,
     SECTION_TEXT,
     Block,
     Message,
+    block_chars,
     code,
     context,
     divider,
@@ -39,7 +41,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.ids import APPROVE, DENY, REASON_BLOCK, REASON_INPUT, REQUEST, ActionRef, FindingRef, Ids, action_id
 from checks.findings import ProposedAction
-from common.money import amounts_text, decimal_text
+from common.money import amounts_text
 
 if TYPE_CHECKING:  # views and progress are only read here: their modules bring the database along
     from actions.engine import Progress
@@ -134,7 +136,7 @@ def _line_text(line: PlannedLine, currency: str) -> str:
         f"tax {code(line.tax_code)}" if line.tax_code else "tax: the default",
         *(f"{escape(t.category)}: {escape(t.option)}" for t in line.tracking),
     ]
-    qty = decimal_text(line.quantity) if line.quantity != line.quantity.to_integral() else str(int(line.quantity))
+    qty = str(line.quantity.normalize()) if line.quantity != line.quantity.to_integral() else str(int(line.quantity))
     return f"• {item} · {qty} x {_money(currency, line.unit_price)} = {_money(currency, line.amount)} · " + ", ".join(
         where
     )
@@ -144,7 +146,7 @@ def _contact_text(invoice: PlannedInvoice, destination: str) -> str:
     contact = invoice.contact
     if contact is None:
         return "contact: _none_"
-    who = escape(contact.name) + (f" <{escape(contact.email)}>" if contact.email else "")
+    who = escape(contact.name) + (f" &lt;{escape(contact.email)}&gt;" if contact.email else "")
     if contact.status == CREATE or not contact.destination_id:
         return f"contact: {who} (created in {escape(destination)} first)"
     return f"contact: {who} (existing, {code(contact.destination_id)})"
@@ -152,7 +154,7 @@ def _contact_text(invoice: PlannedInvoice, destination: str) -> str:
 
 def invoice_text(invoice: PlannedInvoice, destination: str) -> str:
     """One invoice in full: what the approver checks before pressing Approve."""
-    head = f"*{escape(invoice.number)}* · {_money(invoice.currency, invoice.total)} · {escape(invoice.currency)}"
+    head = f"*{escape(invoice.number)}* · {_money(invoice.currency, invoice.total)}"
     if invoice.status == ALREADY_THERE:
         return head + f"\nAlready in {escape(destination)} ({code(invoice.destination_id)}): adopted, not written again"
     if invoice.status == BLOCKED:
@@ -165,11 +167,7 @@ def invoice_text(invoice: PlannedInvoice, destination: str) -> str:
         f"total {_money(invoice.currency, invoice.total)}",
     ]
     dated = f"dated {invoice.issue_date.isoformat()}" if invoice.issue_date else "dated today"
-    lines.append(
-        f"{escape(invoice.invoice_status.value)}, {dated} · "
-        + ", ".join(t for t in totals if t)
-        + f" {escape(invoice.currency)}"
-    )
+    lines.append(f"{escape(invoice.invoice_status.value)}, {dated} · " + ", ".join(t for t in totals if t))
     return truncate("\n".join(lines), SECTION_TEXT)
 
 
@@ -209,11 +207,14 @@ def _invoice_blocks(plan: Plan, budget: int) -> list[Block]:
         blocks.append(section(invoice_text(invoice, plan.destination_name)))
         shown += 1
     rest = invoices[shown:]
+    chars = sum(block_chars(b) for b in blocks)
     for start in range(0, len(rest), SUMMARY_LINES_PER_SECTION):
-        if len(blocks) >= room:
-            break
         chunk = rest[start : start + SUMMARY_LINES_PER_SECTION]
-        blocks.append(section(truncate("\n".join(_summary_line(i) for i in chunk), SECTION_TEXT)))
+        block = section(truncate("\n".join(_summary_line(i) for i in chunk), SECTION_TEXT))
+        chars += block_chars(block)
+        if len(blocks) >= room or chars > PAGE_CHAR_BUDGET:
+            break
+        blocks.append(block)
         shown += len(chunk)
     if shown < len(invoices):
         blocks.append(
@@ -233,7 +234,7 @@ def plan_blocks(plan: Plan, budget: int) -> list[Block]:
         blocks.append(section(plan_totals(plan)))
         for contact in plan.contacts:
             if contact.status == CREATE:
-                email = f" <{escape(contact.email)}>" if contact.email else ""
+                email = f" &lt;{escape(contact.email)}&gt;" if contact.email else ""
                 blocks.append(context(f"First, create contact {escape(contact.name)}{email} in {escape(destination)}"))
                 break
         blocks.extend(_invoice_blocks(plan, budget - len(blocks)))
@@ -247,7 +248,7 @@ def plan_blocks(plan: Plan, budget: int) -> list[Block]:
         blocks.append(section(text))
     if plan.kind == "create_contact":
         for contact in plan.contacts:
-            email = f" <{escape(contact.email)}>" if contact.email else ""
+            email = f" &lt;{escape(contact.email)}&gt;" if contact.email else ""
             state = {ALREADY_THERE: " · already there: adopted", BLOCKED: " · :no_entry: blocked"}.get(
                 contact.status, ""
             )

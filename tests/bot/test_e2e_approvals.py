@@ -117,7 +117,7 @@ def requested(h: Harness) -> tuple[list[dict[str, Any]], Posted]:
 
 def test_a_second_click_on_the_finding_asks_once(make_harness: Callable[..., Harness]) -> None:
     h = make_harness(slack=SLACK)
-    blocks, request = requested(h)
+    blocks, _ = requested(h)
     button = [b for b in blocks if b.get("type") == "actions" and "Create item" in text_of([b])]
     response, url = h.click(button, "sd:request", user="U0SOMEONE")
     assert response.status_code == 200
@@ -142,7 +142,7 @@ def test_tampered_values_do_nothing_but_explain_and_are_audited(make_harness: Ca
         assert "did not come from Sync Doctor as it is" in ephemeral_reply(h, url), what
     # an Approve value on the Deny button (each is bound to what its button does)
     approve_value = next(e["value"] for b in request.blocks if b["type"] == "actions" for e in b["elements"])
-    response, url = h.click_posted(request, "sd:deny", user=ADMIN, value=approve_value)
+    _, url = h.click_posted(request, "sd:deny", user=ADMIN, value=approve_value)
     assert "did not come from Sync Doctor as it is" in ephemeral_reply(h, url)
     h.fake.wait_for(lambda: len(audited(h, "action.refused")) == 4)
     assert all(e.detail["reason"] == "surface" for e in audited(h, "action.refused"))
@@ -153,7 +153,7 @@ def test_tampered_values_do_nothing_but_explain_and_are_audited(make_harness: Ca
 def test_a_non_admin_click_is_refused_and_audited(make_harness: Callable[..., Harness]) -> None:
     h = make_harness(slack=SLACK)
     _, request = requested(h)
-    response, url = h.click_posted(request, "sd:approve", user="U0NOBODY")
+    _, url = h.click_posted(request, "sd:approve", user="U0NOBODY")
     assert "only an admin may approve" in ephemeral_reply(h, url)
     h.fake.wait_for(lambda: len(audited(h, "action.refused")) == 1)
     assert audited(h, "action.refused")[0].detail["reason"] == "not_approver"
@@ -165,7 +165,7 @@ def test_an_admin_cannot_approve_their_own_request_unless_allowed(make_harness: 
     h = make_harness(slack=SLACK)
     blocks = answer_blocks(h, "globex")
     request = ask_from_finding(h, blocks, "Create item PROD-404", user=ADMIN)
-    response, url = h.click_posted(request, "sd:approve", user=ADMIN)
+    _, url = h.click_posted(request, "sd:approve", user=ADMIN)
     assert "another admin must approve it" in ephemeral_reply(h, url)
     assert h.services.actions.list("globex")[0].state == "requested"
 
@@ -180,7 +180,7 @@ def test_a_user_group_member_approves_and_the_group_is_asked_once(make_harness: 
     h = make_harness(slack=SLACK)
     h.fake.usergroups["S0ADMINS"] = [OTHER_ADMIN]
     _, request = requested(h)
-    response, url = h.click_posted(request, "sd:approve", user="U0NOBODY")  # not in the group
+    _, url = h.click_posted(request, "sd:approve", user="U0NOBODY")  # not in the group
     assert "only an admin may approve" in ephemeral_reply(h, url)
     h.click_posted(request, "sd:approve", user=OTHER_ADMIN)
     h.fake.wait_for(lambda: any("Done" in text_of(m.blocks) for m in thread(h, request)), 30)
@@ -196,9 +196,9 @@ def test_second_click_expired_and_finished_requests_explain(make_harness: Callab
     # a stale copy of the message (its buttons) clicked again by another admin
     h.fake.usergroups["S0ADMINS"] = [OTHER_ADMIN]
     stale = Posted(request.channel, request.ts, "", approval_blocks_of(h, request))
-    response, url = h.click_posted(stale, "sd:approve", user=OTHER_ADMIN)
+    _, url = h.click_posted(stale, "sd:approve", user=OTHER_ADMIN)
     assert "already succeeded" in ephemeral_reply(h, url)
-    response, url = h.click_posted(stale, "sd:deny", user=OTHER_ADMIN)
+    _, url = h.click_posted(stale, "sd:deny", user=OTHER_ADMIN)
     assert "already succeeded" in ephemeral_reply(h, url) and h.fake.opened == []
     h.fake.wait_for(lambda: len(audited(h, "action.refused")) == 2)
     assert {e.detail["reason"] for e in audited(h, "action.refused")} == {"already_decided"}
@@ -220,7 +220,7 @@ def test_an_expired_request_explains(make_harness: Callable[..., Harness]) -> No
     _, request = requested(h)
     with h.services.sessions.begin() as session:  # asked 25 hours ago (slack.approval_ttl_hours: 24)
         session.execute(update(Action).values(expires_at=datetime.now(UTC) - timedelta(hours=1)))
-    response, url = h.click_posted(request, "sd:approve", user=ADMIN)
+    _, url = h.click_posted(request, "sd:approve", user=ADMIN)
     assert "this request expired" in ephemeral_reply(h, url)
     assert h.services.actions.list("globex")[0].state == "expired"
     assert [e.detail["reason"] for e in audited(h, "action.refused")] == ["expired"]
@@ -258,7 +258,7 @@ def test_two_admins_approving_at_the_same_instant_run_it_once(make_harness: Call
 def test_deny_asks_why_in_a_modal_and_both_messages_say_so(make_harness: Callable[..., Harness]) -> None:
     h = make_harness(slack=SLACK)
     _, request = requested(h)
-    response, url = h.click_posted(request, "sd:deny", user=ADMIN)
+    response, _ = h.click_posted(request, "sd:deny", user=ADMIN)
     assert response.status_code == 200
     h.fake.wait_for(lambda: h.fake.opened)
     modal = h.fake.opened[0]
@@ -288,11 +288,11 @@ def test_deny_asks_why_in_a_modal_and_both_messages_say_so(make_harness: Callabl
 def test_a_non_admin_deny_click_opens_no_modal(make_harness: Callable[..., Harness]) -> None:
     h = make_harness(slack={**SLACK, "admins": [ADMIN]})
     _, request = requested(h)
-    response, url = h.click_posted(request, "sd:deny", user="U0NOBODY")
+    _, url = h.click_posted(request, "sd:deny", user="U0NOBODY")
     assert "only an admin may deny" in ephemeral_reply(h, url)
     assert h.fake.opened == [] and h.services.actions.list("globex")[0].state == "requested"
     # the requester may withdraw their own request
-    response, url = h.click_posted(request, "sd:deny", user=SUPPORT)
+    _, url = h.click_posted(request, "sd:deny", user=SUPPORT)
     h.fake.wait_for(lambda: h.fake.opened)
     h.submit_view(h.fake.opened[0], user=SUPPORT, values={"reason": {"reason_text": "asked by mistake"}})
     h.fake.wait_for(lambda: "withdrawn by" in text_of(request.blocks))
