@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.errors import ConnectError
+from actions.errors import ConnectError, WrongOrganisation
 from config.env import Settings
 from config.integrations import AppConfig, IntegrationConfig
-from providers import oauth_app_for, provider_class
+from providers import get_provider, oauth_app_for, provider_class
 from providers.base import Endpoints
-from providers.credentials import Credentials
-from providers.errors import AuthError
+from providers.credentials import Credentials, MemoryCredentialStore
+from providers.errors import AuthError, ProviderError, TenantError
+from providers.http import CallStats
 from providers.oauth import TokenEndpoint, code_from_redirect, new_code_verifier, start_consent
 from store.connections import save_connection
 from store.crypto import SecretKeyError, Vault
@@ -174,8 +175,54 @@ class ConnectService:
             )
         except AuthError as e:
             raise ConnectError(f"{provider_class(system).display_name} refused the code: {e.message}") from None
-        tenant = params.get("realmId") or integration.side(data["s"]).tenant
+        landed = params.get("realmId")  # QuickBooks names the company in the redirect
+        self._confirm_organisation(integration, data["s"], credentials, landed)
+        tenant = landed or integration.side(data["s"]).tenant
         return self.save(integration.name, data["s"], credentials.with_tokens(tenant_id=tenant), actor=actor)
+
+    def _confirm_organisation(
+        self, integration: IntegrationConfig, side: str, credentials: Credentials, landed: str | None
+    ) -> None:
+        """Refuse tokens that reach another organisation than the configured tenant, before
+        anything is stored (no tenant configured: nothing to compare, taken as they come)."""
+        cfg = integration.side(side)
+        if not cfg.tenant:
+            return
+        display = provider_class(cfg.system).display_name
+        kept = f"Nothing was changed: the stored connection of {integration.name}'s {side} is kept."
+        again = f"Start again and choose {cfg.name or cfg.tenant} on {display}'s consent screen."
+        if landed and landed != cfg.tenant:
+            raise WrongOrganisation(
+                f"{display} connected company {landed}, not the configured {cfg.name or cfg.tenant}. {kept} {again}"
+            )
+        client = self.settings.oauth_client(cfg.system)
+        provider = get_provider(
+            cfg.system,
+            tenant=cfg.tenant,
+            credentials=MemoryCredentialStore(
+                f"{integration.name}/{side}", credentials.with_tokens(tenant_id=cfg.tenant)
+            ),
+            stats=CallStats(),
+            overrides=cfg.urls,
+            limits=cfg.limits,
+            environment=cfg.environment,
+            client_id=client.client_id if client else None,
+            client_secret=client.client_secret if client else None,
+            transport=self._transport,
+            extra=cfg.options,
+        )
+        try:
+            info = provider.probe()
+        except TenantError as e:
+            raise WrongOrganisation(f"{display} connected another organisation: {e.message}. {kept} {again}") from None
+        except ProviderError as e:
+            raise ConnectError(
+                f"{display} gave new tokens, but Sync Doctor could not confirm which organisation they reach "
+                f"({e.message}). {kept}"
+            ) from None
+        finally:
+            provider.close()
+        logger.info("consent for %s/%s reached the configured organisation %s", integration.name, side, info.tenant_id)
 
     def _seal(self, payload: dict[str, object]) -> str:
         return self.vault.encrypt(json.dumps(payload).encode()).decode()

@@ -32,6 +32,10 @@ class ConnectError(ValueError):
     """A connect request that cannot go ahead, phrased for the user."""
 
 
+class WrongOrganisation(ConnectError):
+    """The consent reached another organisation / company than the configured one."""
+
+
 class ActionRefused(Exception):
     """An action request, decision or run that cannot go ahead, phrased for the user."""
 

@@ -3,7 +3,8 @@
     POST /slack/events                 slash commands, interactivity, events (Bolt)
     GET  /healthz                      database reachable + configuration loaded, as JSON
     GET  /oauth/<provider>/start       ?integration=NAME&side=source|destination -> consent screen
-    GET  /oauth/<provider>/callback    the provider's redirect: store the tokens, say so in HTML
+    GET  /oauth/<provider>/callback    the provider's redirect: check the organisation, store the tokens,
+                                       say so in HTML; then re-run the checks and say so in Slack
 
 A Starlette app served by uvicorn. Bolt's Starlette adapter converts requests both ways; the
 sync ``App.dispatch`` runs in a worker thread (the adapter would call it on the event loop,
@@ -34,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from actions.errors import ConnectError
+from actions.errors import ConnectError, WrongOrganisation
 from bot.blocks.results import display
 from bot.errors import new_ref
 from bot.slack_app import BotRuntime, create_app
@@ -118,6 +119,8 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
             connected = await run_in_threadpool(
                 services.connect.finish_oauth, provider, str(request.url), actor="oauth-callback"
             )
+        except WrongOrganisation as e:
+            return page("Not connected: another organisation", str(e), 409)
         except ConnectError as e:
             return page("Not connected", str(e), 400)
         except Exception as e:
@@ -126,6 +129,14 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
             return page(
                 "Not connected", f"Something went wrong finishing the connection (ref {ref}). Start again.", 500
             )
+        # off this page's path: re-run the checks and say so in Slack
+        bot.pool.submit(
+            lambda: bot.desk.reconnected(connected.integration, display(connected.system), connected.side),
+            ref=[new_ref()],
+            respond=None,
+            what=f"announcing the reconnection of {connected.integration}",
+            response_type="ephemeral",
+        )
         tenant = f" (organisation {connected.tenant})" if connected.tenant else ""
         body = (
             f"{display(connected.system)}{tenant} is now connected as the {connected.side} of "

@@ -4,6 +4,7 @@ and a fake Slack Web API, with signed requests built as Slack signs them."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -217,6 +218,12 @@ class Harness:
         return entry.posts[0]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def find_button(blocks: list[dict[str, Any]], action_prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(actions block, button) of the first button whose action id starts with ``action_prefix``."""
     for block in blocks:
@@ -251,10 +258,15 @@ def sandbox() -> Iterator[Sandbox]:
 def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(**slack: Any) -> Harness:
+    def make(*, public_url: bool = False, **slack: Any) -> Harness:
+        """``public_url``: serve on a port chosen first, named as SYNC_DOCTOR_PUBLIC_URL (OAuth
+        redirects come back to the server, as a browser follows them)."""
         db_path = tmp_path / f"bot-{len(made)}.db"
+        port = free_port() if public_url else 0
+        public = {"SYNC_DOCTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} if public_url else {}
         settings = load_settings(
             {
+                **public,
                 "DATABASE_URL": f"sqlite:///{db_path}",
                 "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -273,7 +285,7 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
         listeners = ListenerEnds(runner.listener_completion_handler)
         runner.listener_completion_handler = listeners
         asgi = make_asgi_app(services, bot)
-        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path, listeners)
+        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi, port).start(), db_path, listeners)
 
         def record(result: RunResult) -> None:
             harness.runs.append(result)
