@@ -1,8 +1,10 @@
 """Running an approved action's steps exactly once, whatever stops the process on the way.
 
 The caller has claimed the action (``running``, a lease in this process's name). Steps run in
-order: contacts and items first, then invoices, then a consent link. For invoices, per wave
-(up to ``parallel`` batches of ``batch_size``):
+order: contacts and items first, then invoices, then a consent link. Invoices go in waves of
+:data:`WAVE` looked up together, each wave's requests ``parallel`` at a time (the tenant's
+concurrency limit): batches of ``batch_size`` where the provider has a batch endpoint (it
+overrides ``push_invoices``), single pushes where it has none. Per wave:
 
 1. commit each step ``sending`` (its idempotency key was stored with it at request time);
 2. look the numbers up in the destination (:class:`actions.lookup.DestinationLookup`): a live
@@ -31,31 +33,29 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.consent import ConsentLinks
 from actions.errors import ConnectError
-from actions.links import web_link
 from actions.lookup import DestinationLookup
-from actions.plans import Plan, PlannedContact, PlannedInvoice, PlannedItem
+from actions.plans import Plan, PlannedInvoice
 from actions.reasons import Reason, existing_id, reason_for, transient
 from actions.states import LANDED, STEP_DONE, StepKind, StepState
+from actions.steps import Step, StepBook
 from checks.context import SideData
 from config.integrations import IntegrationConfig
 from providers.base import Provider
 from providers.errors import ProviderError, RateLimited
 from providers.records import Invoice, WriteResult
-from store import actions_repo as repo
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # invoices per batch push (Xero advises about 50 elements a request)
-MAX_PARALLEL = 5  # batches in flight at once, at most the tenant's concurrency limit
+MAX_PARALLEL = 5  # requests in flight at once, at most the tenant's concurrency limit
+WAVE = 250  # invoices looked up together before their pushes
 LEASE = timedelta(minutes=2)
 
 
@@ -87,33 +87,10 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class LeaseLost(Exception):
-    """Another process took the action over (this one was thought dead): stop at once."""
-
-
-@dataclass(eq=False)  # compared and hashed by identity: one object per step row
-class _Step:
-    id: int
-    position: int
-    kind: str
-    ref: str
-    state: str
-    attempts: int
-    key: str
-    destination_id: str | None = None
-    error: str | None = None
-    finding: str | None = None
-    retries: int = 0  # retries used in this run (the budget is per run)
-
-    @property
-    def done(self) -> bool:
-        return self.state in STEP_DONE
-
-
 @dataclass
 class EngineResult:
     link: str | None = None  # a reauthorise action's consent link (never stored)
-    steps: list[_Step] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
 
 class Engine:
@@ -150,11 +127,6 @@ class Engine:
         run = _Run(self, action_id, integration, plan, destination, on_progress)
         return run.execute(links, issued_to)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with self.sessions.begin() as session:
-            yield session
-
 
 class _Run:
     """One run of one action (a resume is another run)."""
@@ -175,12 +147,17 @@ class _Run:
         self.provider = destination
         self.on_progress = on_progress
         self.side = SideData("destination", integration.destination, destination) if destination else None
-        with engine.sessions() as session:
-            rows = repo.steps_of(session, action_id)
-        self.steps = [
-            _Step(r.id, r.position, r.kind, r.ref, r.state, r.attempts, r.idempotency_key, r.destination_id)
-            for r in rows
-        ]
+        self.book = StepBook(
+            engine.sessions,
+            action_id=action_id,
+            integration=integration.name,
+            system=plan.destination,
+            environment=integration.destination.environment,
+            owner=engine.owner,
+            clock=engine.clock,
+            lease=engine.lease,
+        )
+        self.steps = self.book.load()
         self.invoices = {i.number: i for i in plan.invoices}
         self.contacts = {c.key: c for c in plan.contacts}
         self.items = {i.code: i for i in plan.items}
@@ -203,7 +180,7 @@ class _Run:
 
     # -- contacts and items: one at a time, the provider looks each up before creating it ---
 
-    def _single(self, step: _Step) -> None:
+    def _single(self, step: Step) -> None:
         assert self.provider is not None
         self._mark_sending([step])
         provider = self.provider
@@ -219,7 +196,7 @@ class _Run:
                 return provider.create_item(item.to_item(), idempotency_key=key)
 
         while True:
-            self._count_attempt([step])
+            self.book.count_attempt([step])
             self._progress("sending", (step.ref,))
             try:
                 answer: WriteResult | ProviderError = write(step.key)
@@ -236,35 +213,46 @@ class _Run:
 
     # -- invoices: waves of batches, looked up before every send ----------------------------
 
-    def _invoices(self, steps: list[_Step]) -> None:
+    def _invoices(self, steps: list[Step]) -> None:
         assert self.provider is not None
         lookup = DestinationLookup(self.provider, today=lambda: self.engine.clock().date())
         parallel = max(1, min(MAX_PARALLEL, self.provider.options.limits.concurrent or 1))
-        wave_size = self.engine.batch_size * parallel
-        for start in range(0, len(steps), wave_size):
-            self._renew()
-            wave = steps[start : start + wave_size]
+        # Without a batch endpoint of its own a provider sends one invoice a request: then the
+        # invoices themselves go ``parallel`` at a time.
+        batched = type(self.provider).push_invoices is not Provider.push_invoices
+        chunk = self.engine.batch_size if batched else 1
+        for start in range(0, len(steps), WAVE):
+            self.book.renew()
+            wave = steps[start : start + WAVE]
             self._mark_sending(wave)
             pending = wave
             while pending:
-                pending = self._attempt(pending, lookup, parallel)
+                found = self._look_up(pending, lookup)
+                pending = self._attempt(pending, found, chunk, parallel) if found is not None else []
 
-    def _attempt(self, pending: list[_Step], lookup: DestinationLookup, parallel: int) -> list[_Step]:
-        """Look up, send what is missing, record; the steps to retry (after the wait)."""
-        try:
-            found = lookup.find([s.ref for s in pending])
-        except ProviderError as e:
-            if not transient(e):
-                self._record([(s, e) for s in pending])
-                return []
-            wait = self._retry_wait(pending, [e])  # None: retries spent, the steps are failed
-            if wait is None:
-                return []
-            self._wait(wait)
-            return pending
+    def _look_up(self, pending: list[Step], lookup: DestinationLookup) -> dict[str, Invoice] | None:
+        """The live destination copies of ``pending``; a failing look-up is retried on its own
+        budget (it is the wave's, not any one invoice's); None when it failed for good (the
+        steps are then failed with its reason)."""
+        policy = self.engine.retry
+        retry = 0
+        while True:
+            try:
+                return lookup.find([s.ref for s in pending])
+            except ProviderError as e:
+                retry += 1
+                wait = policy.wait([e], retry) if transient(e) and retry <= policy.retries else None
+                if wait is None:
+                    self._record([(s, e) for s in pending])
+                    return None
+                self.book.retrying(pending, e.message, wait, "look-up")
+                self._wait(wait)
+
+    def _attempt(self, pending: list[Step], found: dict[str, Invoice], chunk: int, parallel: int) -> list[Step]:
+        """Adopt what is there, send what is missing, record; the steps to retry (after the wait)."""
         self._record_found([(s, found[s.ref]) for s in pending if s.ref in found])
-        to_send: list[tuple[_Step, Invoice]] = []
-        skipped: list[tuple[_Step, Reason]] = []
+        to_send: list[tuple[Step, Invoice]] = []
+        skipped: list[tuple[Step, Reason]] = []
         for step in pending:
             if step.done:
                 continue
@@ -276,9 +264,9 @@ class _Run:
         self._skip(skipped)
         if not to_send:
             return []
-        self._count_attempt([s for s, _ in to_send])
-        batches = [to_send[i : i + self.engine.batch_size] for i in range(0, len(to_send), self.engine.batch_size)]
-        retry: list[_Step] = []
+        self.book.count_attempt([s for s, _ in to_send])
+        batches = [to_send[i : i + chunk] for i in range(0, len(to_send), chunk)]
+        retry: list[Step] = []
         errors: list[ProviderError] = []
         for answers in self._send(batches, parallel):
             self._progress("replied", tuple(s.ref for s, _ in answers))
@@ -287,6 +275,7 @@ class _Run:
                     retry.append(step)
                     errors.append(answer)
             self._record([(s, a) for s, a in answers if s not in retry])
+            self.book.keep()  # a wave of single pushes at 60 a minute can outlast the lease
         if not retry:
             return []
         wait = self._retry_wait(retry, errors)
@@ -296,22 +285,22 @@ class _Run:
         return retry
 
     def _send(
-        self, batches: list[list[tuple[_Step, Invoice]]], parallel: int
-    ) -> Iterator[list[tuple[_Step, WriteResult | ProviderError]]]:
+        self, batches: list[list[tuple[Step, Invoice]]], parallel: int
+    ) -> Iterator[list[tuple[Step, WriteResult | ProviderError]]]:
         """Each batch's answers, as each batch comes back."""
         if len(batches) == 1:
             self._progress("sending", tuple(s.ref for s, _ in batches[0]))
             yield self._push(batches[0])
             return
         with ThreadPoolExecutor(min(parallel, len(batches)), thread_name_prefix=f"push-{self.action_id}") as pool:
-            futures: dict[Future[list[tuple[_Step, WriteResult | ProviderError]]], int] = {}
+            futures: dict[Future[list[tuple[Step, WriteResult | ProviderError]]], int] = {}
             for index, batch in enumerate(batches):
                 self._progress("sending", tuple(s.ref for s, _ in batch))
                 futures[pool.submit(self._push, batch)] = index
             for future in as_completed(futures):
                 yield future.result()
 
-    def _push(self, batch: list[tuple[_Step, Invoice]]) -> list[tuple[_Step, WriteResult | ProviderError]]:
+    def _push(self, batch: list[tuple[Step, Invoice]]) -> list[tuple[Step, WriteResult | ProviderError]]:
         provider = self.provider
         assert provider is not None
         try:
@@ -341,55 +330,57 @@ class _Run:
 
     # -- the consent link ---------------------------------------------------------------------
 
-    def _link(self, step: _Step, links: ConsentLinks | None, issued_to: str | None) -> str | None:
+    def _link(self, step: Step, links: ConsentLinks | None, issued_to: str | None) -> str | None:
         if step.state == StepState.SENDING:
             # Issued by a run that stopped before handing it over: nobody holds it.
-            self._finish_step(step, StepState.FAILED, error="the link was not delivered (the run stopped); ask again")
+            self.book.finish_one(
+                step, StepState.FAILED, error="the link was not delivered (the run stopped); ask again"
+            )
             return None
         if links is None or issued_to is None:
-            self._finish_step(step, StepState.FAILED, error="no consent link issuer is configured")
+            self.book.finish_one(step, StepState.FAILED, error="no consent link issuer is configured")
             return None
         consent = self.plan.consent
         assert consent is not None
         self._mark_sending([step])
-        self._count_attempt([step])
+        self.book.count_attempt([step])
         try:
             link = links.issue(self.integration.name, consent.side, issued_to)
         except (ConnectError, ProviderError) as e:
-            self._finish_step(step, StepState.FAILED, error=str(e))
+            self.book.finish_one(step, StepState.FAILED, error=str(e))
             return None
-        self._finish_step(step, StepState.SUCCEEDED, reply={"issued_to": issued_to})
+        self.book.finish_one(step, StepState.SUCCEEDED, reply={"issued_to": issued_to})
         return link
 
     # -- recording ----------------------------------------------------------------------------
 
-    def _record_found(self, found: Sequence[tuple[_Step, Invoice]]) -> None:
+    def _record_found(self, found: Sequence[tuple[Step, Invoice]]) -> None:
         if not found:
             return
-        with self.engine.transaction() as session:
+        with self.book.transaction() as session:
             for step, invoice in found:
                 # Sent by an earlier attempt of this action: it landed. Never sent: it was there.
                 state = StepState.SUCCEEDED if step.attempts else StepState.ADOPTED
-                self._finish_step(
+                self.book.finish(
+                    session,
                     step,
                     state,
-                    session=session,
                     destination_id=invoice.id,
                     reply={"found_by": "look-up", "InvoiceNumber": invoice.number or step.ref},
                 )
         self._progress("recorded", tuple(s.ref for s, _ in found))
 
-    def _record(self, answers: Sequence[tuple[_Step, WriteResult | ProviderError]]) -> None:
+    def _record(self, answers: Sequence[tuple[Step, WriteResult | ProviderError]]) -> None:
         duplicates = [(s, a) for s, a in answers if isinstance(a, ProviderError) and self._duplicate(s, a)]
         adopted = self._adopt_duplicates(duplicates)
-        with self.engine.transaction() as session:
+        with self.book.transaction() as session:
             for step, answer in answers:
                 if step in adopted:
                     invoice_id = adopted[step]
-                    self._finish_step(
+                    self.book.finish(
+                        session,
                         step,
                         StepState.SUCCEEDED if step.attempts > 1 else StepState.ADOPTED,
-                        session=session,
                         destination_id=invoice_id,
                         reply={"found_by": "duplicate refusal", "id": invoice_id},
                     )
@@ -398,27 +389,27 @@ class _Run:
                     reply = {"id": answer.id, "created": answer.created, **answer.extra}
                     if answer.number:
                         reply["number"] = answer.number
-                    self._finish_step(step, landed, session=session, destination_id=answer.id, reply=reply)
+                    self.book.finish(session, step, landed, destination_id=answer.id, reply=reply)
                 else:
                     assert self.side is not None
                     reason = reason_for(answer, self.side)
-                    self._finish_step(
+                    self.book.finish(
+                        session,
                         step,
                         StepState.FAILED,
-                        session=session,
                         error=reason.message,
                         code=reason.code,
                         finding=reason.finding,
                     )
         self._progress("recorded", tuple(s.ref for s, _ in answers))
 
-    def _duplicate(self, step: _Step, error: ProviderError) -> bool:
+    def _duplicate(self, step: Step, error: ProviderError) -> bool:
         assert self.side is not None
         return step.kind == StepKind.INVOICE and reason_for(error, self.side).finding == "sync.duplicate"
 
-    def _adopt_duplicates(self, duplicates: Sequence[tuple[_Step, WriteResult | ProviderError]]) -> dict[_Step, str]:
+    def _adopt_duplicates(self, duplicates: Sequence[tuple[Step, WriteResult | ProviderError]]) -> dict[Step, str]:
         """A refusal saying the number is taken: the invoice holding it is the one to adopt."""
-        adopted: dict[_Step, str] = {}
+        adopted: dict[Step, str] = {}
         provider = self.provider
         for step, error in duplicates:
             assert isinstance(error, ProviderError) and provider is not None
@@ -431,126 +422,20 @@ class _Run:
                 adopted[step] = invoice_id
         return adopted
 
-    def _skip(self, skipped: Sequence[tuple[_Step, Reason]]) -> None:
+    def _skip(self, skipped: Sequence[tuple[Step, Reason]]) -> None:
         if not skipped:
             return
-        with self.engine.transaction() as session:
+        with self.book.transaction() as session:
             for step, reason in skipped:
-                self._finish_step(
-                    step, StepState.SKIPPED, session=session, error=reason.message, finding=reason.finding
-                )
+                self.book.finish(session, step, StepState.SKIPPED, error=reason.message, finding=reason.finding)
         self._progress("recorded", tuple(s.ref for s, _ in skipped))
 
-    def _finish_step(
-        self,
-        step: _Step,
-        state: StepState,
-        *,
-        session: Session | None = None,
-        destination_id: str | None = None,
-        reply: dict[str, Any] | None = None,
-        error: str | None = None,
-        code: str | None = None,
-        finding: str | None = None,
-    ) -> None:
-        if session is None:
-            with self.engine.transaction() as own:
-                self._finish_step(
-                    step,
-                    state,
-                    session=own,
-                    destination_id=destination_id,
-                    reply=reply,
-                    error=error,
-                    code=code,
-                    finding=finding,
-                )
-            return
-        now = self.engine.clock()
-        before = step.state
-        step.state, step.destination_id, step.error, step.finding = state, destination_id, error, finding
-        link = web_link(
-            self.plan.destination, step.kind, destination_id, environment=self.integration.destination.environment
-        )
-        repo.update_step(
-            session,
-            step.id,
-            state=state.value,
-            destination_id=destination_id,
-            link=link,
-            reply=reply,
-            error=error,
-            error_code=code,
-            finding_code=finding,
-            updated_at=now,
-            finished_at=now,
-        )
-        detail: dict[str, Any] = {"kind": step.kind, "ref": step.ref, "attempts": step.attempts}
-        if destination_id:
-            detail["destination_id"] = destination_id
-        if reply:
-            detail["reply"] = reply
-        if error:
-            detail.update(error=error, code=code, finding=finding)
-        repo.audit(
-            session,
-            at=now,
-            integration=self.integration.name,
-            actor="system",
-            event=f"step.{state.value}",
-            action_id=self.action_id,
-            step_id=step.id,
-            before=before,
-            after=state.value,
-            detail=detail,
-        )
+    def _mark_sending(self, steps: Sequence[Step]) -> None:
+        marked = self.book.mark_sending(steps)
+        if marked:
+            self._progress("marked", tuple(s.ref for s in marked))
 
-    def _mark_sending(self, steps: Sequence[_Step]) -> None:
-        marked = [s for s in steps if s.state == StepState.PENDING]
-        if not marked:
-            return
-        now = self.engine.clock()
-        with self.engine.transaction() as session:
-            for step in marked:
-                repo.update_step(session, step.id, state=StepState.SENDING.value, updated_at=now)
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=self.integration.name,
-                    actor="system",
-                    event="step.sending",
-                    action_id=self.action_id,
-                    step_id=step.id,
-                    before=step.state,
-                    after=StepState.SENDING.value,
-                    detail={"kind": step.kind, "ref": step.ref, "idempotency_key": step.key},
-                )
-                step.state = StepState.SENDING.value
-        self._progress("marked", tuple(s.ref for s in marked))
-
-    def _count_attempt(self, steps: Sequence[_Step]) -> None:
-        """Committed before the request leaves: ``attempts`` > 0 means it may have landed."""
-        now = self.engine.clock()
-        with self.engine.transaction() as session:
-            for step in steps:
-                step.attempts += 1
-                repo.update_step(session, step.id, attempts=step.attempts, updated_at=now)
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=self.integration.name,
-                    actor="system",
-                    event="step.attempt",
-                    action_id=self.action_id,
-                    step_id=step.id,
-                    before=step.state,
-                    after=step.state,
-                    detail={"kind": step.kind, "ref": step.ref, "attempt": step.attempts, "idempotency_key": step.key},
-                )
-
-    # -- retries, leases, progress ------------------------------------------------------------
-
-    def _retry_wait(self, steps: Sequence[_Step], errors: Sequence[ProviderError]) -> float | None:
+    def _retry_wait(self, steps: Sequence[Step], errors: Sequence[ProviderError]) -> float | None:
         """The wait before retrying ``steps``; None (and the steps failed) when the retries are
         spent or the system asks for a longer wait than the policy allows."""
         policy = self.engine.retry
@@ -561,22 +446,8 @@ class _Run:
             return None
         for step in steps:
             step.retries = retry
-        now = self.engine.clock()
-        with self.engine.transaction() as session:
-            for step in steps:
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=self.integration.name,
-                    actor="system",
-                    event="step.retry",
-                    action_id=self.action_id,
-                    step_id=step.id,
-                    before=step.state,
-                    after=step.state,
-                    detail={"kind": step.kind, "ref": step.ref, "error": errors[0].message, "wait_s": round(wait, 3)},
-                )
-        logger.info("action %s: %d steps wait %.2fs before retrying (%s)", self.action_id, len(steps), wait, errors[0])
+        self.book.retrying(steps, errors[0].message, wait, "send")
+        logger.info("action %s: %d steps wait %.2fs to retry (%s)", self.action_id, len(steps), wait, errors[0])
         return wait
 
     def _wait(self, seconds: float) -> None:
@@ -586,15 +457,7 @@ class _Run:
             chunk = min(seconds, lease / 2)
             self.engine.sleep(chunk)
             seconds -= chunk
-            self._renew()
-
-    def _renew(self) -> None:
-        now = self.engine.clock()
-        with self.engine.transaction() as session:
-            if not repo.renew(
-                session, self.action_id, owner=self.engine.owner, lease_until=now + self.engine.lease, now=now
-            ):
-                raise LeaseLost(f"action {self.action_id} is no longer run by {self.engine.owner}")
+            self.book.renew()
 
     def _progress(self, phase: str, refs: tuple[str, ...]) -> None:
         if self.on_progress is None:
@@ -614,9 +477,3 @@ class _Run:
             self.on_progress(report)
         except Exception:  # a progress display must never stop the writes it reports on
             logger.exception("action %s: the progress callback failed", self.action_id)
-
-
-def planned_kind(record: PlannedInvoice | PlannedContact | PlannedItem) -> StepKind:
-    if isinstance(record, PlannedInvoice):
-        return StepKind.INVOICE
-    return StepKind.CONTACT if isinstance(record, PlannedContact) else StepKind.ITEM

@@ -38,8 +38,8 @@ from providers.errors import (
 
 # (finding code, provider codes, words in the message), first match wins.
 _REFUSALS: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
-    ("sync.duplicate", frozenset({"6140"}), ("must be unique", "duplicate document number")),
-    ("contact.name_collision", frozenset({"6240"}), ("contact name", "already assigned", "duplicate name")),
+    ("contact.name_collision", frozenset({"6240"}), ("contact name", "duplicate name")),
+    ("sync.duplicate", frozenset({"6140"}), ("invoice # must be unique", "duplicate document number")),
     ("settings.period_locked", frozenset({"6210"}), ("period lock date", "period closed", "closing date")),
     ("mapping.currency", frozenset(), ("currency",)),
     ("mapping.tax_code", frozenset(), ("taxtype", "taxcoderef", "tax code")),

@@ -113,6 +113,8 @@ def describe(finding: Finding) -> str:
         return f"tracking {finding.subject} is {str(ev.get('reason', 'unknown')).replace('_', ' ')}"
     if code.startswith("contact."):
         return f"contact {finding.subject}: {title(code).lower()}"
+    if code == "settings.period_locked":
+        return f"dated on or before the lock date {ev.get('lock_date')}"
     if code == "sync.failed":
         return f"the last push failed after {ev.get('attempts')} attempts: {ev.get('error')}"
     if code in CATALOG:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from actions.errors import ActionRefused, BadRequest, PlanRefused, TooMany, UnknownAction, UnknownInvoice
 
 if TYPE_CHECKING:
+    from checks.runner import RunResult
     from cli.commands import Command
     from service.action_views import ActionView
     from service.container import Services
@@ -170,6 +171,74 @@ def cmd_audit(args: argparse.Namespace, command: Command) -> int:
     finally:
         sys.stdout.flush()
         services.close()
+
+
+def proposed_plans(services: Services, result: RunResult) -> list[dict[str, Any]]:
+    """Each action the run's findings propose, planned from fresh data (nothing is stored):
+    ``{"finding": {code, subject}, "action": {kind, label, params}, "plan": ..., "refused": ...}``
+    where ``plan`` is the Plan (None when refused) and ``refused`` the ActionRefused."""
+    found: list[dict[str, Any]] = []
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    for finding in result.findings:
+        action = finding.action
+        if action is None:
+            continue
+        key = (action.kind, tuple(sorted(action.params.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        entry: dict[str, Any] = {
+            "finding": {"code": finding.code, "subject": finding.subject},
+            "action": action.to_json(),
+            "plan": None,
+            "refused": None,
+        }
+        try:
+            entry["plan"] = services.actions.plan(result.integration, action.kind, action.params)
+        except ActionRefused as e:
+            entry["refused"] = e
+        found.append(entry)
+    return found
+
+
+def proposed_json(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for entry in entries:
+        refused: ActionRefused | None = entry["refused"]
+        blockers = getattr(refused, "blockers", ())
+        out.append(
+            {
+                "finding": entry["finding"],
+                "action": entry["action"],
+                "plan": entry["plan"].to_json() if entry["plan"] is not None else None,
+                "refused": None
+                if refused is None
+                else {
+                    "code": refused.code,
+                    "message": refused.message,
+                    "blockers": [{"ref": ref, **b.to_json()} for ref, b in blockers],
+                },
+            }
+        )
+    return out
+
+
+def proposed_text(entries: list[dict[str, Any]]) -> str:
+    from cli.action_render import blocked_text, plan_text
+
+    if not entries:
+        return ""
+    lines = ["Proposed fixes (each runs once an admin approves it):"]
+    for entry in entries:
+        plan = entry["plan"]
+        if plan is not None:
+            lines.append(plan_text(plan))
+        else:
+            refused: ActionRefused = entry["refused"]
+            lines.append(f"{entry['action']['label']}: refused, {refused.message}")
+            if isinstance(refused, PlanRefused):
+                lines.append(blocked_text(refused.blockers))
+    return "\n".join(lines)
 
 
 def resume_in_background(services: Services) -> threading.Thread:

@@ -208,13 +208,22 @@ def cmd_demo(args: argparse.Namespace, command: Command) -> int:
     with command.root.demo(command.environ) as demo:
         checks = demo.services.checks
         results = [checks.run(i.name, trigger="demo") for i in checks.integrations()]
+        # What an admin would be asked to approve for each finding, planned from fresh data.
+        plans = [action_commands.proposed_plans(demo.services, r) for r in results]
         if args.json:
-            print(json.dumps({"integrations": [r.to_json() for r in results]}, indent=2, default=str))
+            runs = [
+                {**r.to_json(), "proposed_actions": action_commands.proposed_json(p)}
+                for r, p in zip(results, plans, strict=True)
+            ]
+            print(json.dumps({"integrations": runs}, indent=2, default=str))
         else:
             print(demo.banner())
-            for result in results:
+            for result, proposed in zip(results, plans, strict=True):
                 print()
                 print(render.run_report(result))
+                if proposed:
+                    print()
+                    print(action_commands.proposed_text(proposed))
     return EXIT_FINDINGS if any(r.failing for r in results) else EXIT_OK
 
 

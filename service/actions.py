@@ -40,19 +40,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.consent import ConsentLinks
-from actions.engine import LEASE, Engine, LeaseLost, ProgressCallback, RetryPolicy
+from actions.engine import ProgressCallback, RetryPolicy
 from actions.errors import (
     ActionRefused,
     AlreadyDecided,
     BadRequest,
     Expired,
-    Interrupted,
     NotApprover,
-    NotRunnable,
     PlanRefused,
     SelfApproval,
     TooMany,
@@ -60,17 +58,14 @@ from actions.errors import (
     UnknownKind,
 )
 from actions.planning import Planner
-from actions.plans import ALREADY_THERE, BLOCKED, CREATE, PUSH, Blocker, Plan
-from actions.states import MAX_INVOICES, ActionKind, ActionState, StepKind, StepState, outcome
-from actions.verify import Landed, verify
-from checks.context import SideData
-from checks.errors import finding_for_error
-from checks.runner import ProviderFactory, RunResult
+from actions.plans import ALREADY_THERE, BLOCKED, CREATE, PUSH, Plan
+from actions.states import MAX_INVOICES, ActionKind, ActionState, StepKind
+from checks.runner import ProviderFactory
 from config.integrations import AppConfig, IntegrationConfig
 from providers.base import Provider
-from providers.errors import ProviderError
 from providers.http import CallStats
 from service import lookup
+from service.action_runs import ActionRuns, open_side
 from service.action_views import ActionOutcome, ActionView, AuditEntry, action_view, audit_entry
 from service.runs import CheckService
 from store import actions_repo as repo
@@ -116,7 +111,7 @@ class ActionService:
         self.retry = retry
         self.sleep = sleep
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._active: set[int] = set()  # actions this service is running now
+        self._runs = ActionRuns(self)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -168,9 +163,9 @@ class ActionService:
         source: Provider | None = None
         destination: Provider | None = None
         try:
-            destination = self._provider(make, config, "destination", stats)
+            destination = open_side(make, config, "destination", stats)
             if kind == ActionKind.RESYNC or (kind == ActionKind.CREATE_CONTACT and params.get("source_id")):
-                source = self._provider(make, config, "source", stats)
+                source = open_side(make, config, "source", stats)
             return Planner(config, source, destination, now=self.clock).plan(kind, params)
         finally:
             for provider in (source, destination):
@@ -241,7 +236,12 @@ class ActionService:
         return self._decide(action_id, user=user, is_admin=is_admin, to=ActionState.DENIED, note=reason.strip() or None)
 
     def _decide(self, action_id: int, *, user: str, is_admin: bool, to: ActionState, note: str | None) -> ActionView:
-        view = self.get(action_id)
+        try:
+            view = self.get(action_id)
+        except UnknownAction as e:  # a stale or tampered button: explained, and audited
+            # No such row to point at: the id asked for goes in the detail.
+            self._audit_refusal(None, None, user, e, {"wanted": to.value, "action": action_id})
+            raise
         verb = "approve" if to == ActionState.APPROVED else "deny"
         withdrawing = to == ActionState.DENIED and user == view.requested_by
         refusal: ActionRefused | None = None
@@ -322,14 +322,12 @@ class ActionService:
 
     def record_refusal(self, action_id: int | None, *, user: str, reason: str, integration: str | None = None) -> None:
         """Audit a click a surface refused on its own (a tampered payload, an unknown button)."""
-        refusal = ActionRefused(reason, action_id=action_id)
-        refusal.code = "surface"
         if integration is None and action_id is not None:
             try:
                 integration = self.get(action_id).integration
             except UnknownAction:
                 integration = None
-        self._audit_refusal(integration, action_id, user, refusal, {})
+        self._audit_refusal(integration, action_id, user, ActionRefused(reason, action_id=action_id), {"by": "surface"})
 
     def _audit_refusal(
         self, integration: str | None, action_id: int | None, user: str, refusal: ActionRefused, detail: dict[str, Any]
@@ -358,233 +356,13 @@ class ActionService:
     # -- running ------------------------------------------------------------------------------
 
     def run(self, action_id: int, *, on_progress: ProgressCallback | None = None, verify: bool = True) -> ActionOutcome:
-        """Run an approved action (once: a second call is refused)."""
-        view = self.get(action_id)
-        if view.state != ActionState.APPROVED:
-            raise NotRunnable(
-                f"action {action_id} is {view.state.replace('_', ' ')}: only an approved action runs",
-                action_id=action_id,
-                state=view.state,
-            )
-        if not self._claim(view, previous_owner=None):
-            latest = self.get(action_id)
-            raise NotRunnable(
-                f"action {action_id} is already {latest.state.replace('_', ' ')}",
-                action_id=action_id,
-                state=latest.state,
-            )
-        return self._execute(action_id, on_progress=on_progress, verify=verify)
+        """Run an approved action (once: a second call is refused); see ``service.action_runs``."""
+        return self._runs.run(action_id, on_progress=on_progress, verify=verify)
 
     def resume(self, *, on_progress: ProgressCallback | None = None, verify: bool = True) -> Outcomes:
         """Finish what was left unfinished (see the module docstring)."""
         self.expire_due()
-        with self.sessions() as session:
-            candidates = [(a.id, a.state, a.claimed_by, a.lease_expires_at) for a in repo.unfinished(session)]
-        outcomes = []
-        for action_id, state, owner, lease in candidates:
-            if action_id in self._active:
-                continue
-            if state == ActionState.RUNNING and not self._stopped(owner, lease):
-                continue
-            view = self.get(action_id)
-            if self._claim(view, previous_owner=owner if state == ActionState.RUNNING else None):
-                logger.info("resuming action %s (%s, was %s)", action_id, view.label, owner or "never started")
-                outcomes.append(self._execute(action_id, on_progress=on_progress, verify=verify))
-        return outcomes
-
-    def _stopped(self, owner: str | None, lease: datetime | None) -> bool:
-        """Is the process that claimed an action gone?"""
-        if owner is None or owner == self.owner:
-            return True  # ours but not active here: a run of ours that stopped part way
-        host, _, rest = owner.partition(":")
-        pid = rest.partition(":")[0]
-        if host == socket.gethostname() and pid.isdigit():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                pass  # alive, someone else's
-            else:
-                return False
-        expiry = lease.replace(tzinfo=UTC) if lease is not None and lease.tzinfo is None else lease
-        return expiry is None or expiry <= self.clock()
-
-    def _claim(self, view: ActionView, *, previous_owner: str | None) -> bool:
-        now = self.clock()
-        state = ActionState.RUNNING if previous_owner is not None else ActionState.APPROVED
-        with self.sessions.begin() as session:
-            won = repo.claim(
-                session,
-                view.id,
-                owner=self.owner,
-                lease_until=now + LEASE,
-                now=now,
-                state=state.value,
-                previous_owner=previous_owner,
-            )
-            if won:
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=view.integration,
-                    actor="system",
-                    event="action.running" if previous_owner is None else "action.resumed",
-                    action_id=view.id,
-                    before=view.state,
-                    after=ActionState.RUNNING.value,
-                    detail={"owner": self.owner, "previous_owner": previous_owner, "approved_by": view.decided_by},
-                )
-        return won
-
-    def _execute(self, action_id: int, *, on_progress: ProgressCallback | None, verify: bool) -> ActionOutcome:
-        view = self.get(action_id)
-        integration = self.config.get(view.integration)
-        if integration is None:
-            self._fail(view, f"integration {view.integration} is no longer in the configuration")
-            return ActionOutcome(self.get(action_id))
-        assert view.plan is not None
-        destination: Provider | None = None
-        self._active.add(action_id)
-        try:
-            if view.kind != ActionKind.REAUTHORISE:
-                try:
-                    destination = self._provider(
-                        self.write_providers(integration), integration, "destination", CallStats()
-                    )
-                except ProviderError as e:
-                    self._fail(view, f"{integration.destination.system} cannot be reached: {e.message}")
-                    return ActionOutcome(self.get(action_id))
-            engine = Engine(self.sessions, owner=self.owner, clock=self.clock, retry=self.retry, sleep=self.sleep)
-            result = engine.run(
-                action_id,
-                integration,
-                view.plan,
-                destination,
-                links=self.links,
-                issued_to=view.decided_by,
-                on_progress=on_progress,
-            )
-            self._finish(view, [StepState(s.state) for s in result.steps])
-        except LeaseLost as e:
-            logger.warning("action %s: %s; stopping here", action_id, e)
-            return ActionOutcome(self.get(action_id))
-        except SQLAlchemyError as e:
-            logger.error("action %s stopped: the database failed (%s); `actions resume` finishes it", action_id, e)
-            raise Interrupted(
-                f"action {action_id} stopped part way: the database could not be written "
-                "(`sync-doctor actions resume` finishes it)",
-                action_id=action_id,
-            ) from e
-        finally:
-            self._active.discard(action_id)
-            if destination is not None:
-                destination.close()
-        check = self._verify(action_id, integration) if verify and view.kind != ActionKind.REAUTHORISE else None
-        return ActionOutcome(self.get(action_id), link=result.link, check=check)
-
-    def _finish(self, view: ActionView, states: Sequence[StepState]) -> None:
-        final = outcome(states)
-        counts = {s.value: states.count(s) for s in StepState if states.count(s)}
-        now = self.clock()
-        with self.sessions.begin() as session:
-            if repo.finish(
-                session, view.id, owner=self.owner, state=final.value, summary={"steps": counts}, error=None, now=now
-            ):
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=view.integration,
-                    actor="system",
-                    event=f"action.{final.value}",
-                    action_id=view.id,
-                    before=ActionState.RUNNING.value,
-                    after=final.value,
-                    detail={"steps": counts},
-                )
-        logger.info("action %s %s: %s", view.id, final.value, counts)
-
-    def _fail(self, view: ActionView, error: str) -> None:
-        """Fail a claimed action before any step ran: its steps are skipped, nothing written."""
-        now = self.clock()
-        with self.sessions.begin() as session:
-            for step in repo.steps_of(session, view.id):
-                if step.state in (StepState.PENDING, StepState.SENDING):
-                    repo.update_step(
-                        session, step.id, state=StepState.SKIPPED.value, error=error, updated_at=now, finished_at=now
-                    )
-                    repo.audit(
-                        session,
-                        at=now,
-                        integration=view.integration,
-                        actor="system",
-                        event="step.skipped",
-                        action_id=view.id,
-                        step_id=step.id,
-                        before=step.state,
-                        after=StepState.SKIPPED.value,
-                        detail={"kind": step.kind, "ref": step.ref, "error": error},
-                    )
-            if repo.finish(session, view.id, owner=self.owner, state="failed", summary={}, error=error, now=now):
-                repo.audit(
-                    session,
-                    at=now,
-                    integration=view.integration,
-                    actor="system",
-                    event="action.failed",
-                    action_id=view.id,
-                    before=ActionState.RUNNING.value,
-                    after=ActionState.FAILED.value,
-                    detail={"error": error},
-                )
-        logger.warning("action %s failed: %s", view.id, error)
-
-    def _verify(self, action_id: int, integration: IntegrationConfig) -> RunResult | None:
-        """Read back what landed, store it on each step, re-run the checks (alerts follow)."""
-        view = self.get(action_id)
-        assert view.plan is not None
-        landed = _landed(view)
-        results: dict[str, dict[str, Any]] = {}
-        if landed:
-            provider: Provider | None = None
-            try:
-                provider = self._provider(self.providers(integration), integration, "destination", CallStats())
-                results = verify(view.plan, landed, provider)
-            except ProviderError as e:
-                logger.warning("action %s: could not read back what it wrote: %s", action_id, e)
-            finally:
-                if provider is not None:
-                    provider.close()
-        check = self.checks.run(integration.name, trigger="action")
-        now = self.clock()
-        resolved = None
-        if view.finding_code:
-            resolved = not any(f.key == (view.finding_code, view.finding_subject) for f in check.findings)
-        differing = sorted(ref for ref, r in results.items() if r.get("ok") is False)
-        with self.sessions.begin() as session:
-            steps = {s.ref: s for s in repo.steps_of(session, action_id) if s.kind != StepKind.LINK}
-            for ref, result in results.items():
-                if ref in steps:
-                    repo.update_step(session, steps[ref].id, verified={**result, "at": now.isoformat()})
-            summary = {
-                "verified": len(results),
-                "differing": differing,
-                "check_run": check.ref,
-                "finding_resolved": resolved,
-            }
-            repo.set_summary(session, action_id, {"verification": summary}, now=now)
-            repo.audit(
-                session,
-                at=now,
-                integration=integration.name,
-                actor="system",
-                event="action.verified",
-                action_id=action_id,
-                detail=summary,
-            )
-        return check
-
-    # -- helpers ------------------------------------------------------------------------------
+        return self._runs.resume(on_progress=on_progress, verify=verify)
 
     def _kind(self, kind: str) -> ActionKind:
         try:
@@ -592,13 +370,6 @@ class ActionService:
         except ValueError:
             known = ", ".join(k.value for k in ActionKind)
             raise UnknownKind(f"unknown action {kind!r}; Sync Doctor can do: {known}") from None
-
-    def _provider(self, make: ProviderFactory, config: IntegrationConfig, side: str, stats: CallStats) -> Provider:
-        try:
-            return make(side, config.side(side), stats)
-        except ProviderError as e:
-            blocker = Blocker.from_finding(finding_for_error(e, SideData(side, config.side(side), None)))
-            raise PlanRefused(e.message, [(config.side(side).system, blocker)]) from e
 
 
 def _check_count(params: Mapping[str, Any]) -> None:
@@ -636,23 +407,6 @@ def _steps(plan: Plan) -> list[tuple[str, str]]:
     if plan.consent is not None:
         steps.append((StepKind.LINK.value, plan.consent.side))
     return steps
-
-
-def _landed(view: ActionView) -> list[Landed]:
-    assert view.plan is not None
-    made = {s.ref: s.destination_id for s in view.steps if s.kind == StepKind.CONTACT}
-    planned = {i.number: i for i in view.plan.invoices}
-    found: list[Landed] = []
-    for step in view.steps:
-        if not step.landed or step.kind == StepKind.LINK:
-            continue
-        contact_id = None
-        if step.kind == StepKind.INVOICE and planned.get(step.ref) and planned[step.ref].contact is not None:
-            contact = planned[step.ref].contact
-            assert contact is not None
-            contact_id = contact.destination_id or made.get(contact.key)
-        found.append(Landed(step.kind, step.ref, step.destination_id, contact_id))
-    return found
 
 
 __all__ = ["ActionService", "BadRequest"]

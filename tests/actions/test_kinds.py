@@ -31,7 +31,8 @@ def test_a_resync_creates_the_missing_contact_first(demo: DemoEnvironment) -> No
     outcome = actions.run(action.id)
     assert outcome.action.state == "succeeded"
     assert demo.sandbox is not None
-    realm: Any = demo.sandbox.emulators["quickbooks"].realms[ACME_REALM]
+    qbo: Any = demo.sandbox.emulators["quickbooks"]
+    realm = qbo.realms[ACME_REALM]
     customers = [c for c in realm.entities["Customer"] if c["DisplayName"] == "Priya Nair"]
     assert len(customers) == 1
     invoice = qbo_invoices(demo, "INV-1005")
@@ -64,7 +65,8 @@ def test_create_contact_under_the_name_the_finding_suggests(demo: DemoEnvironmen
     outcome = actions.run(action.id)
     assert outcome.action.state == "succeeded"
     assert demo.sandbox is not None
-    org: Any = demo.sandbox.emulators["xero"].org(BLUEGUM_TENANT)
+    xero: Any = demo.sandbox.emulators["xero"]
+    org = xero.org(BLUEGUM_TENANT)
     made = [c for c in org.contacts if c["Name"] == params["name"]]
     assert len(made) == 1 and made[0]["EmailAddress"] == "jsmith@harbourcafe.example"
     # BG-0103's customer now has a contact of their own: its re-sync would use it.

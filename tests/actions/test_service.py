@@ -14,6 +14,7 @@ from actions.errors import (
     PlanRefused,
     SelfApproval,
     TooMany,
+    UnknownAction,
     UnknownInvoice,
 )
 from demo import DemoEnvironment
@@ -71,8 +72,15 @@ def test_approvals_are_checked(demo: DemoEnvironment) -> None:
     with pytest.raises(AlreadyDecided) as second:
         actions.approve(action.id, user="U0ADMIN2", is_admin=True)
     assert second.value.decided_by == "U0ADMIN2"
+    actions.record_refusal(action.id, user="U0MALLORY", reason="the button's action id was tampered with")
     refused = [e.detail["reason"] for e in actions.audit("acme", action_id=action.id) if e.event == "action.refused"]
-    assert refused == ["not_approver", "self_approval", "already_decided"]
+    assert refused == ["not_approver", "self_approval", "already_decided", "refused"]
+    tampered = actions.audit("acme", action_id=action.id)[-1]
+    assert (tampered.actor, tampered.detail["by"]) == ("U0MALLORY", "surface")
+    with pytest.raises(UnknownAction):
+        actions.approve(action.id + 1000, user="U0MALLORY", is_admin=True)
+    unknown = [e for e in actions.audit() if e.event == "action.refused" and e.detail.get("action") == action.id + 1000]
+    assert len(unknown) == 1 and unknown[0].detail["reason"] == "unknown_action"
 
 
 def test_a_plan_that_cannot_succeed_is_refused_with_the_blocking_finding(demo: DemoEnvironment) -> None:
