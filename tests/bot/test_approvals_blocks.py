@@ -253,14 +253,15 @@ def test_every_state_draws_a_valid_message_without_buttons_once_decided() -> Non
     p = plan([invoice("INV-1")])
     steps = (StepView(0, "invoice", "INV-1", "succeeded", 1, "xi-1", "https://go.xero.com/x"),)
     progress = Progress(12, "recorded", 500, 120, 118, 2, 0)
-    for state, extra in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("approved", {"decided_by": "U0ADMIN"}),
         ("running", {"decided_by": "U0ADMIN"}),
         ("succeeded", {"decided_by": "U0ADMIN", "steps": steps}),
         ("failed", {"decided_by": "U0ADMIN", "last_error": "Xero cannot be reached"}),
         ("denied", {"decided_by": "U0ADMIN", "decision_note": "<!channel> no"}),
         ("expired", {}),
-    ]:
+    ]
+    for state, extra in cases:
         message = approvals.approval_message(view(p, state, **extra), IDS, progress=progress)
         assert validate_blocks(message.blocks, MESSAGE_BLOCKS) == [], state
         assert not any(b["type"] == "actions" for b in message.blocks), state

@@ -145,7 +145,8 @@ def test_tampered_values_do_nothing_but_explain_and_are_audited(make_harness: Ca
     _, url = h.click_posted(request, "sd:deny", user=ADMIN, value=approve_value)
     assert "did not come from Sync Doctor as it is" in ephemeral_reply(h, url)
     h.fake.wait_for(lambda: len(audited(h, "action.refused")) == 4)
-    assert all(e.detail["reason"] == "surface" for e in audited(h, "action.refused"))
+    refused = audited(h, "action.refused")
+    assert all(e.detail["by"] == "surface" and "tampered payload" in e.detail["message"] for e in refused)
     assert len(approval_posts(h)) == 1 and h.fake.opened == []
     assert h.services.actions.list("globex")[0].state == "requested"
 
