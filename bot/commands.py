@@ -15,12 +15,14 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import grammar
+from bot.action_messages import Origin
+from bot.blocks import approvals as action_blocks
 from bot.blocks import help as help_blocks
 from bot.blocks.home import list_message
 from bot.blocks.results import display, result_messages
@@ -31,6 +33,9 @@ from bot.publish import Reply
 from config.integrations import IntegrationConfig
 from service.container import Services
 from service.lookup import UnknownIntegration
+
+if TYPE_CHECKING:
+    from bot.interactions import ActionDesk
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +109,11 @@ class SharedRuns:
 
 
 class SyncCheckCommand:
-    def __init__(self, services: Services, pool: RunPool, channels: AllowedChannels) -> None:
+    def __init__(self, services: Services, pool: RunPool, channels: AllowedChannels, desk: ActionDesk) -> None:
         self.services = services
         self.pool = pool
         self.channels = channels  # slack.allowed_channels, names resolved to ids at start
+        self.desk = desk
         self.shared = SharedRuns()
 
     def __call__(self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -127,6 +133,10 @@ class SyncCheckCommand:
             self._list(ack, respond)
         elif isinstance(parsed, (grammar.Check, grammar.Trace)):
             self._run(parsed, ack, command, respond, client)
+        elif isinstance(parsed, grammar.Resync):
+            self._resync(parsed, ack, command, respond)
+        elif isinstance(parsed, grammar.Audit):
+            self._audit(parsed, ack, respond)
 
     def _names(self) -> list[str]:
         return sorted(self.services.config.integrations)
@@ -143,6 +153,54 @@ class SyncCheckCommand:
 
         self.pool.submit(work, ref=ref, respond=respond, what="listing the integrations", response_type="ephemeral")
 
+    def _known(self, name: str, ack: Ack) -> IntegrationConfig | None:
+        """The integration called ``name``; else acks with close names and answers None."""
+        try:
+            return self.services.checks.get(name)
+        except UnknownIntegration as e:
+            ack(response_type="ephemeral", **help_blocks.unknown_integration(e.name, e.suggestions).payload())
+            return None
+
+    def _resync(self, parsed: grammar.Resync, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        integration = self._known(parsed.integration, ack)
+        if integration is None:
+            return
+        count = len(set(parsed.numbers))
+        ack(response_type="ephemeral", **help_blocks.progress_resync(integration.name, count).payload())
+        user = command.get("user_id", "")
+        ref = [new_ref()]
+
+        def tell(message: Any) -> None:
+            respond(response_type="ephemeral", replace_original=True, **message.payload())
+
+        def work() -> None:
+            # the requester's message goes by DM: a slash command's answer cannot be edited later
+            self.desk.ask(
+                integration.name,
+                "resync",
+                {"numbers": list(parsed.numbers)},
+                user=user,
+                origin=Origin(),
+                tell=tell,
+            )
+
+        self.pool.submit(work, ref=ref, respond=respond, what="asking for a re-sync", response_type="ephemeral")
+
+    def _audit(self, parsed: grammar.Audit, ack: Ack, respond: Respond) -> None:
+        integration = self._known(parsed.integration, ack)
+        if integration is None:
+            return
+        ack()
+
+        def work() -> None:
+            entries = self.services.actions.audit(integration.name)
+            message = action_blocks.audit_message(integration.name, entries)
+            respond(response_type="ephemeral", replace_original=False, **message.payload())
+
+        self.pool.submit(
+            work, ref=[new_ref()], respond=respond, what="reading the audit trail", response_type="ephemeral"
+        )
+
     def _run(
         self,
         parsed: grammar.Check | grammar.Trace,
@@ -151,11 +209,10 @@ class SyncCheckCommand:
         respond: Respond,
         client: WebClient,
     ) -> None:
-        try:
-            integration: IntegrationConfig = self.services.checks.get(parsed.integration)
-        except UnknownIntegration as e:
-            ack(response_type="ephemeral", **help_blocks.unknown_integration(e.name, e.suggestions).payload())
+        found = self._known(parsed.integration, ack)
+        if found is None:
             return
+        integration: IntegrationConfig = found
         ephemeral = integration.slack.ephemeral
         response_type = "ephemeral" if ephemeral else "in_channel"
         if isinstance(parsed, grammar.Trace):
@@ -175,9 +232,9 @@ class SyncCheckCommand:
             number = parsed.number
 
             def trace() -> None:
-                result, found = self.services.checks.trace(integration.name, number, trigger="slack")
+                result, trace = self.services.checks.trace(integration.name, number, trigger="slack")
                 ref[0] = result.ref
-                reply.send([trace_message(found, result)])
+                reply.send([trace_message(trace, result, self.desk.ids)])
 
             self.pool.submit(trace, ref=ref, respond=respond, what=what, response_type=response_type)
             return
@@ -189,7 +246,7 @@ class SyncCheckCommand:
             try:
                 result = self.services.checks.run(integration.name, trigger="slack")
                 ref[0] = result.ref
-                messages = result_messages(result)
+                messages = result_messages(result, self.desk.ids)
             except Exception as e:
                 for other in self.shared.finish(integration.name):
                     report_crash(e, ref=ref[0], respond=other.respond, what=what, response_type=other.response_type)
@@ -205,7 +262,9 @@ class SyncCheckCommand:
         self.pool.submit(check, ref=ref, respond=respond, what=what, response_type=response_type)
 
 
-def register(app: App, services: Services, pool: RunPool, channels: AllowedChannels) -> SyncCheckCommand:
-    handler = SyncCheckCommand(services, pool, channels)
+def register(
+    app: App, services: Services, pool: RunPool, channels: AllowedChannels, desk: ActionDesk
+) -> SyncCheckCommand:
+    handler = SyncCheckCommand(services, pool, channels, desk)
     app.command(grammar.COMMAND)(handler)
     return handler

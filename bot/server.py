@@ -3,7 +3,8 @@
     POST /slack/events                 slash commands, interactivity, events (Bolt)
     GET  /healthz                      database reachable + configuration loaded, as JSON
     GET  /oauth/<provider>/start       ?link=... (a signed link Sync Doctor issued) -> consent screen
-    GET  /oauth/<provider>/callback    the provider's redirect: store the tokens, say so in HTML
+    GET  /oauth/<provider>/callback    the provider's redirect: check the organisation, store the tokens,
+                                       say so in HTML; then re-run the checks and say so in Slack
 
 A Starlette app served by uvicorn. Bolt's Starlette adapter converts requests both ways; the
 sync ``App.dispatch`` runs in a worker thread (the adapter would call it on the event loop,
@@ -140,6 +141,14 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
             return page(
                 "Not connected", f"Something went wrong finishing the connection (ref {ref}). Start again.", 500
             )
+        # off this page's path: re-run the checks and say so in Slack
+        bot.pool.submit(
+            lambda: bot.desk.reconnected(connected.integration, display(connected.system), connected.side),
+            ref=[new_ref()],
+            respond=None,
+            what=f"announcing the reconnection of {connected.integration}",
+            response_type="ephemeral",
+        )
         tenant = f" (organisation {connected.tenant})" if connected.tenant else ""
         body = (
             f"{display(connected.system)}{tenant} is now connected as the {connected.side} of "

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import commands, errors, home
+from bot import commands, errors, home, interactions
+from bot.blocks.ids import Ids, derive_key
 from bot.channels import resolve_allowed_channels
 from bot.commands import RunPool
 from bot.home import HomeTab
+from bot.interactions import ActionDesk
 from bot.publish import make_client
+from config.env import Settings
 from config.integrations import ConfigError
 from config.logging import quiet_slack_payloads
 from service.container import Services
@@ -37,11 +40,23 @@ class BotRuntime:
     client: WebClient
     pool: RunPool
     home: HomeTab
+    desk: ActionDesk
 
     def shutdown(self, timeout: float = 25.0) -> None:
-        """Let commands in progress answer (up to ``timeout`` s), then stop the threads."""
+        """Let commands in progress answer (up to ``timeout`` s), then stop the threads (an
+        action still running then is finished by the next start's resume)."""
         self.pool.shutdown(timeout)
+        self.desk.shutdown(timeout)
         self.home.shutdown()
+
+
+def button_ids(settings: Settings) -> Ids:
+    """The signer of button values: keyed by the secret key (the signing secret without one),
+    so buttons keep working across restarts and replicas sharing the configuration."""
+    secret = settings.secret_key or settings.slack_signing_secret or settings.slack_app_token
+    if not secret:
+        raise BotConfigError("SYNC_DOCTOR_SECRET_KEY is not set: Slack buttons cannot be signed without it")
+    return Ids(derive_key(secret))
 
 
 def create_app(services: Services, client: WebClient | None = None) -> BotRuntime:
@@ -75,7 +90,9 @@ def create_app(services: Services, client: WebClient | None = None) -> BotRuntim
         name="bot.bolt",  # the app's own loggers are named after it: bot.bolt:<listener>
     )
     pool = commands.RunPool()
+    ids = button_ids(settings)
     errors.register(app, services)
-    commands.register(app, services, pool, channels)
+    desk = interactions.register(app, services, pool, client, ids)
+    commands.register(app, services, pool, channels, desk)
     tab = home.register(app, services, client)
-    return BotRuntime(app, client, pool, tab)
+    return BotRuntime(app, client, pool, tab, desk)

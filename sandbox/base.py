@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sandbox.clock import SandboxClock
+from sandbox.consent import ConsentScreen
 from sandbox.faults import Faults, Hold, Holds
 from sandbox.tokens import Grant, TokenBook
 
@@ -154,9 +155,18 @@ class Emulator(abc.ABC):
         return self.token_error(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
 
     def exchange_code(self, form: Mapping[str, str]) -> Response:
-        """Authorization-code exchange: world ``codes: {code: grant-like mapping}``."""
+        """Authorization-code exchange: a code the emulator's consent screen issued (once, with
+        its redirect URI and PKCE verifier), or world ``codes: {code: grant-like mapping}``."""
+        screen: ConsentScreen | None = getattr(self, "consent", None)
+        issued = screen.redeem(form) if screen is not None else None
+        if isinstance(issued, str):
+            return self.token_error(400, "invalid_grant", issued)
         codes = self.section.get("codes", {})
-        raw = codes.get(form.get("code", ""))
+        raw = (
+            {"scopes": issued.scopes, "principal": issued.principal}
+            if issued is not None
+            else codes.get(form.get("code", ""))
+        )
         if raw is None:
             return self.token_error(400, "invalid_grant", "authorization code is invalid or expired")
         grant = Grant(

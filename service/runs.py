@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.base import Check
 from checks.context import ConnectionState, History
-from checks.findings import Finding, Severity
+from checks.findings import Finding, ProposedAction, Severity
 from checks.runner import DEFAULT_TIME_LIMIT, PreviousRun, ProviderFactory, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
 from common.money import decimal_text
@@ -31,6 +31,17 @@ from store.crypto import SecretKeyError, Vault
 from store.models import Run
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProposal:
+    """The action a stored finding proposed: what a surface's button asks for, read back from
+    the run it was shown with (so the button needs to carry only the run and the position)."""
+
+    integration: str
+    code: str
+    subject: str
+    action: ProposedAction
 
 
 class CheckService:
@@ -154,6 +165,21 @@ class CheckService:
     def overview(self) -> list[health.IntegrationHealth]:
         with self.sessions() as session:
             return health.overview(session, self.integrations())
+
+    def proposal(self, run_id: int, position: int) -> StoredProposal | None:
+        """The action finding ``position`` of stored run ``run_id`` proposed (None when the run,
+        the finding or its action is not there)."""
+        with self.sessions() as session:
+            row = repo.finding_at(session, run_id, position)
+            if row is None or not row.action:
+                return None
+            raw = row.action
+            action = ProposedAction(
+                str(raw.get("kind", "")),
+                str(raw.get("label", "")),
+                {str(k): str(v) for k, v in (raw.get("params") or {}).items()},
+            )
+            return StoredProposal(row.run.integration, row.code, row.subject, action)
 
 
 def finding_row(finding: Finding) -> dict[str, Any]:

@@ -85,6 +85,12 @@ def latest_runs(session: Session, integrations: Sequence[str]) -> dict[str, Run]
     return {run.integration: run for run in rows}
 
 
+def finding_at(session: Session, run_id: int, position: int) -> FindingRow | None:
+    """Finding ``position`` of stored run ``run_id`` (its run loaded with it)."""
+    query = select(FindingRow).where(FindingRow.run_id == run_id, FindingRow.position == position)
+    return session.scalars(query.options(selectinload(FindingRow.run))).one_or_none()
+
+
 def run_count(session: Session, integration: str | None = None) -> int:
     query = select(func.count(Run.id))
     if integration:

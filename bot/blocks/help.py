@@ -19,6 +19,7 @@ PROGRESS_CHECK = (
     ":hourglass_flowing_sand: Checking *{name}* ({source} → {destination})… results will replace this message."
 )
 PROGRESS_TRACE = ":hourglass_flowing_sand: Tracing invoice {number} through *{name}*…"
+PROGRESS_RESYNC = ":hourglass_flowing_sand: Planning a re-sync of {count} for *{name}* from fresh data…"
 CRASHED = (
     ":warning: Sync Doctor hit an internal error and could not finish{what}. "
     "It has been logged; quote ref `{ref}` to whoever runs Sync Doctor."
@@ -64,6 +65,13 @@ def progress_check(name: str, source: str, destination: str) -> Message:
 def progress_trace(name: str, number: str) -> Message:
     text = PROGRESS_TRACE.format(name=escape(name), number=code(number))
     return Message(f"Tracing invoice {number} through {name}…", [section(text)])
+
+
+def progress_resync(name: str, count: int) -> Message:
+    what = "1 invoice" if count == 1 else f"{count} invoices"
+    return Message(
+        f"Planning a re-sync of {what} for {name}…", [section(PROGRESS_RESYNC.format(count=what, name=escape(name)))]
+    )
 
 
 def crashed(ref: str, what: str | None = None) -> Message:

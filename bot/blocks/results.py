@@ -5,14 +5,17 @@ header and the summary line (fail / warn / error counts; invoices and money bloc
 invoice counted once across findings; what changed since the last run). Each finding is one
 group of blocks (title and evidence, remediation steps, impact), never split; groups that do
 not fit the first message's 50 blocks (or its size budget) go to further messages, which the
-caller posts as thread replies. Proposed actions are mentioned in words, not buttons: the
-approval flow is not enabled yet.
+caller posts as thread replies. A finding that carries a proposed action gets a button
+(``bot/blocks/approvals.py``) whose value names the stored run and the finding's position,
+signed (``bot/blocks/ids.py``); a result that was not stored, or built without the signer,
+names the action in words instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.blocks.approvals import finding_button
 from bot.blocks.common import (
     MAX_MESSAGE_BLOCKS,
     SECTION_TEXT,
@@ -33,13 +36,14 @@ from bot.blocks.common import (
     section,
     truncate,
 )
+from bot.blocks.ids import FindingRef, Ids
 from checks.catalog import UnknownCode, entry
 from checks.context import display_name
 from checks.findings import Finding, Severity
 from checks.runner import RunResult
 
 ALL_CLEAR = ":white_check_mark: *All checks passed.* Nothing is blocking invoices from {source} to {destination}."
-ACTION_LATER = "Sync Doctor can fix this once approvals are enabled: _{label}_"
+ACTION_IN_WORDS = "Sync Doctor can fix this: _{label}_"
 CONTINUED = "*{name}*: findings continued ({page}/{pages})"
 MAX_RESOLVED_SHOWN = 15
 
@@ -104,8 +108,9 @@ def fallback_text(result: RunResult) -> str:
     return text
 
 
-def finding_blocks(finding: Finding, remediation: str) -> list[Block]:
-    """One finding: what and where (evidence), how to fix it, what it blocks."""
+def finding_blocks(finding: Finding, remediation: str, *, fix: Block | None = None) -> list[Block]:
+    """One finding: what and where (evidence), how to fix it, what it blocks, and the button
+    that asks for its fix (``fix``) when it has one."""
     status = " · _new_" if finding.status == "new" else ""
     lines = [f"{icon(finding.severity)} *{escape(title_of(finding.code))}* · {code(finding.subject)}{status}"]
     lines += [f"• {line}" for line in evidence_lines(finding.evidence)]
@@ -120,9 +125,11 @@ def finding_blocks(finding: Finding, remediation: str) -> list[Block]:
         notes.append(
             f"Blocks {plural(len(finding.impact.blocked), 'invoice')}: {numbers} ({money_text(finding.impact.amounts)})"
         )
-    if finding.action is not None:
-        notes.append(ACTION_LATER.format(label=escape(finding.action.label)))
+    if finding.action is not None and fix is None:
+        notes.append(ACTION_IN_WORDS.format(label=escape(finding.action.label)))
     blocks.append(context(*notes))
+    if fix is not None:
+        blocks.append(fix)
     return blocks
 
 
@@ -149,10 +156,21 @@ def head_blocks(result: RunResult) -> list[Block]:
     return blocks
 
 
-def result_messages(result: RunResult) -> list[Message]:
+def fix_button(result: RunResult, position: int, finding: Finding, ids: Ids | None) -> Block | None:
+    """The button asking for ``finding``'s fix (None without an action, a stored run or a signer)."""
+    if finding.action is None or ids is None or result.run_id is None:
+        return None
+    return finding_button(finding.action, ids, FindingRef(result.run_id, position))
+
+
+def result_messages(result: RunResult, ids: Ids | None = None) -> list[Message]:
     """The result as messages within Block Kit limits; the first is the main message, the
-    rest are thread replies. Blocks of a later page start with a "continued" line."""
-    groups = [[divider(), *finding_blocks(f, result.remediation_for(f))] for f in result.findings]
+    rest are thread replies. Blocks of a later page start with a "continued" line. With
+    ``ids``, findings that carry an action get its button."""
+    groups = [
+        [divider(), *finding_blocks(f, result.remediation_for(f), fix=fix_button(result, i, f, ids))]
+        for i, f in enumerate(result.findings)
+    ]
     # one block kept free on later pages for the "continued" line
     pages = paginate(
         head_blocks(result), groups, tail=resolved_blocks(result.resolved), max_blocks=MAX_MESSAGE_BLOCKS - 1

@@ -1,5 +1,6 @@
 """One invoice's trace as a Slack message: the verdict, the steps as a checklist, how to fix
-what blocks it (the remediation of the run's blocking findings)."""
+what blocks it (the remediation of the run's blocking findings, each with the button asking
+for its fix when it has one)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from bot.blocks.common import (
     section,
     truncate,
 )
-from bot.blocks.results import title_of
+from bot.blocks.ids import Ids
+from bot.blocks.results import fix_button, title_of
 from checks.findings import Finding
 from checks.runner import RunResult
 from checks.trace import InvoiceTrace
@@ -53,7 +55,7 @@ def _blocking_findings(trace: InvoiceTrace, result: RunResult) -> list[Finding]:
     return [f for f in result.findings if f.key in keys]
 
 
-def trace_message(trace: InvoiceTrace, result: RunResult) -> Message:
+def trace_message(trace: InvoiceTrace, result: RunResult, ids: Ids | None = None) -> Message:
     icon = VERDICT_OK if trace.synced else VERDICT_BAD
     blocks: list[Block] = [
         header(f"{trace.integration}: invoice {trace.number}"),
@@ -74,6 +76,9 @@ def trace_message(trace: InvoiceTrace, result: RunResult) -> Message:
                     f"*How to fix: {escape(title_of(finding.code))}*\n{truncate(defuse_mentions(steps), SECTION_TEXT - 200)}"
                 ),
             ]
+        fix = fix_button(result, result.findings.index(finding), finding, ids)
+        if fix is not None:
+            blocks.append(fix)
     if len(fixes) > MAX_FIXES:
         blocks.append(
             context(

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from common.types import JSON
 from sandbox.base import Emulator
 from sandbox.clock import SandboxClock
+from sandbox.consent import ConsentScreen
 from sandbox.quickbooks.query import entity_name, run_query
 from sandbox.quickbooks.wire import (
     ACCOUNTING_SCOPE,
@@ -71,11 +72,21 @@ class QuickBooksEmulator(Emulator):
         self._replays: dict[tuple[str, str], tuple[int, JSON]] = {}
         self.received: list[tuple[str, str, dict[str, str], Any]] = []  # (method, path, query, JSON body)
         self.queries: list[str] = []  # every query statement received, in order
+        # Intuit's consent screen: the person picks a company; its realmId comes back in the redirect.
+        self.consent = ConsentScreen(
+            "QuickBooks Online",
+            dict(section.get("clients") or {}),
+            lambda: [(r.id, str(r.company_info.get("CompanyName") or r.id)) for r in self.realms.values()],
+            lambda chosen: chosen,
+            realm_in_redirect=True,
+        )
 
     # -- hooks of the base ------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route("/authorize", self.consent.page, methods=["GET"]),
+            Route("/authorize", self.consent.decide, methods=["POST"]),
             Route("/v3/company/{realm}/query", self._query, methods=["GET", "POST"]),
             Route("/v3/company/{realm}/companyinfo/{cid}", self._company_info, methods=["GET"]),
             Route("/v3/company/{realm}/preferences", self._preferences, methods=["GET"]),

@@ -17,7 +17,12 @@ with threads, edits and deletes), serves ``response_url``s, lists its channels
   the error body: the body here is an assumption); a ``response_url`` it did not hand out:
   404, unless ``any_response_url`` (the demo, whose commands are typed by hand);
 - channels listed in ``not_in_channel``: ``not_in_channel``;
-- ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``.
+- ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``;
+- interactivity (SLACK.md sections 3 and 9): ``views.open`` takes a ``trigger_id`` the fake
+  issued (:meth:`FakeSlack.new_trigger`), once, within 3 seconds (``invalid_trigger_id``,
+  ``exchanged_trigger_id``, ``expired_trigger_id``), and checks the modal's limits;
+  ``conversations.open`` opens a DM (``D…``) with a user; ``usergroups.users.list`` answers the
+  members of ``usergroups`` (``no_such_subteam`` otherwise).
 
 ``hold(method, channel=...)`` makes matching calls wait until the test releases them (a slow
 Slack, without sleeping): its ``arrived`` event is set when the first one is waiting.
@@ -42,6 +47,8 @@ HOLD_LIMIT = 30.0  # seconds a held call waits at most, so a test that forgets t
 LIST_LIMIT = 1000  # conversations.list: "limit ... no larger than 1000"
 # conversations.list: the scope each channel type needs (only it is checked, when ``scopes`` is given)
 CHANNEL_TYPES = {"public_channel": "channels:read", "private_channel": "groups:read"}
+TRIGGER_SECONDS = 3.0  # "Triggers expire in three seconds" (SLACK.md section 3)
+MODAL_TEXT, METADATA, CALLBACK_ID = 24, 3000, 255
 
 
 @dataclass
@@ -141,6 +148,11 @@ class FakeSlack:
         self.rate_limit: dict[str, int] = {}
         self.holds: list[Hold] = []
         self.rejected: list[tuple[str, Any]] = []  # (method, error) of every refused call
+        self.usergroups: dict[str, list[str]] = {}  # user-group id -> member user ids
+        self.triggers: dict[str, float] = {}  # trigger id -> when issued (monotonic)
+        self.opened: list[dict[str, Any]] = []  # modals opened with views.open, oldest first
+        self.dms: dict[str, str] = {}  # user id -> the DM channel conversations.open gave
+        self._used_triggers: set[str] = set()
         self._cond = threading.Condition()
         self._ts = 1700000000_000100
         fake = self
@@ -198,6 +210,17 @@ class FakeSlack:
         with self._cond:
             self.response_urls[rid] = ResponseUrl(rid)
         return f"{self.url}/respond/{rid}"
+
+    def new_trigger(self) -> str:
+        """A ``trigger_id`` as a click carries it: views.open takes it once, within 3 s."""
+        trigger = f"{uuid.uuid4().int % 10**12}.{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:16]}"
+        with self._cond:
+            self.triggers[trigger] = time.monotonic()
+        return trigger
+
+    def dm_messages(self, user: str) -> list[Posted]:
+        channel = self.dms.get(user)
+        return self.channel_messages(channel) if channel else []
 
     def hold(self, method: str, *, channel: str | None = None) -> Hold:
         held = Hold(method, channel)
@@ -342,6 +365,8 @@ class FakeSlack:
                 return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
             self.views.setdefault(str(params["user_id"]), []).append(view)
             return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:8].upper(), **view}}
+        if method in ("views.open", "conversations.open", "usergroups.users.list"):
+            return self._interactive(method, params)
         return {"ok": False, "error": "unknown_method"}
 
     def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -379,6 +404,38 @@ class FakeSlack:
             "response_metadata": {"next_cursor": next_cursor},
         }
 
+    def _interactive(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The methods buttons and modals need (called with the lock held)."""
+        if method == "conversations.open":
+            users = str(params.get("users") or "")
+            if not users or "," in users:
+                return {"ok": False, "error": "users_list_not_supplied" if not users else "not_implemented"}
+            channel = self.dms.setdefault(users, "D" + users.lstrip("UW")[:10])
+            return {"ok": True, "channel": {"id": channel}}
+        if method == "usergroups.users.list":
+            group = str(params.get("usergroup") or "")
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.usergroups[group])}
+        trigger = str(params.get("trigger_id") or "")
+        issued = self.triggers.get(trigger)
+        if issued is None:
+            return {
+                "ok": False,
+                "error": "invalid_trigger_id" if trigger not in self._used_triggers else "exchanged_trigger_id",
+            }
+        del self.triggers[trigger]
+        self._used_triggers.add(trigger)
+        if time.monotonic() - issued > TRIGGER_SECONDS:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view = _json_field(params.get("view"))
+        errors = modal_errors(view)
+        if errors:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
+        opened = {"id": "V" + uuid.uuid4().hex[:8].upper(), **view}
+        self.opened.append(opened)
+        return {"ok": True, "view": opened}
+
     def _respond(self, rid: str, raw: str) -> tuple[int, str, dict[str, str]]:
         payload = json.loads(raw or "{}")
         call = Call("response_url", payload, url_id=rid)
@@ -415,6 +472,31 @@ class FakeSlack:
         if payload.get("replace_original") or entry.current is None:
             entry.current = payload
         return 200, "ok", {}
+
+
+def modal_errors(view: Any) -> list[str]:
+    """A modal's limits (modal-views page, SLACK.md section 5), as Slack-style messages."""
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return ["[ERROR] must be a modal view [json-pointer:/view/type]"]
+    errors = [
+        e.replace("[json-pointer:/", "[json-pointer:/view/")
+        for e in validate_blocks(view.get("blocks", []), VIEW_BLOCKS)
+    ]
+    for key in ("title", "submit", "close"):
+        obj = view.get(key)
+        if obj is None and key != "title":
+            continue
+        if (
+            not isinstance(obj, dict)
+            or obj.get("type") != "plain_text"
+            or not 0 < len(str(obj.get("text", ""))) <= MODAL_TEXT
+        ):
+            errors.append(f"[ERROR] must be plain_text of at most {MODAL_TEXT} characters [json-pointer:/view/{key}]")
+    if len(str(view.get("private_metadata", ""))) > METADATA:
+        errors.append(f"[ERROR] must be less than {METADATA + 1} characters [json-pointer:/view/private_metadata]")
+    if len(str(view.get("callback_id", ""))) > CALLBACK_ID:
+        errors.append(f"[ERROR] must be less than {CALLBACK_ID + 1} characters [json-pointer:/view/callback_id]")
+    return errors
 
 
 def _parse(raw: str, content_type: str) -> dict[str, Any]:

@@ -86,6 +86,20 @@ def validate_blocks(blocks: Any, max_blocks: int) -> list[str]:
                             err("must be less than 256 characters", q + "/action_id")
                         if len(str(e.get("value", ""))) > 2000:
                             err("must be less than 2001 characters", q + "/value")
+                        if len(str(e.get("url", ""))) > 3000:
+                            err("must be less than 3001 characters", q + "/url")
+                        if e.get("style") not in (None, "primary", "danger"):
+                            err("must be one of primary, danger", q + "/style")
+                        confirm = e.get("confirm")
+                        if confirm is not None:
+                            text_obj(confirm.get("title"), q + "/confirm/title", 100, plain_only=True)
+                            text_obj(confirm.get("text"), q + "/confirm/text", 300)
+                            text_obj(confirm.get("confirm"), q + "/confirm/confirm", 30, plain_only=True)
+                            text_obj(confirm.get("deny"), q + "/confirm/deny", 30, plain_only=True)
+        elif kind == "input":
+            text_obj(block.get("label"), p + "/label", 2000, plain_only=True)
+            if not isinstance(block.get("element"), dict):
+                err("must provide an element", p + "/element")
     return errors
 
 

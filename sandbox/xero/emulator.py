@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.base import Emulator, Handler
 from sandbox.clock import SandboxClock
+from sandbox.consent import ConsentScreen
 from sandbox.idempotency import IdempotencyCache
 from sandbox.limits import RollingWindow
 from sandbox.tokens import Grant
@@ -82,6 +83,14 @@ class XeroEmulator(Emulator):
                 item_case_sensitive=bool(section.get("item_code_case_sensitive", True)),
             )
             self.orgs[org.tenant_id] = org
+        # Xero's consent screen: the person picks one of their organisations; the grant
+        # reaches that one (GET /connections lists it).
+        self.consent = ConsentScreen(
+            "Xero",
+            dict(section.get("clients") or {}),
+            lambda: [(o.tenant_id, o.name) for o in self.orgs.values()],
+            lambda chosen: [chosen],
+        )
 
     def org(self, tenant_id: str) -> Org:
         """The organisation a tenant id names (tests and the demo look inside)."""
@@ -91,6 +100,8 @@ class XeroEmulator(Emulator):
 
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
+            Route("/authorize", self.consent.page, methods=["GET"]),
+            Route("/authorize", self.consent.decide, methods=["POST"]),
             Route("/connections", self._connections, methods=["GET"]),
             Route("/Connections", self._connections, methods=["GET"]),
         ]

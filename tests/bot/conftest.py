@@ -4,6 +4,7 @@ and a fake Slack Web API, with signed requests built as Slack signs them."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from checks.runner import RunResult
 from config.env import load_settings
 from config.integrations import parse_config
 from sandbox.server import LoopbackServer, Sandbox
-from sandbox.slack import FakeSlack
+from sandbox.slack import FakeSlack, Posted
 from service.container import Services
 from tests.bot.world import build_world, connect_all, integrations_config
 
@@ -140,11 +141,96 @@ class Harness:
         )
         return self.post(body, "application/json")
 
+    def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        """POST an interactivity payload as Slack does (form field ``payload``, signed)."""
+        base = {
+            "token": "legacy-verification-token",
+            "api_app_id": "A0SYNC",
+            "team": {"id": "T0TEST", "domain": "test"},
+        }
+        return self.post("payload=" + quote(json.dumps({**base, **payload})), "application/x-www-form-urlencoded")
+
+    def click(
+        self,
+        blocks: list[dict[str, Any]],
+        action_prefix: str,
+        *,
+        user: str,
+        channel: str = "C0SUPPORT",
+        ts: str | None = None,
+        ephemeral: bool = False,
+        value: str | None = None,
+    ) -> tuple[httpx.Response, str]:
+        """Click the first button whose action id starts with ``action_prefix`` in ``blocks``
+        (a message as the fake received it); ``value`` replaces the button's (tampering).
+        Returns the HTTP answer and the click's response_url."""
+        block, button = find_button(blocks, action_prefix)
+        url = self.fake.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0TEST"},
+            "container": {
+                "type": "message",
+                "message_ts": ts or "1700000000.000001",
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": self.fake.new_trigger(),
+            "channel": {"id": channel, "name": channel.lower()},
+            "message": {"ts": ts, "blocks": blocks},
+            "response_url": url,
+            "actions": [
+                {
+                    "type": "button",
+                    "block_id": block.get("block_id", ""),
+                    "action_id": button["action_id"],
+                    "text": button["text"],
+                    "value": button.get("value", "") if value is None else value,
+                    "action_ts": f"{time.time():.6f}",  # each click differs: a replay is not a click
+                }
+            ],
+        }
+        return self.interaction(payload), url
+
+    def click_posted(
+        self, message: Posted, action_prefix: str, *, user: str, value: str | None = None
+    ) -> tuple[httpx.Response, str]:
+        """Click a button of a message the bot posted (approval requests)."""
+        return self.click(message.blocks, action_prefix, user=user, channel=message.channel, ts=message.ts, value=value)
+
+    def submit_view(self, view: dict[str, Any], *, user: str, values: dict[str, dict[str, Any]]) -> httpx.Response:
+        """Send a modal the bot opened, filled in with ``values`` ({block_id: {action_id: value}})."""
+        state = {
+            b: {a: {"type": "plain_text_input", "value": v} for a, v in inputs.items()} for b, inputs in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0TEST"},
+            "trigger_id": self.fake.new_trigger(),
+            "view": {**view, "state": {"values": state}, "hash": uuid.uuid4().hex[:10]},
+        }
+        return self.interaction(payload)
+
     def final_response(self, url: str, timeout: float = 30.0) -> dict[str, Any]:
         """The first response_url post after the ack (the answer that replaced the progress)."""
         entry = self.fake.response(url)
         self.fake.wait_for(lambda: entry.posts, timeout)
         return entry.posts[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_button(blocks: list[dict[str, Any]], action_prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(actions block, button) of the first button whose action id starts with ``action_prefix``."""
+    for block in blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if str(element.get("action_id", "")).startswith(action_prefix):
+                return block, element
+    raise AssertionError(f"no button {action_prefix!r} in the message")
 
 
 def sign(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
@@ -172,11 +258,16 @@ def sandbox() -> Iterator[Sandbox]:
 def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(database_url: str | None = None, **slack: Any) -> Harness:
-        """A running bot; ``database_url`` shares a database between harnesses (replicas)."""
+    def make(database_url: str | None = None, *, public_url: bool = False, **slack: Any) -> Harness:
+        """A running bot; ``database_url`` shares a database between harnesses (replicas);
+        ``public_url``: serve on a port chosen first, named as SYNC_DOCTOR_PUBLIC_URL (OAuth
+        redirects come back to the server, as a browser follows them)."""
         db_path = tmp_path / f"bot-{len(made)}.db"
+        port = free_port() if public_url else 0
+        public = {"SYNC_DOCTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"} if public_url else {}
         settings = load_settings(
             {
+                **public,
                 "DATABASE_URL": database_url or f"sqlite:///{db_path}",
                 "SYNC_DOCTOR_SECRET_KEY": "test-secret-key",
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -195,7 +286,7 @@ def make_harness(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> Ite
         listeners = ListenerEnds(runner.listener_completion_handler)
         runner.listener_completion_handler = listeners
         asgi = make_asgi_app(services, bot)
-        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi).start(), db_path, listeners)
+        harness = Harness(fake_slack, sandbox, services, bot, LoopbackServer(asgi, port).start(), db_path, listeners)
 
         def record(result: RunResult) -> None:
             harness.runs.append(result)

@@ -45,7 +45,7 @@ def assert_valid(message: Message) -> None:
     assert validate_blocks(message.blocks, MESSAGE_BLOCKS) == []
     payload = message.payload()
     assert payload["text"] and len(payload["text"]) <= 4000
-    assert not any(b["type"] == "actions" for b in message.blocks), "no buttons until approvals exist"
+    assert not any(b["type"] == "actions" for b in message.blocks), "no buttons without a stored run and the signer"
 
 
 # -- common ------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_all_clear() -> None:
     assert "Since the last run" not in all_text([message])
 
 
-def test_findings_worst_first_with_evidence_remediation_and_action_in_words() -> None:
+def test_findings_worst_first_with_evidence_remediation_and_the_action() -> None:
     action = ProposedAction("create_item", "Create item PROD-404 in Xero", {"sku": "PROD-404"})
     findings = [
         finding("sku.missing", "PROD-404", impact=blocked(("INV-9", "NZD", "40")), action=action),
@@ -140,7 +140,8 @@ def test_findings_worst_first_with_evidence_remediation_and_action_in_words() ->
     body = all_text([message])
     assert "1. Fix PROD-404 in *Xero*." in body
     assert "Blocks 1 invoice: INV-9 (NZD 40.00)" in body
-    assert "once approvals are enabled: _Create item PROD-404 in Xero_" in body
+    # an unstored result names the fix in words; a stored one gets the button (test_approvals.py)
+    assert "Sync Doctor can fix this: _Create item PROD-404 in Xero_" in body
 
 
 def test_overflow_splits_whole_findings_into_valid_messages() -> None:

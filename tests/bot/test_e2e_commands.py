@@ -53,7 +53,9 @@ def test_failing_integration_shows_the_finding_with_evidence(make_harness: Calla
     assert "Item (SKU) missing in the destination" in body and "`PROD-404`" in body
     assert "INV-2001" in body and "NZD 40.00" in body
     assert "suggestions: `PROD-001`" in body
-    assert not any(b["type"] == "actions" for b in answer["blocks"])
+    # each finding that proposes a fix has its button (tests/bot/test_e2e_approvals.py clicks them)
+    buttons = [e["text"]["text"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["Create item PROD-404 in Xero", "Re-sync INV-2001 to Xero"]
     assert h.fake.rejected == []
 
 

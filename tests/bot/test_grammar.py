@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import grammar
-from bot.grammar import Check, Help, ListIntegrations, Trace, Usage, parse
+from bot.grammar import Audit, Check, Help, ListIntegrations, Resync, Trace, Usage, parse
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,10 @@ from bot.grammar import Check, Help, ListIntegrations, Trace, Usage, parse
         ("acme trace in_1NxYz", Trace("acme", "in_1NxYz")),
         ("check acme invoice 2024/17", Trace("acme", "2024/17")),
         ("globex-nz_2 invoice INV-1", Trace("globex-nz_2", "INV-1")),
+        ("acme resync INV-1042", Resync("acme", ("INV-1042",))),
+        ("Acme re-sync INV-1 INV-2 INV-1", Resync("acme", ("INV-1", "INV-2", "INV-1"))),  # the plan notes repeats
+        ("acme audit", Audit("acme")),
+        ("acme history", Audit("acme")),
     ],
 )
 def test_parses(text: str | None, expected: grammar.Command) -> None:
@@ -47,7 +51,10 @@ def test_longest_pattern_wins_over_a_shorter_one() -> None:
         ("acme invoice", "an invoice number is missing"),
         ("acme invoice 1 2", "one invoice number at a time"),
         ("acme invoice <script>", "does not look like an invoice number"),
-        ("acme resync 1042", "after the integration name is not understood"),
+        ("acme resync", "which invoices?"),
+        ("acme resync INV-1 <b>", "'<b>' does not look like an invoice number"),
+        ("acme audit everything", "'audit' takes nothing after it"),
+        ("acme frobnicate 1042", "after the integration name is not understood"),
         ("<@U123> hello", "is not an integration name"),
     ],
 )
@@ -69,6 +76,8 @@ def test_help_is_generated_from_the_table() -> None:
         "/sync-check help",
         "/sync-check list",
         "/sync-check NAME invoice NUMBER",
+        "/sync-check NAME resync NUMBER...",
+        "/sync-check NAME audit",
         "/sync-check NAME",
     ]
     assert len(lines) == len(grammar.TABLE)
