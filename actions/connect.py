@@ -47,8 +47,12 @@ class ConnectService:
         integration = self.config.get(name)
         if integration is None:
             raise ConnectError(f"no integration named {name!r}; `sync-doctor list` shows the configured ones")
-        if side not in ("source", "destination"):
-            raise ConnectError(f"side must be 'source' or 'destination', not {side!r}")
+        if side == "middleware" and integration.middleware is None:
+            raise ConnectError(
+                f"{integration.name} has no middleware configured (integrations.{integration.name}.middleware)"
+            )
+        if side not in ("source", "destination", "middleware"):
+            raise ConnectError(f"side must be 'source', 'destination' or 'middleware', not {side!r}")
         return integration, integration.side(side).system
 
     def endpoints(self, integration: IntegrationConfig, side: str) -> Endpoints:

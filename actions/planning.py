@@ -176,12 +176,12 @@ class Planner:
         ctx = RunContext(
             integration=planning_scope(self.integration),
             source=SideData.preloaded(
-                "source", self.integration.source, capabilities=self.source.capabilities, **source_data
+                "source", self.integration.source, capabilities=_supported(self.source), **source_data
             ),
             destination=SideData.preloaded(
                 "destination",
                 self.integration.destination,
-                capabilities=self.dest.capabilities,
+                capabilities=_supported(self.dest),
                 **{**data, "invoices": list(copies.values())},
             ),
             now=self._now(),
@@ -425,3 +425,9 @@ def _account(accounts: Sequence[Account], code: str) -> Account | None:
 def _tax_rate(rates: Sequence[TaxRate], code: str) -> TaxRate | None:
     key = name_key(code)
     return next((r for r in rates if r.status == "active" and (r.code == code or name_key(r.name) == key)), None)
+
+
+def _supported(provider: Provider) -> frozenset[Capability]:
+    """What this provider instance reads: a job-app feed reads contacts or items only when its
+    configuration maps them, so the class's declared set is not the answer."""
+    return frozenset(c for c in Capability if provider.supports(c))

@@ -6,7 +6,9 @@ from __future__ import annotations
 from checks.base import Check
 from checks.connection import DESTINATION_CONNECTION, SOURCE_CONNECTION
 from checks.contacts import CONTACTS
+from checks.jobapps import JOBAPPS
 from checks.mappings import MAPPINGS
+from checks.middleware import MIDDLEWARE
 from checks.plan import PLAN
 from checks.platform import RATE
 from checks.settings import SETTINGS
@@ -24,6 +26,8 @@ CHECKS: tuple[Check, ...] = (
     CONTACTS,
     SKUS,
     SYNC_STATE,
+    MIDDLEWARE,
+    JOBAPPS,
     RATE,
 )
 

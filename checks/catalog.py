@@ -102,6 +102,26 @@ _ALL: list[Entry] = [
         ("not_editable", "Destination invoice can no longer be updated", W),
     ),
     *_entries("rate", ("limited", "API rate limit hit or daily quota nearly spent", W)),
+    # The middle of the pipe: the Make scenario or Zap carrying invoices (checks/middleware.py).
+    *_entries(
+        "middleware",
+        ("not_connected", "Sync Doctor cannot read the middleware: nothing is connected", W),
+        ("missing", "The Make scenario or Zap this integration names does not exist", F),
+        ("disabled", "The Make scenario or Zap is switched off", F),
+        ("errors", "The Make scenario or Zap fails when it runs", F),
+        ("held", "Zap runs are held by Zapier", F),
+        ("incomplete", "Incomplete executions wait to be resolved", W),
+        ("connection_expired", "A connection the middleware logs in with expired or fails", F),
+        ("operations_exhausted", "The middleware plan's operations are used up, or nearly", F),
+        ("stale", "The Make scenario or Zap has not run successfully for too long", F),
+    ),
+    # Job-management apps as sources (checks/jobapps.py, providers/generic.py).
+    *_entries(
+        "jobapp",
+        ("manual_sync", "Invoices wait in the job app to be sent to accounting", F),
+        ("reissued", "An invoice was re-issued under a new number: the old one is already synced", F),
+        ("feed_mismatch", "The job app's field mapping does not match what it returns", E),
+    ),
     # Not about the integration but about Sync Doctor itself: a check that crashed or ran out of
     # time still ends in a finding, so the report says what it could not look at.
     *_entries(

@@ -70,6 +70,12 @@ def uses_api_key(side: SideData) -> bool:
     return traits is not None and traits.auth_kind == "api_key"
 
 
+def keyless(side: SideData) -> bool:
+    """A job-app feed that needs no secret (a public export URL, a file on disk)."""
+    feed = side.config.feed
+    return feed is not None and feed.auth.kind == "none"
+
+
 def reauthorise(side: SideData) -> ProposedAction:
     """The button that starts a fresh OAuth consent for ``side``."""
     return ProposedAction(
@@ -92,6 +98,8 @@ def normalise_name(name: str | None) -> str:
 def _stored_state(side: SideData) -> Finding | None:
     conn = side.connection
     creds = side_credentials(side)
+    if creds is None and conn.state == "active" and keyless(side):
+        return None  # a job-app export read without a secret: nothing to store
     oauth = not uses_api_key(side)
     if conn.state == "disconnected" or creds is None:
         reason = "disconnected" if conn.state == "disconnected" else "no_credentials"

@@ -3,7 +3,8 @@
 Matching follows what real syncs do: the source contact's email, compared exactly, picks the
 destination contact. From there:
 
-* no email in the source                   -> ``contact.missing_email`` (syncs then match by name)
+* no email in the source                   -> ``contact.missing_email`` (syncs then match by name;
+  not for a job-app feed that has no email at all: the report says it cannot tell instead)
 * the email exists only with other case or spaces -> ``contact.email_mismatch`` (an exact
   match fails, the sync creates a second contact or, where names are unique, fails)
 * matched, but the names differ            -> ``contact.name_mismatch`` (says how: case,
@@ -186,7 +187,7 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
     if not ctx.destination.supports(Capability.CONTACTS):
         logger.debug("%s exposes no contacts; only source-side contact checks run", ctx.destination.display_name)
         for contact in sources.contacts:
-            if _email(contact) is None:
+            if _email(contact) is None and gives_emails(ctx):
                 _missing_email(ctx, out, contact, invoices_of(contact), None, None)
         return out.items
 
@@ -214,7 +215,8 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
             existing = [c for c in by_name().get(name_key(contact.name)) if not c.archived]
             if not existing and name_suggester is None:
                 name_suggester = Suggester((c.name for c in dest if not c.archived), key=fold)
-            _missing_email(ctx, out, contact, invoices_of(contact), existing, name_suggester)
+            if gives_emails(ctx):
+                _missing_email(ctx, out, contact, invoices_of(contact), existing, name_suggester)
             if not existing:
                 creating.setdefault(name_key(contact.name), []).append(contact)
                 _check_new_contact(ctx, out, contact, invoices_of(contact), need_address)
@@ -298,6 +300,13 @@ def check_contacts(ctx: RunContext) -> list[Finding]:
                 source_by_name.setdefault(key, []).append(contact)
         _collisions(ctx, out, creating, source_by_name, by_name(), invoices_of)
     return out.items
+
+
+def gives_emails(ctx: RunContext) -> bool:
+    """False for a job-app feed that maps no customer email at all (a Torqueflow export): then a
+    missing email is the export's, not the contact's, and the report lists it as cannot-tell."""
+    feed = ctx.source.config.feed
+    return feed is None or "contact_email" in feed.fields("invoice") or "email" in feed.fields("contact")
 
 
 def _missing_email(

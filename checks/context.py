@@ -10,6 +10,10 @@ logic give data directly instead of faking a system.
 
 What the side's system *is* (display name, :class:`providers.base.Rules`) comes from the
 provider registry by system key, so it is known even when the provider could not be built.
+
+An integration with a Make scenario or a Zap in between has a third side,
+:class:`MiddlewareSide`, reading the middleware's flow, runs, incomplete runs, connections and
+usage the same way (``RunContext.middleware``; ``RunContext.all_sides()`` includes it).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from config.integrations import IntegrationConfig, SideConfig
 from providers import display_name as display_name  # re-exported: bot/ reaches providers through checks
@@ -26,6 +30,8 @@ from providers import rules_for
 from providers.base import Capability, Provider, Rules
 from providers.credentials import Credentials
 from providers.errors import ProviderError, Unsupported
+from providers.flows import Flow, FlowConnection, FlowRun, IncompleteRun, Usage
+from providers.middleware import Middleware
 from providers.records import (
     Account,
     ConnectionInfo,
@@ -52,6 +58,16 @@ RESOURCE_CAPABILITIES: dict[str, Capability] = {
     "tracking": Capability.TRACKING,
     "payments": Capability.PAYMENTS,
 }
+# How far back a middleware side's runs are read: a day of a 15-minute schedule and more.
+RUNS_LOOKBACK = timedelta(days=2)
+# What a middleware side (a Make scenario, a Zap) reads instead.
+MIDDLEWARE_CAPABILITIES: dict[str, Capability] = {
+    "flow": Capability.FLOW,
+    "flow_runs": Capability.FLOW_RUNS,
+    "incomplete_runs": Capability.INCOMPLETE_RUNS,
+    "flow_connections": Capability.FLOW_CONNECTIONS,
+    "usage": Capability.USAGE,
+}
 
 
 @dataclass
@@ -73,6 +89,8 @@ class _Memo:
 
 class SideData:
     """One side of an integration as the checks see it."""
+
+    RESOURCES: dict[str, Capability] = RESOURCE_CAPABILITIES  # what this kind of side reads
 
     def __init__(
         self,
@@ -107,9 +125,9 @@ class SideData:
         capabilities: frozenset[Capability] | None = None,
         connection: ConnectionState | None = None,
         **resources: Any,
-    ) -> SideData:
+    ) -> Self:
         """A side whose resources are given (``org=OrgInfo(...)``, ``invoices=[...]``)."""
-        unknown = set(resources) - set(RESOURCE_CAPABILITIES) - {"rate"}
+        unknown = set(resources) - set(cls.RESOURCES) - {"rate"}
         if unknown:
             raise TypeError(f"unknown resources {sorted(unknown)}")
         data = cls(side, config, None, connection=connection)
@@ -117,7 +135,7 @@ class SideData:
         data._capabilities = (
             capabilities
             if capabilities is not None
-            else frozenset(RESOURCE_CAPABILITIES[name] for name in resources if name in RESOURCE_CAPABILITIES)
+            else frozenset(cls.RESOURCES[name] for name in resources if name in cls.RESOURCES)
         )
         return data
 
@@ -192,7 +210,7 @@ class SideData:
     def warm(self, name: str) -> None:
         """Fetch one resource ahead of the checks that will ask for it; an error is memoised
         for them to report."""
-        if name not in RESOURCE_CAPABILITIES or not self.supports(RESOURCE_CAPABILITIES[name]):
+        if name not in self.RESOURCES or not self.supports(self.RESOURCES[name]):
             return
         try:
             getattr(self, name)()
@@ -211,9 +229,51 @@ class SideData:
         """Resources fetched successfully so far (what the provider memoised for itself left out)."""
         found = dict(self._preloaded)
         for name, memo in list(self._memos.items()):
-            if name in RESOURCE_CAPABILITIES and memo.done and memo.error is None:
+            if name in self.RESOURCES and memo.done and memo.error is None:
                 found[name] = memo.value
         return found
+
+
+class MiddlewareSide(SideData):
+    """The middle of an integration (``integration.middleware``): a Make scenario or a Zap.
+    Its reads are memoised like a side's; ``since`` bounds the runs read."""
+
+    RESOURCES = MIDDLEWARE_CAPABILITIES
+
+    def __init__(
+        self,
+        side: str,
+        config: SideConfig,
+        provider: Provider | None,
+        *,
+        since: date | None = None,
+        connection: ConnectionState | None = None,
+        runs_since: datetime | None = None,
+        setup_error: ProviderError | None = None,
+    ) -> None:
+        super().__init__(side, config, provider, since=since, connection=connection)
+        self.runs_since = runs_since or datetime.now(UTC) - RUNS_LOOKBACK
+        self.setup_error = setup_error  # why no provider could be built (e.g. nothing connected)
+
+    def _middleware(self, provider: Provider) -> Middleware:
+        if not isinstance(provider, Middleware):
+            raise Unsupported(f"{self.display_name} is not middleware", system=self.system)
+        return provider
+
+    def flow(self) -> Flow | None:
+        return self._get("flow", lambda p: self._middleware(p).flow())
+
+    def flow_runs(self) -> list[FlowRun]:
+        return self._get("flow_runs", lambda p: self._middleware(p).flow_runs(self.runs_since))
+
+    def incomplete_runs(self) -> list[IncompleteRun]:
+        return self._get("incomplete_runs", lambda p: self._middleware(p).incomplete_runs())
+
+    def flow_connections(self) -> list[FlowConnection]:
+        return self._get("flow_connections", lambda p: self._middleware(p).flow_connections())
+
+    def usage(self) -> Usage:
+        return self._get("usage", lambda p: self._middleware(p).usage())
 
 
 @dataclass
@@ -231,6 +291,7 @@ class RunContext:
     destination: SideData
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     history: History = field(default_factory=History)
+    middleware: MiddlewareSide | None = None  # the Make scenario / Zap in between, when configured
 
     @property
     def today(self) -> date:
@@ -246,4 +307,10 @@ class RunContext:
         return (self.source, self.destination)
 
     def side(self, name: str) -> SideData:
+        if name == "middleware" and self.middleware is not None:
+            return self.middleware
         return self.source if name == "source" else self.destination
+
+    def all_sides(self) -> tuple[SideData, ...]:
+        """Source, destination and, when configured, the middleware in between."""
+        return self.sides() + ((self.middleware,) if self.middleware is not None else ())

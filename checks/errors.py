@@ -12,6 +12,7 @@
     TenantError          -> connection.wrong_tenant (connection.disconnected when the tenant is gone)
     RateLimited          -> rate.limited            (severity ERROR: the check could not finish)
     TimedOut             -> connection.slow         (severity ERROR: sent, no answer in time)
+    FeedMismatch         -> jobapp.feed_mismatch    (a job-app feed's mapping does not fit the payload)
     anything else        -> connection.unreachable  (severity ERROR)
 
 Every finding's subject is the side's system, so the runner keeps one finding per system and
@@ -30,6 +31,7 @@ from checks.context import SideData
 from checks.findings import Finding, ProposedAction, Severity
 from providers.errors import (
     CredentialsMissing,
+    FeedMismatch,
     ProviderError,
     RateLimited,
     RefreshFailed,
@@ -84,6 +86,8 @@ def _code_for(error: ProviderError, side: SideData) -> str:
         return "rate.limited"
     if isinstance(error, TimedOut):
         return "connection.slow"
+    if isinstance(error, FeedMismatch):
+        return "jobapp.feed_mismatch"
     return "connection.unreachable"
 
 
@@ -124,6 +128,8 @@ def finding_for_error(error: ProviderError, side: SideData) -> Finding:
     if code == "apikey.invalid" and side.config.environment:
         # The remediation names the mode (live / test) the replacement key must be made in.
         evidence["configured"] = side.config.environment
+    if isinstance(error, FeedMismatch):
+        evidence.update(field=error.field, path=error.path, sample=error.sample)
     if isinstance(error, TenantError):
         evidence["configured_tenant"] = side.config.tenant
         evidence["configured_name"] = side.config.name

@@ -60,8 +60,8 @@ def rate_finding(side: SideData) -> Finding | None:
 
 
 def check_rate(ctx: RunContext) -> Iterator[Finding]:
-    """429s met and daily quota left on both sides (no API calls of its own)."""
-    for side in ctx.sides():
+    """429s met and daily quota left on each side, the middleware's too (no API calls of its own)."""
+    for side in ctx.all_sides():
         finding = rate_finding(side)
         if finding is not None:
             yield finding

@@ -6,6 +6,7 @@ Template context (StrictUndefined: a template that names a missing key fails lou
     impact       finding.impact (``impact.invoices``, ``impact.amounts``)
     integration  the integration name
     source, destination   display names of the two systems ("HubSpot", "Xero")
+    middleware   display name of the Make scenario's / Zap's system in between, or None
     system       display name of the system the finding is about (or the destination)
     action       the proposed action's label, or None
 Output is Slack-flavoured Markdown (mrkdwn): numbered steps, ``*bold*``, backticked values.
@@ -64,8 +65,8 @@ def template_name(code: str) -> str:
     return f"remediation/{code}.md.j2"
 
 
-def render(finding: Finding, *, integration: str, source: str, destination: str) -> str:
-    """The numbered steps for ``finding``; ``source``/``destination`` are system keys."""
+def render(finding: Finding, *, integration: str, source: str, destination: str, middleware: str | None = None) -> str:
+    """The numbered steps for ``finding``; ``source``/``destination``/``middleware`` are system keys."""
     template = environment().get_template(template_name(finding.code))
     system_key = finding.system or destination
     text = template.render(
@@ -75,6 +76,7 @@ def render(finding: Finding, *, integration: str, source: str, destination: str)
         integration=integration,
         source=display_name(source),
         destination=display_name(destination),
+        middleware=display_name(middleware) if middleware else None,
         system=display_name(system_key),
         action=finding.action.label if finding.action else None,
     )

@@ -32,9 +32,20 @@ from typing import Any
 
 from checks.base import Check
 from checks.catalog import entry
-from checks.context import RESOURCE_CAPABILITIES, ConnectionState, History, RunContext, SideData
+from checks.context import (
+    MIDDLEWARE_CAPABILITIES,
+    RESOURCE_CAPABILITIES,
+    RUNS_LOOKBACK,
+    ConnectionState,
+    History,
+    MiddlewareSide,
+    RunContext,
+    SideData,
+)
 from checks.errors import finding_for_error
 from checks.findings import Finding, Impact, Severity, blocked_invoices, dedupe, worst_first
+from checks.middleware import middleware_blind_spots
+from checks.polling import flow_step
 from checks.remediation import render
 from config.integrations import IntegrationConfig, SideConfig
 from providers.base import Provider
@@ -82,6 +93,8 @@ class RunResult:
     run_id: int | None = None  # database id once stored
     last_synced_at: datetime | None = None
     context: RunContext | None = field(default=None, repr=False, compare=False)
+    middleware: str | None = None  # system key of the Make scenario / Zap in between, if any
+    middleware_note: str | None = None  # its state in one line ("Make scenario 'X': switched off ...")
 
     @property
     def blocked(self) -> Impact:
@@ -104,6 +117,8 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "integration": self.integration,
+            "middleware": self.middleware,
+            "middleware_note": self.middleware_note,
             "run": self.ref,
             "started_at": self.started_at.isoformat(),
             "duration_s": round(self.duration_s, 3),
@@ -187,6 +202,7 @@ def run_integration(
         destination=sides["destination"],
         now=started,
         history=history or History(last_synced_at=previous.last_synced_at if previous else None),
+        middleware=_middleware_side(integration, make_provider, stats, fan_out, connections, started),
     )
     # A side that could not even be set up (no credentials stored) is reported once, above;
     # running the checks would only repeat it.
@@ -195,6 +211,9 @@ def run_integration(
         for side_name, names in PREFETCH.items():
             for name in names:
                 fetches.submit(sides[side_name].warm, name)
+        if ctx.middleware is not None and ctx.middleware.provider is not None:
+            for name in MIDDLEWARE_CAPABILITIES:
+                fetches.submit(ctx.middleware.warm, name)
     findings, errors, timings, completed = _run_checks(
         ctx, [c for c in runnable if not c.final], time_limit, ref, stats
     )
@@ -208,7 +227,7 @@ def run_integration(
     # A check's own finding carries richer evidence than the same code derived from an error
     # (token.expired from the token check vs from a 401): dedupe keeps the first, so checks first.
     findings = setup_errors + findings + errors
-    for side in ctx.sides():
+    for side in ctx.all_sides():
         if side.provider is not None:
             side.provider.close()
     # A fetch still running belongs to a timed-out check: its HTTP timeout ends it.
@@ -233,6 +252,44 @@ def run_integration(
         cannot_tell=_cannot_tell(ctx) if runnable else (),
         last_synced_at=_last_synced(ctx, previous),
         context=ctx,
+        middleware=integration.middleware.system if integration.middleware is not None else None,
+        middleware_note=_middleware_note(ctx) if runnable else None,
+    )
+
+
+def _middleware_note(ctx: RunContext) -> str | None:
+    """The middleware's state in one line, from what the run already read."""
+    step = flow_step(ctx)
+    return f"{step[0]}: {step[2]}" if step is not None else None
+
+
+def _middleware_side(
+    integration: IntegrationConfig,
+    make_provider: ProviderFactory,
+    stats: CallStats,
+    fan_out: FanOut,
+    connections: dict[str, ConnectionState],
+    started: datetime,
+) -> MiddlewareSide | None:
+    """The third side, when configured. A middleware that cannot be read (nothing connected)
+    does not stop the run: the middleware check reports why (``setup_error``)."""
+    if integration.middleware is None:
+        return None
+    config = integration.middleware.side_config()
+    provider: Provider | None = None
+    failure: ProviderError | None = None
+    try:
+        provider = make_provider("middleware", config, stats)
+        provider.fan_out = fan_out
+    except ProviderError as e:
+        failure = e
+    return MiddlewareSide(
+        "middleware",
+        config,
+        provider,
+        connection=connections.get("middleware"),
+        runs_since=started - RUNS_LOOKBACK,
+        setup_error=failure,
     )
 
 
@@ -319,7 +376,7 @@ def _timed(check: Check, ctx: RunContext) -> tuple[list[Finding], float]:
 
 
 def _side_of(ctx: RunContext, system: str) -> SideData:
-    for side in ctx.sides():
+    for side in ctx.all_sides():
         if side.system == system:
             return side
     return ctx.destination
@@ -370,6 +427,12 @@ def _cannot_tell(ctx: RunContext) -> tuple[str, ...]:
     org = ctx.destination.fetched().get("org")
     if org is not None and not org.features_known:
         notes.append(f"{ctx.destination.display_name} does not say which features its plan includes")
+    for side in ctx.sides():
+        if side.provider is not None:
+            notes.extend(
+                f"{side.display_name} ({side.side}) does not say {spot}" for spot in side.provider.blind_spots()
+            )
+    notes.extend(middleware_blind_spots(ctx))
     return tuple(notes)
 
 
@@ -380,6 +443,7 @@ def _render_safely(finding: Finding, integration: IntegrationConfig, ref: str) -
             integration=integration.name,
             source=integration.source.system,
             destination=integration.destination.system,
+            middleware=integration.middleware.system if integration.middleware is not None else None,
         )
     except Exception:
         # A template bug must not hide the finding itself; tests render every template.

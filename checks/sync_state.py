@@ -6,16 +6,18 @@ or id into ``Reference`` when the destination numbers invoices itself, as QuickB
 auto-sequencing). Then:
 
 * no copy                              -> ``sync.unsynced``: one finding listing the invoices
-  with their age in days, oldest first (an invoice changed within :data:`UNSYNCED_GRACE` may
-  simply not have been picked up yet and is left out)
+  with their age in days, oldest first (an invoice changed within :data:`UNSYNCED_GRACE`, or
+  within the middleware's schedule when a Make scenario or Zap carries the invoices, may simply
+  not have been picked up yet and is left out: ``checks.polling``)
 * more than one live (non-void) copy   -> ``sync.duplicate``, per invoice
 * one copy, but total, currency, line count, line amounts, contact or status differ
                                        -> ``sync.drift``, naming each difference
 * paid on one side only                -> ``sync.payment_drift``
 * differs, the source changed after the copy, and the copy is paid, voided or inside the
   destination's lock date (updates are refused there) -> ``sync.not_editable`` instead of drift
-* no synced invoice has landed for longer than ``settings.stale_after_hours`` while newer
-  source invoices wait                 -> ``sync.stale`` (the dead man's switch; "landed" =
+* no synced invoice has landed for longer than ``settings.stale_after_hours`` (stretched to two
+  runs of a slow middleware schedule, ``checks.polling``) while newer source invoices wait
+                                       -> ``sync.stale`` (the dead man's switch; "landed" =
   the newest of the destination copies' ``updated_at`` (else their date) and
   ``ctx.history.last_synced_at``)
 * ``ctx.history.failed_actions``       -> ``sync.failed``, one per invoice still missing. These
@@ -37,6 +39,7 @@ from checks.catalog import entry
 from checks.context import RunContext
 from checks.findings import Finding, Impact, ProposedAction
 from checks.matching import fold, fold_email
+from checks.polling import UNSYNCED_GRACE, pickup_grace, stale_limit
 from checks.scope import in_scope
 from common.money import cents_text
 from providers.base import Capability
@@ -44,7 +47,6 @@ from providers.records import Invoice, InvoiceStatus
 
 logger = logging.getLogger(__name__)
 
-UNSYNCED_GRACE = timedelta(hours=1)
 EVIDENCE_LIMIT = 100  # invoices listed in one finding's evidence; the impact keeps them all
 CENT = Decimal("0.01")
 
@@ -103,11 +105,15 @@ def age_days(ctx: RunContext, invoice: Invoice) -> int | None:
     return None
 
 
-def _too_recent(ctx: RunContext, invoice: Invoice) -> bool:
+def _too_recent(ctx: RunContext, invoice: Invoice, grace: timedelta = UNSYNCED_GRACE) -> bool:
     if invoice.updated_at is not None:
-        return ctx.now - aware(invoice.updated_at) < UNSYNCED_GRACE
-    # date only: an invoice dated today may still be on its way
-    return invoice.issue_date is not None and invoice.issue_date >= ctx.today
+        return ctx.now - aware(invoice.updated_at) < grace
+    # date only: an invoice dated today (or inside a slow schedule's wait) may still be on its way
+    if invoice.issue_date is None:
+        return False
+    return (
+        invoice.issue_date >= ctx.today or datetime.combine(invoice.issue_date, time(0), tzinfo=UTC) > ctx.now - grace
+    )
 
 
 def _summary(ctx: RunContext, invoice: Invoice) -> dict[str, Any]:
@@ -244,7 +250,8 @@ def check_sync_state(ctx: RunContext) -> list[Finding]:
 
 
 def _unsynced(ctx: RunContext, missing: list[Invoice]) -> list[Finding]:
-    waiting = [inv for inv in missing if not _too_recent(ctx, inv)]
+    grace = pickup_grace(ctx)
+    waiting = [inv for inv in missing if not _too_recent(ctx, inv, grace)]
     if not waiting:
         return []
     waiting.sort(key=lambda i: (-(age_days(ctx, i) or 0), i.number or i.id))
@@ -328,7 +335,7 @@ def _voided_in_source(ctx: RunContext, index: DestinationIndex) -> list[Finding]
 def _stale(ctx: RunContext, pairs: _Pairs) -> list[Finding]:
     landed = [t for _, copies in pairs.matched for c in copies if (t := landed_at(c)) is not None]
     last = max([*landed, *([aware(ctx.history.last_synced_at)] if ctx.history.last_synced_at else [])], default=None)
-    limit = timedelta(hours=ctx.integration.settings.stale_after_hours)
+    limit = stale_limit(ctx)
     waiting = []
     for inv in pairs.missing:
         seen = landed_at(inv)
@@ -348,7 +355,7 @@ def _stale(ctx: RunContext, pairs: _Pairs) -> list[Finding]:
     evidence = {
         "last_synced_at": last.isoformat() if last else None,
         "hours_since": int((ctx.now - last).total_seconds() // 3600) if last else None,
-        "stale_after_hours": ctx.integration.settings.stale_after_hours,
+        "stale_after_hours": int(limit.total_seconds() // 3600),
         "waiting": len(waiting),
         "oldest_waiting": _summary(ctx, waiting[0]),
         "newest_waiting": _summary(ctx, waiting[-1]),

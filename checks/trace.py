@@ -29,7 +29,8 @@ from checks.catalog import CATALOG, title
 from checks.context import RunContext, SideData
 from checks.findings import Finding, Severity
 from checks.matching import Suggester, did_you_mean, fold_code
-from checks.sync_state import UNSYNCED_GRACE, DestinationIndex, aware
+from checks.polling import UNSYNCED_GRACE, flow_step, waiting_for_poll
+from checks.sync_state import DestinationIndex, aware
 from common.money import cents_text
 from providers.base import Capability
 from providers.errors import ProviderError
@@ -38,7 +39,7 @@ from providers.records import Invoice, InvoiceStatus
 logger = logging.getLogger(__name__)
 
 # Families whose failures stop every invoice even though their impact lists none.
-SYSTEM_WIDE = ("connection", "token", "apikey", "plan", "settings", "rate")
+SYSTEM_WIDE = ("connection", "token", "apikey", "plan", "settings", "rate", "middleware")
 SYMPTOMS = frozenset({"sync.unsynced", "sync.stale"})
 
 
@@ -117,9 +118,35 @@ def describe(finding: Finding) -> str:
         return f"dated on or before the lock date {ev.get('lock_date')}"
     if code == "sync.failed":
         return f"the last push failed after {ev.get('attempts')} attempts: {ev.get('error')}"
+    if code.startswith(("middleware.", "jobapp.")):
+        return _describe_middle(finding)
     if code in CATALOG:
         return f"{title(code)} ({finding.subject})"
     return f"{code} ({finding.subject})"
+
+
+def _describe_middle(finding: Finding) -> str:
+    """Middleware and job-app findings in a trace's words."""
+    ev, code = finding.evidence, finding.code
+    what = f"{ev.get('display_name', '')} {ev.get('kind', '')} '{ev.get('flow') or finding.subject}'".strip()
+    if code == "middleware.disabled":
+        why = {"errors": " after repeated errors", "billing": " (a subscription problem)"}.get(
+            str(ev.get("reason")), ""
+        )
+        return f"the {what} is switched off{why}"
+    if code == "middleware.errors":
+        last = (ev.get("last_errors") or [{}])[0]
+        said = f": {last.get('message')}" if last.get("message") else ""
+        return f"the {what} fails when it runs{said}"
+    if code == "middleware.connection_expired":
+        return f"the {ev.get('display_name')} connection {finding.subject} {str(ev.get('reason')).replace('_', ' ')}"
+    if code == "middleware.operations_exhausted":
+        return f"{ev.get('display_name')} has used {ev.get('used')} of {ev.get('limit')} {ev.get('unit')}"
+    if code == "jobapp.manual_sync":
+        return f"it waits in {ev.get('app')} to be sent to accounting"
+    if code == "jobapp.reissued":
+        return f"it re-issues job {ev.get('job')}, already synced as {ev.get('previous')}: syncing it would bill twice"
+    return f"{title(code)} ({finding.subject})"
 
 
 def _summary(inv: Invoice) -> dict[str, Any]:
@@ -193,6 +220,12 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
     if invoice is not None:
         exclusion = _settings_steps(ctx, invoice, steps)
         in_scope = exclusion is None
+        if invoice.posted is not None:
+            # The job app's own record of posting it to accounting (AroFlo's link-processed date);
+            # with middleware in between, the middleware's state says more.
+            posted = invoice.posted or (None if ctx.middleware is not None else False)
+            detail = "yes, by its own record" if invoice.posted else f"not yet, by {src_name}'s own record"
+            steps.append(TraceStep(f"Sent to accounting by {src_name}", posted, detail))
 
     related = [f for f in findings if key in f.impact.invoices]
     system_wide = [
@@ -204,6 +237,9 @@ def trace_invoice(ctx: RunContext, number: str, findings: Sequence[Finding]) -> 
         ok = False if f.severity >= Severity.FAIL else None
         steps.append(TraceStep(title(f.code), ok, describe(f), code=f.code))
     blocking = sorted((f for f in related + system_wide if f.severity >= Severity.FAIL), key=Finding.sort_key)
+    middle = flow_step(ctx)
+    if middle is not None:
+        steps.append(TraceStep(*middle))
 
     dest_invoices, dest_problem = _read_invoices(ctx.destination)
     copies: list[Invoice] = []
@@ -361,6 +397,10 @@ def _verdict(
         return text + "."
     if not dest_read:
         return f"{label} is in {src}; whether it reached {dst} is unknown because {dst} could not be read."
+    wait = waiting_for_poll(ctx, invoice)
+    if wait is not None and all(f.code in SYMPTOMS for f in blocking):
+        # "missing" and "stale" are what waiting looks like; nothing else stops it
+        return f"{label} is not in {dst} yet: {wait.sentence(ctx.now)}."
     if blocking:
         # "missing" and "stale" restate the symptom; lead with a cause when there is one
         causes = [f for f in blocking if f.code not in SYMPTOMS] or list(blocking)

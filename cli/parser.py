@@ -115,9 +115,15 @@ def parser() -> argparse.ArgumentParser:
         "--api-key-file -).",
     )
     connect.add_argument("name", help="the integration")
-    connect.add_argument("side", choices=["source", "destination"], help="which side of it")
+    connect.add_argument(
+        "side", choices=["source", "destination", "middleware"], help="which side of it (or its Make scenario / Zap)"
+    )
     how = connect.add_mutually_exclusive_group(required=True)
-    how.add_argument("--api-key", metavar="KEY", help="an API key or private-app token (Stripe, HubSpot)")
+    how.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="an API key or private-app token (Stripe, HubSpot, a Make API token, a job app's secret)",
+    )
     how.add_argument("--api-key-file", metavar="FILE", help="read the API key from FILE (- for standard input)")
     how.add_argument("--access-token", metavar="TOKEN", help="an OAuth access token you already have")
     how.add_argument("--access-token-file", metavar="FILE", help="read the access token from FILE (- for stdin)")

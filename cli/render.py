@@ -121,11 +121,19 @@ def since_last_run(result: RunResult) -> str | None:
     return f"since last run: {new} new, {len(result.resolved)} resolved"
 
 
+def pipe(result: RunResult, arrow: str = "->") -> str:
+    """``hubspot -> xero``, or ``aroflo -> make -> xero`` when a middleware carries the invoices."""
+    systems = [result.source, *([result.middleware] if result.middleware else []), result.destination]
+    return f" {arrow} ".join(systems)
+
+
 def run_report(result: RunResult) -> str:
     lines = [
-        f"{result.integration}: {result.source} -> {result.destination}   {verdict(result)}",
+        f"{result.integration}: {pipe(result)}   {verdict(result)}",
         f"  {summary(result)}",
     ]
+    if result.middleware_note:
+        lines.append(f"  middle: {result.middleware_note}")
     since = since_last_run(result)
     if since:
         lines.append(f"  {since}")

@@ -64,11 +64,13 @@ def run_report(result: RunResult) -> RenderableType:
     parts: list[RenderableType] = [
         Text.assemble(
             (result.integration, "bold"),
-            f": {result.source} → {result.destination}   ",
+            f": {render.pipe(result, '→')}   ",
             (verdict, VERDICT_STYLE[verdict]),
         ),
         Text(f"  {render.summary(result)}", style="dim"),
     ]
+    if result.middleware_note:
+        parts.append(Text(f"  middle: {result.middleware_note}"))
     since = render.since_last_run(result)
     if since:
         parts.append(Text(f"  {since}", style="dim"))

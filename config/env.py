@@ -17,7 +17,7 @@ from config.integrations import ConfigError
 DEFAULT_DB_FILE = "sync-doctor.db"
 DEFAULT_CONFIG_FILE = "sync-doctor.yml"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-OAUTH_SYSTEMS = ("xero", "quickbooks", "hubspot", "zoho_books", "myob")
+OAUTH_SYSTEMS = ("xero", "quickbooks", "hubspot", "zoho_books", "myob", "zapier")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,10 +16,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
 
+if TYPE_CHECKING:
+    from config.middleware import MiddlewareConfig
+    from config.sources import FeedConfig
 DIRECTIONS = ("source_to_destination", "destination_to_source", "both", "none")
 STATUSES = ("draft", "open", "paid", "void")
 ENVIRONMENTS = ("live", "test")
@@ -45,6 +48,7 @@ class SideConfig:
     options: Mapping[str, str] = field(default_factory=dict)  # system-specific (e.g. Stripe sku_metadata_key)
     scopes: tuple[str, ...] = ()  # OAuth scopes to ask for and check (empty: the provider's defaults)
     timeout_seconds: float | None = None  # how long to wait for an answer (None: 30 s)
+    feed: FeedConfig | None = None  # job-app sources: how invoices are read (config/sources.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +91,15 @@ class IntegrationConfig:
     mappings: Mappings = Mappings()
     requires: tuple[str, ...] = ()
     slack: IntegrationSlack = IntegrationSlack()
+    middleware: MiddlewareConfig | None = None  # the Make scenario / Zap in between (config/middleware.py)
 
     def side(self, which: str) -> SideConfig:
         if which == "source":
             return self.source
         if which == "destination":
             return self.destination
+        if which == "middleware" and self.middleware is not None:
+            return self.middleware.side_config()
         raise ValueError(f"side must be 'source' or 'destination', not {which!r}")
 
 
@@ -322,7 +329,18 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
     m = r.mapping(
         value,
         path,
-        {"system", "tenant", "environment", "name", "limits", "options", "scopes", "timeout_seconds", *URL_KEYS},
+        {
+            "system",
+            "tenant",
+            "environment",
+            "name",
+            "limits",
+            "options",
+            "scopes",
+            "timeout_seconds",
+            "feed",
+            *URL_KEYS,
+        },
     )
     if not m:
         r.fail(path, "is required (system, tenant, ...)")
@@ -344,6 +362,7 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
     ):
         r.fail(f"{path}.timeout_seconds", f"must be a number of seconds above 0 and at most 600, not {timeout!r}")
     return SideConfig(
+        feed=_feed(r, system, m, urls, path),
         system=system,
         tenant=r.string(m.get("tenant"), f"{path}.tenant"),
         environment=r.string(m.get("environment"), f"{path}.environment", choices=ENVIRONMENTS),
@@ -354,6 +373,20 @@ def _side(r: _Reader, value: Any, path: str) -> SideConfig:
         scopes=r.strings(m.get("scopes"), f"{path}.scopes"),
         timeout_seconds=float(timeout) if timeout is not None else None,
     )
+
+
+def _feed(r: _Reader, system: str, m: Mapping[str, Any], urls: Mapping[str, str], path: str) -> FeedConfig | None:
+    """The job-app feed of a ``generic`` or preset source (config/sources.py)."""
+    from config.sources import JOB_APP_SYSTEMS, parse_feed
+
+    if system not in JOB_APP_SYSTEMS:
+        if "feed" in m:
+            r.fail(f"{path}.feed", f"is for job-app sources ({', '.join(JOB_APP_SYSTEMS)}), not {system}")
+        return None
+    feed = parse_feed(r, m.get("feed"), f"{path}.feed", system)
+    if system == "generic" and feed.endpoints and "base_url" not in urls:
+        r.fail(f"{path}.base_url", "is required: the address of the app's API (endpoint paths are relative to it)")
+    return feed
 
 
 def _settings(r: _Reader, value: Any, path: str) -> SyncSettings:
@@ -410,7 +443,7 @@ def _mappings(r: _Reader, value: Any, path: str) -> Mappings:
 
 
 def _integration(r: _Reader, name: str, value: Any, path: str) -> IntegrationConfig:
-    m = r.mapping(value, path, {"source", "destination", "settings", "mappings", "requires", "slack"})
+    m = r.mapping(value, path, {"source", "destination", "settings", "mappings", "requires", "slack", "middleware"})
     if "source" not in m:
         r.fail(f"{path}.source", "is required")
     if "destination" not in m:
@@ -427,4 +460,13 @@ def _integration(r: _Reader, name: str, value: Any, path: str) -> IntegrationCon
             channel=r.string(slack.get("channel"), f"{path}.slack.channel"),
             ephemeral=r.boolean(slack.get("ephemeral"), f"{path}.slack.ephemeral", False),
         ),
+        middleware=_middleware(r, m.get("middleware"), f"{path}.middleware"),
     )
+
+
+def _middleware(r: _Reader, value: Any, path: str) -> MiddlewareConfig | None:
+    if value is None:
+        return None
+    from config.middleware import parse_middleware
+
+    return parse_middleware(r, value, path)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import httpx
 
+from config.sources import FeedConfig
 from providers.base import Endpoints, Provider, ProviderOptions, Rules
 from providers.credentials import CredentialStore
 from providers.fanout import SERIAL, FanOut
@@ -27,6 +28,18 @@ PROVIDERS: dict[str, str] = {
     "stripe": "providers.stripe.Stripe",
     "zoho_books": "providers.zoho_books.ZohoBooks",
     "myob": "providers.myob.Myob",
+    # Job-management apps as sources: any app through a configured feed, and the presets.
+    "generic": "providers.generic.GenericSource",
+    "aroflo": "providers.aroflo.AroFlo",
+    "torqueflow": "providers.jobapps.Torqueflow",
+    "workshop_software": "providers.jobapps.WorkshopSoftware",
+}
+
+# The middle of the pipe: systems configured under an integration's `middleware:`, never as its
+# source or destination (providers.middleware).
+MIDDLEWARE: dict[str, str] = {
+    "make": "providers.make.Make",
+    "zapier": "providers.zapier.Zapier",
 }
 
 
@@ -36,9 +49,9 @@ class UnknownSystem(ValueError):
 
 def provider_class(system: str) -> type[Provider]:
     try:
-        dotted = PROVIDERS[system]
+        dotted = PROVIDERS[system] if system in PROVIDERS else MIDDLEWARE[system]
     except KeyError:
-        known = ", ".join(sorted(PROVIDERS))
+        known = ", ".join(sorted({*PROVIDERS, *MIDDLEWARE}))
         raise UnknownSystem(f"unknown system {system!r}; supported: {known}") from None
     module_name, _, class_name = dotted.rpartition(".")
     cls: type[Provider] = getattr(importlib.import_module(module_name), class_name)
@@ -47,14 +60,14 @@ def provider_class(system: str) -> type[Provider]:
 
 def display_name(system: str) -> str:
     """How users call ``system`` ("QuickBooks Online"); the key itself for one we do not know."""
-    if system in PROVIDERS:
+    if system in PROVIDERS or system in MIDDLEWARE:
         return provider_class(system).display_name
     return system
 
 
 def rules_for(system: str) -> Rules:
     """The rules data bound for ``system`` must follow; none known for a system without a client."""
-    return provider_class(system).rules if system in PROVIDERS else Rules()
+    return provider_class(system).rules if system in PROVIDERS or system in MIDDLEWARE else Rules()
 
 
 def scopes_needed(system: str, configured: Sequence[str] = ()) -> tuple[str, ...]:
@@ -128,6 +141,7 @@ def get_provider(
     fan_out: FanOut = SERIAL,
     timeout: float | None = None,
     scopes: Sequence[str] = (),
+    feed: FeedConfig | None = None,
 ) -> Provider:
     """Build a ready-to-call provider for one side of one integration. ``fan_out`` runs its
     independent reads side by side (the check runner lends its own per run instead);
@@ -151,11 +165,13 @@ def get_provider(
         page_size=page_size,
         extra=dict(extra or {}),
         timeout=timeout,
+        feed=feed,
     )
     return cls(options, TokenManager(credentials, token_endpoint), stats, fan_out=fan_out)
 
 
 __all__ = [
+    "MIDDLEWARE",
     "PROVIDERS",
     "Limits",
     "Provider",

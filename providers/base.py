@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 
+from config.sources import FeedConfig
 from providers.errors import (
     AuthError,
     ConnectFailed,
@@ -80,6 +81,12 @@ class Capability(StrEnum):
     PUSH_INVOICE = "push_invoice"
     CREATE_ITEM = "create_item"
     CREATE_CONTACT = "create_contact"
+    # Middleware (providers.middleware): the flow carrying invoices between the two sides.
+    FLOW = "flow"  # the scenario / Zap: on or off, schedule
+    FLOW_RUNS = "flow_runs"  # recent runs and their errors
+    INCOMPLETE_RUNS = "incomplete_runs"  # runs stored for someone to resolve
+    FLOW_CONNECTIONS = "flow_connections"  # the app accounts the flow logs in with
+    USAGE = "usage"  # units used of the plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +245,7 @@ class ProviderOptions:
     page_size: int | None = None  # override the API's maximum page size (tests, benchmarks)
     extra: Mapping[str, str] = field(default_factory=dict)  # system-specific options (YAML `options:`)
     timeout: float | None = None  # seconds to wait for an answer (None: providers.http's default)
+    feed: FeedConfig | None = None  # how a generic / job-app source is read (YAML `feed:`, presets applied)
 
 
 class Provider:
@@ -353,6 +361,11 @@ class Provider:
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def blind_spots(self) -> tuple[str, ...]:
+        """What this system (as configured) does not expose that a check would need, in the
+        report's words ("whether each invoice was sent to Xero"); capabilities cover the rest."""
+        return ()
 
     def _unsupported(self, what: Capability) -> Unsupported:
         return Unsupported(f"{self.display_name} does not expose {what.value}", system=self.system)

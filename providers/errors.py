@@ -18,6 +18,7 @@
     │   ├── TimedOut              sent, but no answer within the timeout (timeout_s): the system is slow
     │   └── ConnectFailed         never sent: no connection could be made (safe to repeat, even a write)
     ├── UnexpectedResponse        the system answered something we cannot read
+    │   └── FeedMismatch          a feed's field mapping does not fit the records an app returned
     └── Unsupported               the system has no such capability (declared, never faked)
 
 ``permanent`` tells callers whether retrying the same request can ever help. ``retry`` is the
@@ -145,3 +146,15 @@ class UnexpectedResponse(ProviderError):
 
 class Unsupported(ProviderError):
     pass
+
+
+class FeedMismatch(UnexpectedResponse):
+    """A job-app feed's mapping (``feed.mapping`` / ``records`` in the configuration) does not
+    fit what the app returned: which field, its configured path, why, and one record as it
+    came (so the operator can correct the path without guessing)."""
+
+    def __init__(self, message: str, *, field: str, path: str, sample: str, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.field = field
+        self.path = path
+        self.sample = sample

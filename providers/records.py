@@ -148,6 +148,10 @@ class Invoice:
     updated_at: datetime | None = None
     reference: str | None = None  # the source system's reference, as the sync writes it
     source: str | None = None  # which app created it (for skip-source filters), when known
+    # Job apps: whether the app itself says the invoice was posted to the accounting system
+    # (AroFlo's link-processed date), and the job it bills (two invoices of one job: a re-issue).
+    posted: bool | None = None
+    job: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Shared machinery: ``base`` (the ``Emulator`` base: the ASGI app, the OAuth token
 injection, the request log), ``clock``, ``tokens`` (grants and their rotation), ``faults``,
 ``limits`` (rolling rate-limit windows), ``idempotency`` (answers saved under a key) and
 ``server`` (serving a world on loopback ports; reading world files). One package per system,
-``xero``, ``quickbooks``, ``hubspot``, ``stripe``, ``zoho_books`` and ``myob``, whose docstring
+``xero``, ``quickbooks``, ``hubspot``, ``stripe``, ``zoho_books`` and ``myob``, the middleware ``make``
+and ``zapier``, the job apps ``aroflo`` and ``jobapp`` (any JSON-over-HTTP app, and published exports), whose docstring
 documents its world section.
 """

@@ -38,6 +38,10 @@ EMULATORS: dict[str, str] = {
     "stripe": "sandbox.stripe.StripeEmulator",
     "zoho_books": "sandbox.zoho_books.ZohoBooksEmulator",
     "myob": "sandbox.myob.MyobEmulator",
+    "make": "sandbox.make.MakeEmulator",
+    "zapier": "sandbox.zapier.ZapierEmulator",
+    "jobapp": "sandbox.jobapp.JobAppEmulator",
+    "aroflo": "sandbox.aroflo.AroFloEmulator",
 }
 
 
@@ -113,10 +117,17 @@ def load_world(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def emulator_of(system: str, section: Any) -> str:
+    """Which emulator serves a section: its own name, or the one it names with ``emulator:``
+    (a second organisation of a system on its own port, e.g. a demo's second Xero)."""
+    named = section.get("emulator") if isinstance(section, Mapping) else None
+    return str(named) if named else system
+
+
 def check_world(world: Mapping[str, Any], *, source: str = "world") -> None:
     """Every system section names a system with an emulator and is a mapping."""
     for system in world_systems(world):
-        if system not in EMULATORS:
+        if emulator_of(system, world[system]) not in EMULATORS:
             raise WorldError(
                 f"{source}: unknown section {system!r}: a world has one section per system "
                 f"({', '.join(sorted(EMULATORS))}), plus demo and notes starting with _"
@@ -132,10 +143,10 @@ _SECTION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, 
 
 
 def _emulator(system: str, section: Mapping[str, Any], clock: SandboxClock, source: str) -> Emulator:
-    cls = emulator_class(system)
+    cls = emulator_class(emulator_of(system, section))
     refusals: tuple[type[Exception], ...] = (*_SECTION_ERRORS, *cls.load_errors)
     try:
-        return cls(section, clock)
+        return cls({k: v for k, v in section.items() if k != "emulator"}, clock)
     except refusals as e:
         if isinstance(e, KeyError):
             problem = f"a required key {e.args[0]!r} is missing"

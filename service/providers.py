@@ -43,7 +43,9 @@ def provider_factory(
             except UnknownSystem as e:
                 raise Unsupported(f"Sync Doctor cannot talk to {cfg.system} yet ({e})", system=cfg.system) from None
             store = DbCredentialStore(sessions, vault, integration.name, side, lock_file=lock_file)
-            if store.load() is None:
+            # A job-app feed read without a secret (a public export, a file on disk) needs none stored.
+            keyless = cfg.feed is not None and cfg.feed.auth.kind == "none"
+            if store.load() is None and not keyless:
                 how = "--api-key KEY" if cls.auth_kind == "api_key" else "--oauth"
                 raise CredentialsMissing(
                     f"{cls.display_name} ({side}) is not connected: run "
@@ -66,6 +68,7 @@ def provider_factory(
                 extra=cfg.options,
                 timeout=cfg.timeout_seconds,
                 scopes=cfg.scopes,
+                feed=cfg.feed,
             )
 
         return make

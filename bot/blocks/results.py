@@ -143,10 +143,13 @@ def resolved_blocks(resolved: Sequence[tuple[str, str]]) -> list[Block]:
 
 
 def head_blocks(result: RunResult) -> list[Block]:
-    title = f"{result.integration}: {display(result.source)} → {display(result.destination)}"
+    middle = f" → {display(result.middleware)}" if result.middleware else ""
+    title = f"{result.integration}: {display(result.source)}{middle} → {display(result.destination)}"
     calls = sum(result.api_calls.values())
     meta = f"Run `{escape(result.ref)}` · {result.duration_s:.1f}s · {plural(calls, 'API call')} · {escape(result.trigger)}"
     blocks = [header(title), section(summary_text(result)), context(meta)]
+    if result.middleware_note:
+        blocks.append(context(truncate(f":arrows_counterclockwise: {escape(result.middleware_note)}", SECTION_TEXT)))
     if result.cannot_tell:
         blocks.append(
             context(

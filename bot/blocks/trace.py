@@ -20,6 +20,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.ids import Ids
 from bot.blocks.results import fix_button, title_of
+from checks.context import display_name
 from checks.findings import Finding
 from checks.runner import RunResult
 from checks.trace import InvoiceTrace
@@ -85,5 +86,6 @@ def trace_message(trace: InvoiceTrace, result: RunResult, ids: Ids | None = None
                 f"{len(fixes) - MAX_FIXES} more blocking problems: run `/sync-check {escape(trace.integration)}` for all of them."
             )
         )
-    blocks.append(context(f"{escape(trace.source)} → {escape(trace.destination)} · run `{escape(result.ref)}`"))
+    middle = f" → {escape(display_name(result.middleware))}" if result.middleware else ""
+    blocks.append(context(f"{escape(trace.source)}{middle} → {escape(trace.destination)} · run `{escape(result.ref)}`"))
     return Message(f"{trace.integration} invoice {trace.number}: {trace.verdict}", blocks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -355,3 +356,22 @@ def test_alert_messages() -> None:
 @pytest.mark.parametrize("subjects", [tuple(f"S{i}" * 100 for i in range(30))])
 def test_alert_with_many_long_subjects_is_valid(subjects: tuple[str, ...]) -> None:
     assert_valid(alert_blocks.opened_message(notice(subjects=subjects, remediation="x" * 9000)))
+
+
+def test_the_middleware_side_shows_in_the_results_and_the_trace() -> None:
+    run = dataclasses.replace(
+        result([finding("middleware.disabled", "AroFlo <invoices> to Xero", system="make")]),
+        source="aroflo",
+        middleware="make",
+        middleware_note="Make scenario 'AroFlo <invoices> to Xero': switched off after repeated errors",
+    )
+    [message] = result_messages(run)
+    validate_blocks(message.blocks, MESSAGE_BLOCKS)
+    assert message.blocks[0]["text"]["text"] == "acme: AroFlo → Make → Xero"
+    note = json.dumps(message.blocks, ensure_ascii=False)
+    assert "Make scenario 'AroFlo &lt;invoices&gt; to Xero': switched off after repeated errors" in note
+    assert "`middleware.disabled` · Make" in note
+    trace = InvoiceTrace(
+        "acme", "1043", "AroFlo", "Xero", True, True, (), (), (TraceStep("Found in AroFlo", True, "1043"),), "v"
+    )
+    assert "AroFlo → Make → Xero · run `abc12345`" in json.dumps(trace_message(trace, run).blocks, ensure_ascii=False)

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from checks import CHECKS
-from checks.context import RESOURCE_CAPABILITIES, SideData
+from checks.context import MIDDLEWARE_CAPABILITIES, RESOURCE_CAPABILITIES, MiddlewareSide, RunContext, SideData
+from config.middleware import MiddlewareConfig
 from providers.errors import Unsupported
 from providers.records import ConnectionInfo, OrgInfo, RateStatus
 from tests.checks.contexts import config, ctx, side
@@ -18,10 +19,10 @@ from tests.checks.records import NOW, oauth
 EVERYTHING = frozenset(RESOURCE_CAPABILITIES.values())
 
 
-def light(which: str) -> SideData:
+def light(which: str, source: str = "hubspot") -> SideData:
     """A side that claims every capability but gives only what a cheap check may read: reading
     anything else raises ``Unsupported``."""
-    cfg = config("hubspot", "xero")
+    cfg = config(source, "xero")
     return side(
         which,
         cfg,
@@ -41,9 +42,20 @@ def test_cheap_checks_read_no_lists(check) -> None:
     check(ctx(config("hubspot", "xero"), light("source"), light("destination")))
 
 
+def with_middleware() -> RunContext:
+    """The light sides, a job app as the source (for the job-app checks) and a Make scenario in
+    between that gives nothing either."""
+    middle = MiddlewareConfig(system="make", scenario_id="1", organization_id="2", zone="eu1.make.com")
+    base = ctx(config("aroflo", "xero"), light("source", "aroflo"), light("destination", "aroflo"))
+    side = MiddlewareSide.preloaded(
+        "middleware", middle.side_config(), capabilities=frozenset(MIDDLEWARE_CAPABILITIES.values())
+    )
+    return RunContext(base.integration, base.source, base.destination, now=NOW, middleware=side)
+
+
 def test_the_others_do_need_the_lists() -> None:
     costly = [check for check in CHECKS if not check.cheap]
     assert CHEAP and costly
     for check in costly:
         with pytest.raises(Unsupported):
-            check(ctx(config("hubspot", "xero"), light("source"), light("destination")))
+            check(with_middleware())

@@ -23,10 +23,11 @@ from checks.remediation import TEMPLATE_DIR, environment, render, template_name
 from common.mrkdwn import escape
 from tests.checks.access_findings import ACCESS
 from tests.checks.data_findings import DATA
+from tests.checks.middle_findings import MIDDLE
 from tests.checks.produced_findings import Produced
 from tests.checks.zoho_myob_findings import ZOHO_MYOB
 
-SCENARIOS = {**ACCESS.scenarios, **DATA.scenarios, **ZOHO_MYOB.scenarios}
+SCENARIOS = {**ACCESS.scenarios, **DATA.scenarios, **ZOHO_MYOB.scenarios, **MIDDLE.scenarios}
 TEMPLATES = {path.name.removesuffix(".md.j2") for path in (TEMPLATE_DIR / "remediation").glob("*.md.j2")}
 
 
@@ -91,6 +92,7 @@ def shows_the_action(code: str) -> bool:
 
 def test_scenario_names_are_unique() -> None:
     assert set(ACCESS.scenarios) & set(DATA.scenarios) == set()
+    assert (set(ACCESS.scenarios) | set(DATA.scenarios)) & set(MIDDLE.scenarios) == set()
 
 
 def test_every_catalog_code_has_a_template_and_every_template_a_code() -> None:

@@ -49,7 +49,7 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     runs = {r["integration"]: r for r in report["integrations"]}
-    assert set(runs) == {"acme", "bluegum", "umbrella", "initech", "tasman", "harbour"}
+    assert set(runs) == {"acme", "bluegum", "umbrella", "initech", "tasman", "harbour", "sparky", "torque"}
     for run in runs.values():
         assert {"integration", "started_at", "duration_s", "api_calls", "findings", "resolved"} <= set(run)
         for finding in run["findings"]:
@@ -57,7 +57,7 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
             assert "1." in finding["remediation"]
     assert [f for f in runs["initech"]["findings"] if f["severity"] in ("warn", "fail", "error")] == []
     broken = {name for name, run in runs.items() if any(f["severity"] == "fail" for f in run["findings"])}
-    assert {"acme", "bluegum", "umbrella", "tasman", "harbour"} <= broken
+    assert {"acme", "bluegum", "umbrella", "tasman", "harbour", "sparky", "torque"} <= broken
     codes = {f["code"] for run in runs.values() for f in run["findings"]}
     stories = {
         "sku.missing",
@@ -70,6 +70,8 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
         "token.refresh_failed",
         "apikey.environment",
         "token.expiring",
+        "middleware.disabled",
+        "jobapp.reissued",
     }
     assert stories <= codes
     # worst first: severities never increase down a report
@@ -93,6 +95,16 @@ def test_demo_json_shows_the_stories_and_a_clean_integration(tmp_path: Path) -> 
     cased = harbour[("sku.case_mismatch", "led-dl10")]
     assert cased["evidence"]["destination_code"] == "LED-DL10" and cased["impact"]["invoices"] == ["HE-3002"]
     assert ("settings.period_locked", "lock_date") in harbour
+    # the job-app stories: Make switched itself off after Xero refused an unmapped code three times
+    sparky = runs["sparky"]
+    assert sparky["middleware"] == "make"
+    stopped = next(f for f in sparky["findings"] if f["code"] == "middleware.disabled")
+    assert stopped["evidence"]["reason"] == "errors" and stopped["evidence"]["consecutive_errors"] == 3
+    assert "4-1020" in stopped["evidence"]["last_errors"][0]["message"]
+    assert sorted(stopped["impact"]["invoices"]) == ["1043", "1044", "1046"]
+    unmapped = {(f["code"], f["subject"]) for run in (sparky, runs["torque"]) for f in run["findings"]}
+    assert {("mapping.account_code", "4-1020"), ("mapping.account_code", "Tyres")} <= unmapped
+    assert any("Sync now" in note for note in runs["torque"]["cannot_tell"])
     assert list(tmp_path.iterdir()) == []  # no database, key file or lock file left in the cwd
 
 
@@ -102,6 +114,8 @@ def test_demo_text_report_is_readable(tmp_path: Path) -> None:
     assert done.stderr == ""  # no log line mixed in: the report is the output
     assert "initech: hubspot -> xero   HEALTHY" in done.stdout
     assert "acme: hubspot -> quickbooks   FAILING" in done.stdout
+    assert "sparky: aroflo -> make -> xero   FAILING" in done.stdout
+    assert "middle: Make scenario 'AroFlo approved invoices to Xero': switched off after repeated errors" in done.stdout
     assert "what to do:" in done.stdout
     assert "tasman: stripe -> zoho_books   FAILING" in done.stdout
     assert "harbour: hubspot -> myob   FAILING" in done.stdout
@@ -112,6 +126,8 @@ def test_demo_text_report_is_readable(tmp_path: Path) -> None:
         "rt-acme-qbo",
         "1000.tasman-demo-access",
         "harbour-cf-demo",
+        "demo-aroflo-secret",
+        "7d3f5a2c",
     ):
         assert secret not in done.stdout and secret not in done.stderr
 

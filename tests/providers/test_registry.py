@@ -6,30 +6,53 @@ import pytest
 
 from checks.context import SideData
 from config.integrations import ConfigError, SideConfig, parse_config
-from providers import PROVIDERS, display_name, provider_class, rules_for
+from config.middleware import MIDDLEWARE_SYSTEMS
+from providers import MIDDLEWARE, PROVIDERS, display_name, provider_class, rules_for
 from providers.base import Rules
 
 
 def test_display_names_come_from_the_provider_class() -> None:
     assert display_name("quickbooks") == provider_class("quickbooks").display_name == "QuickBooks Online"
+    assert display_name("aroflo") == provider_class("aroflo").display_name == "AroFlo"  # a job app's preset
+    assert display_name("make") == "Make" and display_name("zapier") == "Zapier"  # middleware
     assert display_name("not-a-system") == "not-a-system"
     assert all(display_name(system) != system for system in PROVIDERS)
+
+
+GENERIC_FEED = {
+    "export": {"file": "exports/sales.csv"},
+    "mapping": {
+        "invoice": {
+            "number": "$.number",
+            "date": "$.date",
+            "status": "$.status",
+            "total": "$.total",
+            "currency": {"const": "GBP"},
+            "contact_id": "$.customer",
+            "contact_name": "$.customer",
+        }
+    },
+}
 
 
 def test_the_configuration_accepts_exactly_the_registered_systems() -> None:
     """A system becomes configurable by registering its provider, and only then: `connect` or
     `check` never meet a configured system that no provider serves."""
     for system in PROVIDERS:
-        side = {"system": system}
+        # a generic job-app source needs its feed; every other system takes no more than its name
+        side = {"system": system} if system != "generic" else {"system": system, "feed": GENERIC_FEED}
         config = parse_config({"integrations": {"a": {"source": side, "destination": side}}}, systems=PROVIDERS)
         assert config.integrations["a"].source.system == system
-    with pytest.raises(
-        ConfigError, match=r"integrations\.a\.destination\.system: unknown system 'aroflo'; supported: "
-    ):
+    with pytest.raises(ConfigError, match=r"integrations\.a\.destination\.system: unknown system 'make'; supported: "):
         parse_config(
-            {"integrations": {"a": {"source": {"system": "stripe"}, "destination": {"system": "aroflo"}}}},
+            {"integrations": {"a": {"source": {"system": "stripe"}, "destination": {"system": "make"}}}},
             systems=PROVIDERS,
         )
+
+
+def test_middleware_is_its_own_table_and_never_a_source_or_destination() -> None:
+    assert set(MIDDLEWARE) == set(MIDDLEWARE_SYSTEMS)
+    assert not set(MIDDLEWARE) & set(PROVIDERS)
 
 
 def test_rules_are_declared_per_system_with_defaults_for_the_rest() -> None:
