@@ -34,13 +34,20 @@ GENERIC_FEED = {
     },
 }
 
+FEEDS = {
+    "generic": GENERIC_FEED,
+    "torqueflow": {"export": {"file": "exports/torqueflow.csv"}},
+    "workshop_software": {"export": {"file": "exports/workshop.csv"}},
+}
+
 
 def test_the_configuration_accepts_exactly_the_registered_systems() -> None:
     """A system becomes configurable by registering its provider, and only then: `connect` or
     `check` never meet a configured system that no provider serves."""
     for system in PROVIDERS:
-        # a generic job-app source needs its feed; every other system takes no more than its name
-        side = {"system": system} if system != "generic" else {"system": system, "feed": GENERIC_FEED}
+        # a generic job-app source needs its feed, an export-only app where its export is; every other
+        # system takes no more than its name
+        side = {"system": system, **({"feed": FEEDS[system]} if system in FEEDS else {})}
         config = parse_config({"integrations": {"a": {"source": side, "destination": side}}}, systems=PROVIDERS)
         assert config.integrations["a"].source.system == system
     with pytest.raises(ConfigError, match=r"integrations\.a\.destination\.system: unknown system 'make'; supported: "):

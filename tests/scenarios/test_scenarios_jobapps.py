@@ -51,7 +51,7 @@ def run(env: dict[str, str]) -> Iterator[Any]:
     opened: list[DemoEnvironment] = []
 
     def start(world: dict[str, Any]) -> DemoEnvironment:
-        demo = DemoEnvironment({"DATABASE_URL": env["DATABASE_URL"], "SYNC_DOCTOR_SECRET_KEY": "k"}, build, world=world)
+        demo = DemoEnvironment({}, build, world=world, database_url=env["DATABASE_URL"])
         opened.append(demo.__enter__())
         return demo
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from config.integrations import ConfigError, IntegrationConfig, parse_config
+from providers import PROVIDERS
 
 MAKE = {"system": "make", "scenario_id": 1229, "organization_id": 21, "zone": "eu1.make.com"}
 GENERIC_FEED: dict[str, Any] = {
@@ -79,7 +80,8 @@ def test_a_zapier_middleware_carries_its_plan_and_ids_as_options() -> None:
 
 
 def test_middleware_is_not_a_source_or_destination_system() -> None:
-    fails(sides({"system": "make"}), "integrations.acme.source.system: unknown system 'make'")
+    with pytest.raises(ConfigError, match=r"integrations\.acme\.source\.system: unknown system 'make'"):
+        parse_config({"integrations": {"acme": sides({"system": "make"})}}, systems=PROVIDERS)
 
 
 def test_a_generic_feed_is_parsed_with_its_paths() -> None:
