@@ -145,8 +145,12 @@ def _register_alerts(services: Services) -> None:
     from bot.publish import SlackAlertPublisher, make_client
     from reports.alerts import AlertService
 
-    publisher = SlackAlertPublisher(make_client(settings))
+    from bot.publish import SlackDigestPublisher
+
+    client = make_client(settings)
+    publisher = SlackAlertPublisher(client)
     services.notifier.subscribe(AlertService(services.config, services.sessions, publisher))
+    services.digest_publisher = SlackDigestPublisher(client)
 
 
 class Root:
