@@ -142,10 +142,8 @@ def _register_alerts(services: Services) -> None:
     settings = services.settings
     if not settings.slack_bot_token:
         return
-    from bot.publish import SlackAlertPublisher, make_client
+    from bot.publish import SlackAlertPublisher, SlackDigestPublisher, make_client
     from reports.alerts import AlertService
-
-    from bot.publish import SlackDigestPublisher
 
     client = make_client(settings)
     publisher = SlackAlertPublisher(client)

@@ -24,16 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import build  # noqa: E402
-from checks.findings import Severity  # noqa: E402
-from checks.runner import RunResult  # noqa: E402
-from demo import DemoEnvironment  # noqa: E402
-from reports.digest.periods import Quarter  # noqa: E402
-from service.container import Services  # noqa: E402
-from service.digests import json_text, make_digest, markdown  # noqa: E402
-from store import actions_repo, alerts_repo  # noqa: E402
-from store import repositories as repo  # noqa: E402
-from store.counters import record_run_counters  # noqa: E402
+from app import build
+from checks.findings import Severity
+from checks.runner import RunResult
+from demo import DemoEnvironment
+from reports.digest.periods import Quarter
+from service.container import Services
+from service.digests import json_text, make_digest, markdown
+from store import actions_repo, alerts_repo
+from store import repositories as repo
+from store.counters import record_run_counters
 
 TZ = "Australia/Sydney"
 QUARTER = Quarter(2026, 3)
@@ -48,7 +48,13 @@ INCIDENTS = {
     "sparky": [(15, 3, 20), (33, 12, 3), (58, 9, 72), (80, 16, 8)],
 }
 # 2026Q2's last month, lighter and worse, so the digest has a trend to show
-PREVIOUS = {"acme": [(70, 9, 80)], "bluegum": [(66, 11, 40), (80, 8, 30)], "tasman": [(75, 12, 10)], "umbrella": [(71, 10, 120)], "sparky": []}
+PREVIOUS = {
+    "acme": [(70, 9, 80)],
+    "bluegum": [(66, 11, 40), (80, 8, 30)],
+    "tasman": [(75, 12, 10)],
+    "umbrella": [(71, 10, 120)],
+    "sparky": [],
+}
 
 
 def healthy(result: RunResult) -> RunResult:
@@ -61,14 +67,23 @@ def ongoing(result: RunResult) -> RunResult:
     return replace(result, findings=tuple(replace(f, status="ongoing") for f in result.findings))
 
 
-def seed(services: Services, real: dict[str, RunResult], quarter: Quarter, incidents: dict[str, list[tuple[int, int, int]]], *, from_day: int, rng: random.Random) -> dict[str, int]:
+def seed(
+    services: Services,
+    real: dict[str, RunResult],
+    quarter: Quarter,
+    incidents: dict[str, list[tuple[int, int, int]]],
+    *,
+    from_day: int,
+    rng: random.Random,
+) -> dict[str, int]:
     sessions = services.sessions
     start, end = quarter.bounds(TZ)
     counts = {"sweeps": 0, "diagnoses": 0, "alerts": 0, "actions": 0}
     for name, spans in incidents.items():
         failing = real[name]
         windows = [
-            (start + timedelta(days=d - 1, hours=h), start + timedelta(days=d - 1, hours=h + length)) for d, h, length in spans
+            (start + timedelta(days=d - 1, hours=h), start + timedelta(days=d - 1, hours=h + length))
+            for d, h, length in spans
         ]
         broken_before = False
         alert_id: int | None = None
@@ -81,7 +96,12 @@ def seed(services: Services, real: dict[str, RunResult], quarter: Quarter, incid
                 record_run_counters(session, result, "schedule", at, TZ)
                 if broken and not broken_before:
                     alert = repo.add_alert(
-                        session, integration=name, code=failing.findings[0].code, channel="C0ALERTS", run_id=None, detail={}
+                        session,
+                        integration=name,
+                        code=failing.findings[0].code,
+                        channel="C0ALERTS",
+                        run_id=None,
+                        detail={},
                     )
                     alert.opened_at = at
                     alert_id = alert.id
@@ -122,18 +142,30 @@ def seed(services: Services, real: dict[str, RunResult], quarter: Quarter, incid
                     if approve:  # it ran: claimed, then finished (the engine's own transitions)
                         ran = look + timedelta(minutes=21)
                         actions_repo.claim(
-                            session, action.id, owner="seed", lease_until=ran + timedelta(minutes=5), now=ran,
-                            state="approved", previous_owner=None,
+                            session,
+                            action.id,
+                            owner="seed",
+                            lease_until=ran + timedelta(minutes=5),
+                            now=ran,
+                            state="approved",
+                            previous_owner=None,
                         )
                         actions_repo.finish(
-                            session, action.id, owner="seed", state="succeeded" if rng.random() < 0.85 else "failed",
-                            summary={}, error=None, now=ran + timedelta(minutes=1),
+                            session,
+                            action.id,
+                            owner="seed",
+                            state="succeeded" if rng.random() < 0.85 else "failed",
+                            summary={},
+                            error=None,
+                            now=ran + timedelta(minutes=1),
                         )
                 counts["diagnoses"] += 1
                 counts["actions"] += 1
             if rng.random() < 0.05:  # a few checks a week that nobody needed to make
                 with sessions.begin() as session:
-                    record_run_counters(session, failing if broken else healthy(failing), "cli", at + timedelta(minutes=7), TZ)
+                    record_run_counters(
+                        session, failing if broken else healthy(failing), "cli", at + timedelta(minutes=7), TZ
+                    )
                 counts["diagnoses"] += 1
             broken_before = broken
             at += SWEEP_EVERY
@@ -163,7 +195,9 @@ def main() -> int:
         services.config = replace(services.config, integrations={k: services.config.integrations[k] for k in INCIDENTS})
         digest, chart = make_digest(services, QUARTER, now=datetime(2026, 10, 1, 9, tzinfo=UTC))
     (out / "digest-example.png").write_bytes(chart.png)
-    (out / "digest-example.md").write_text(markdown(digest, chart="digest-example.png", alt=chart.alt), encoding="utf-8")
+    (out / "digest-example.md").write_text(
+        markdown(digest, chart="digest-example.png", alt=chart.alt), encoding="utf-8"
+    )
     (out / "digest-example.json").write_text(json_text(digest), encoding="utf-8")
     print(f"seeded {QUARTER.previous()} (last month): {previous}")
     print(f"seeded {QUARTER}: {current}")

@@ -18,8 +18,8 @@ from reports.digest.chart import Chart, render_chart
 from reports.digest.metrics import DEFAULT_MINUTES_PER_DIAGNOSIS, build_digest
 from reports.digest.model import Digest
 from reports.digest.periods import BadQuarter, Quarter
-from reports.digest.render import json_text, markdown
 from reports.digest.publish import DigestNotPosted
+from reports.digest.render import json_text, markdown
 from service.container import Services
 from store import digests_repo
 

@@ -228,7 +228,9 @@ def _last_healthy(session: Session, integration: str, day: date, row: Integratio
     return _aware(value)
 
 
-def days_between(session: Session, start: date, end: date, integrations: Sequence[str] | None = None) -> list[IntegrationDay]:
+def days_between(
+    session: Session, start: date, end: date, integrations: Sequence[str] | None = None
+) -> list[IntegrationDay]:
     """Counter rows with ``start <= day < end``, by integration then day."""
     query = select(IntegrationDay).where(IntegrationDay.day >= start, IntegrationDay.day < end)
     if integrations is not None:

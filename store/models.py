@@ -267,7 +267,7 @@ class IntegrationDay(Base):
     connected_runs: Mapped[int] = mapped_column(Integer, default=0)
     checks_run: Mapped[int] = mapped_column(Integer, default=0)
     findings_by_code: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # runs each code was warn or worse
-    new_by_code: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # times each code started failing (new, fail+)
+    new_by_code: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # times each code started to fail
     invoices_blocked_max: Mapped[int] = mapped_column(Integer, default=0)
     invoices_blocked_last: Mapped[int] = mapped_column(Integer, default=0)
     blocked_amounts_last: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

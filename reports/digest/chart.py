@@ -48,7 +48,11 @@ def alt_text(digest: Digest) -> str:
             f"{p.name} {pct(p.health)} overall, lowest {pct(worst.health)} in the week of {worst.start.day} "
             f"{worst.start.strftime('%b')}"
         )
-    more = f"; {len(rest)} more integrations not drawn, each at {pct(min(r.health or 0 for r in rest))} or better" if rest else ""
+    more = (
+        f"; {len(rest)} more integrations not drawn, each at {pct(min(r.health or 0 for r in rest))} or better"
+        if rest
+        else ""
+    )
     return (
         f"Line chart of weekly sync health (share of checks with nothing failing), {digest.label}, per integration: "
         + "; ".join(parts)

@@ -128,7 +128,11 @@ def _uptime(rows: Sequence[IntegrationDay]) -> tuple[float | None, float | None,
         )
     runs = sum(r.runs for r in rows)
     if runs:
-        return _share(sum(r.connected_runs for r in rows), runs), _share(sum(r.healthy_runs for r in rows), runs), "runs"
+        return (
+            _share(sum(r.connected_runs for r in rows), runs),
+            _share(sum(r.healthy_runs for r in rows), runs),
+            "runs",
+        )
     return None, None, "none"
 
 
