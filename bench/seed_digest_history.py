@@ -164,7 +164,7 @@ def seed(
             if rng.random() < 0.05:  # a few checks a week that nobody needed to make
                 with sessions.begin() as session:
                     record_run_counters(
-                        session, failing if broken else healthy(failing), "cli", at + timedelta(minutes=7), TZ
+                        session, ongoing(failing) if broken else healthy(failing), "cli", at + timedelta(minutes=7), TZ
                     )
                 counts["diagnoses"] += 1
             broken_before = broken

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from store.models import IntegrationDay
@@ -107,9 +106,14 @@ def _amounts(rows: dict[str, list[str]]) -> dict[str, str]:
 
 def _upsert(session: Session, values: dict[str, Any], increments: Sequence[str]) -> None:
     dialect = session.get_bind().dialect.name
+    # each dialect's insert is imported when used: a process on SQLite never loads PostgreSQL's
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         statement: Any = postgresql.insert(IntegrationDay).values(**values)
     elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         statement = sqlite.insert(IntegrationDay).values(**values)
     else:  # the two databases Sync Doctor supports; another would need its own upsert
         raise RuntimeError(f"daily counters need PostgreSQL or SQLite, not {dialect}")
