@@ -4,7 +4,7 @@ themselves: one row per quarter, claimed before it is posted so it posts once.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -76,7 +76,3 @@ def mark_posted(session: Session, quarter: str, *, channel: str, message_ts: str
 def mark_failed(session: Session, quarter: str, *, error: str) -> None:
     """Not posted: kept pending (``posted_at`` empty) with why, to be retried."""
     session.execute(update(DigestRow).where(DigestRow.quarter == quarter).values(error=error[:2000], claimed_at=None))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
