@@ -142,11 +142,13 @@ def _register_alerts(services: Services) -> None:
     settings = services.settings
     if not settings.slack_bot_token:
         return
-    from bot.publish import SlackAlertPublisher, make_client
+    from bot.publish import SlackAlertPublisher, SlackDigestPublisher, make_client
     from reports.alerts import AlertService
 
-    publisher = SlackAlertPublisher(make_client(settings))
+    client = make_client(settings)
+    publisher = SlackAlertPublisher(client)
     services.notifier.subscribe(AlertService(services.config, services.sessions, publisher))
+    services.digest_publisher = SlackDigestPublisher(client)
 
 
 class Root:

@@ -23,6 +23,9 @@ from bot.blocks import alerts as alert_blocks
 from bot.blocks.common import Message, context
 from config.env import Settings
 from reports.alerts import AlertNotice
+from reports.digest.chart import Chart
+from reports.digest.model import Digest
+from reports.digest.publish import DigestNotPosted
 
 logger = logging.getLogger(__name__)
 
@@ -151,3 +154,48 @@ class SlackAlertPublisher:
         self.client.chat_postMessage(
             channel=notice.channel, thread_ts=message_ts, **alert_blocks.resolved_reply(notice).payload()
         )
+
+
+# Slack's answers when the bot cannot post to a channel, and what the operator should do.
+CHANNEL_HINTS = {
+    "not_in_channel": "invite the Sync Doctor app to the channel (/invite @Sync Doctor), the digest is kept and "
+    "posted on the next try",
+    "channel_not_found": "check slack.digest_channel: no such channel, or a private one the app is not in; the "
+    "digest is kept and posted on the next try",
+    "is_archived": "the channel is archived: set slack.digest_channel to another one",
+    "missing_scope": "the app lacks a scope (chat:write, files:write): reinstall it with slack-manifest.yml",
+}
+
+
+class SlackDigestPublisher:
+    """Quarterly digests (:class:`reports.digest.publish.DigestPublisher`): the message, then
+    the chart uploaded beside it with ``files_upload_v2`` (files.getUploadURLExternal, the
+    upload, files.completeUploadExternal)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def post(self, channel: str, digest: Digest, chart: Chart) -> tuple[str, str | None]:
+        from bot.blocks.digest import digest_message
+
+        try:
+            response = self.client.chat_postMessage(channel=channel, **digest_message(digest).payload())
+        except SlackApiError as e:
+            error = str(e.response.get("error") or "unknown_error")
+            raise DigestNotPosted(error, CHANNEL_HINTS.get(error, "")) from None
+        ts = str(response["ts"])
+        channel_id = str(response.get("channel") or channel)  # uploads need the id, a post answers with it
+        try:
+            self.client.files_upload_v2(
+                channel=channel_id,
+                content=chart.png,
+                filename=f"sync-health-{digest.quarter}.png",
+                title=f"Weekly sync health, {digest.label}",
+                alt_txt=chart.alt[:1000],
+            )
+        except SlackApiError as e:
+            # The message is out; posting it again would say it twice. Say the chart is missing.
+            error = str(e.response.get("error") or "unknown_error")
+            logger.warning("the digest of %s was posted, its chart was not: %s", digest.quarter, error)
+            return ts, f"chart not uploaded: {error}"
+        return ts, None

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from actions.errors import ConnectError
 from cli import actions as action_commands
-from cli import checks, connect, db, demo, sandbox, serve
+from cli import checks, connect, db, demo, digest, sandbox, serve
 from cli.base import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
 from cli.parser import parser
 from config.env import Settings, load_settings
@@ -86,5 +86,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {
     "sandbox": sandbox.cmd_sandbox,
     "db": db.cmd_db,
     "serve": serve.cmd_serve,
+    "digest": digest.cmd_digest,
     **action_commands.COMMANDS,
 }

@@ -72,6 +72,18 @@ def invoice_number(text: str) -> str:
     return text.strip()
 
 
+def _digest_quarter(text: str) -> str:
+    from cli.digest import quarter_text
+
+    return quarter_text(text)
+
+
+def _digest_out(text: str) -> Any:
+    from cli.digest import out_file
+
+    return out_file(text)
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="sync-doctor",
@@ -214,6 +226,24 @@ def parser() -> argparse.ArgumentParser:
     )
     actions.add_argument("name", nargs="?", help="an integration, or `resume`")
     actions.add_argument("--json", action="store_true", help="print one JSON document")
+
+    digest = command(
+        "digest",
+        "a quarter's health digest: uptime, failed invoices, time to fix, causes, trend, a chart",
+        "Make the health digest of a quarter (default: the last complete one, in the integrations file's time "
+        "zone) for every integration. Without --out or --post, print it as Markdown. --post sends it to "
+        "slack.digest_channel once: a quarter already posted is not posted again, and one whose post failed is kept "
+        "and posted by the next try. Exit 2 when it was not posted.",
+    )
+    digest.add_argument("--quarter", metavar="YYYYQN", type=_digest_quarter, help="e.g. 2026Q3")
+    digest.add_argument("--post", action="store_true", help="post it to slack.digest_channel (once per quarter)")
+    digest.add_argument(
+        "--out",
+        metavar="FILE",
+        action="append",
+        type=_digest_out,
+        help="write FILE, by its extension: .md the report, .png the chart, .json the numbers (repeat for several)",
+    )
 
     audit = command("audit", "the audit trail of one integration (every action transition, who, when)")
     audit.add_argument("name", help="the integration")

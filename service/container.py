@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +21,9 @@ from service.notify import RunNotifier
 from service.replays import ReplayGuard
 from service.runs import CheckService
 from store.crypto import Vault
+
+if TYPE_CHECKING:
+    from reports.digest.publish import DigestPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ class Services:
     # What start-up did that the person running a command should hear of (a generated key file):
     # the CLI prints these; the server has already logged them.
     notices: tuple[str, ...] = ()
+    # Where quarterly digests post (bot/publish.py's SlackDigestPublisher when SLACK_BOT_TOKEN is set).
+    digest_publisher: DigestPublisher | None = None
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""

@@ -27,6 +27,7 @@ from service.notify import RunNotifier
 from store import actions_repo
 from store import repositories as repo
 from store.connections import decode
+from store.counters import record_run_counters
 from store.crypto import SecretKeyError, Vault
 from store.models import Run
 
@@ -98,6 +99,8 @@ class CheckService:
         try:
             with self.sessions.begin() as session:
                 run_id = self._store(session, result).id
+                # Every run counts towards the digests' daily counters, stored row or not.
+                record_run_counters(session, result, result.trigger, result.started_at, self.config.timezone)
         except SQLAlchemyError as e:
             logger.error("the run of %s was not stored: %s", integration.name, type(e).__name__)
             raise RunNotStored(result, e) from e

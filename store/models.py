@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -242,3 +244,58 @@ class ActionStep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     action: Mapped[Action] = relationship(back_populates="steps")
+
+
+class IntegrationDay(Base):
+    """Counters of one integration for one local day (the configured time zone), upserted for
+    every run, stored or not (``store/counters.py``). Quarterly digests read these: full runs
+    are pruned after 90 days and an unchanged sweep stores no run row, but a day's counters
+    are kept for two years."""
+
+    __tablename__ = "integration_days"
+    __table_args__ = (UniqueConstraint("integration", "day", name="uq_integration_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date)
+    runs: Mapped[int] = mapped_column(Integer, default=0)  # every trigger
+    sweeps: Mapped[int] = mapped_column(Integer, default=0)  # trigger "schedule"
+    diagnoses: Mapped[int] = mapped_column(Integer, default=0)  # any other trigger: someone asked
+    healthy_sweeps: Mapped[int] = mapped_column(Integer, default=0)  # nothing fail or error
+    connected_sweeps: Mapped[int] = mapped_column(Integer, default=0)  # no connection / token / key failure
+    healthy_runs: Mapped[int] = mapped_column(Integer, default=0)
+    connected_runs: Mapped[int] = mapped_column(Integer, default=0)
+    checks_run: Mapped[int] = mapped_column(Integer, default=0)
+    findings_by_code: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # runs each code was warn or worse
+    new_by_code: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # times each code started to fail
+    invoices_blocked_max: Mapped[int] = mapped_column(Integer, default=0)
+    invoices_blocked_last: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_amounts_last: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    blocked: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)  # number -> [currency, total], any run
+    blocked_last: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)  # the day's last run
+    first_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failing: Mapped[bool] = mapped_column(Boolean, default=False)  # the day's last run was failing
+    last_healthy_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_failing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # healthy -> failing transitions seen this day: [{"failing_at": iso, "healthy_before": iso | None}]
+    detections: Mapped[list[dict[str, str | None]]] = mapped_column(JSON, default=list)
+
+
+class DigestRow(Base):
+    """A quarterly digest: its numbers as generated, and whether it reached Slack. A digest not
+    posted (the bot is not in the channel) stays pending and is retried; a posted one never
+    posts again. ``claimed_at``: a process is posting it now (so two replicas do not)."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(7), unique=True)  # e.g. 2026Q3
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str | None] = mapped_column(String(100))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

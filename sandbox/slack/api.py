@@ -18,6 +18,16 @@ with threads, edits and deletes), serves ``response_url``s, lists its channels
   404, unless ``any_response_url`` (the demo, whose commands are typed by hand);
 - channels listed in ``not_in_channel``: ``not_in_channel``;
 - ``rate_limit[method] = n``: the next n calls answer 429 with ``Retry-After``;
+- channels listed in ``unknown_channels``: ``channel_not_found``;
+- file uploads as ``files_upload_v2`` makes them (docs.slack.dev, files.getUploadURLExternal and
+  files.completeUploadExternal): ``files.getUploadURLExternal`` takes ``filename`` and ``length``
+  (``invalid_arguments`` without them) and answers an ``upload_url`` on this server and a
+  ``file_id``; the file's bytes are POSTed raw to that URL (HTTP 200 ``OK - <length>``, 404 for a
+  URL it did not issue or already used); ``files.completeUploadExternal`` takes ``files`` (JSON:
+  ``[{"id", "title"}]``) and an optional ``channel_id`` and shares them there
+  (``not_in_channel`` / ``channel_not_found`` as for posts). A file id not issued, or never
+  uploaded, answers ``file_not_found`` (the docs list no code for it: an assumption). Uploaded
+  files are kept in ``files`` (id -> :class:`UploadedFile`);
 - interactivity (SLACK.md sections 3 and 9): ``views.open`` takes a ``trigger_id`` the fake
   issued (:meth:`FakeSlack.new_trigger`), once, within 3 seconds (``invalid_trigger_id``,
   ``exchanged_trigger_id``, ``expired_trigger_id``), and checks the modal's limits;
@@ -69,6 +79,7 @@ class Posted:
     thread_ts: str | None = None
     edits: int = 0
     deleted: bool = False
+    files: list[str] = field(default_factory=list)  # ids of files shared as this message
 
 
 @dataclass
@@ -112,6 +123,18 @@ class Channel:
 
 
 @dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    length: int  # as announced to files.getUploadURLExternal
+    alt_txt: str | None = None
+    data: bytes | None = None  # None until the upload URL received it
+    title: str | None = None
+    channel: str | None = None  # where files.completeUploadExternal shared it
+    completed: bool = False
+
+
+@dataclass
 class ResponseUrl:
     id: str
     posts: list[dict[str, Any]] = field(default_factory=list)  # every accepted payload
@@ -145,6 +168,9 @@ class FakeSlack:
         self.views: dict[str, list[dict[str, Any]]] = {}  # user id -> published views, oldest first
         self.response_urls: dict[str, ResponseUrl] = {}
         self.not_in_channel: set[str] = set()
+        self.unknown_channels: set[str] = set()
+        self.files: dict[str, UploadedFile] = {}
+        self._uploads: dict[str, str] = {}  # upload URL token -> file id, until used
         self.rate_limit: dict[str, int] = {}
         self.holds: list[Hold] = []
         self.rejected: list[tuple[str, Any]] = []  # (method, error) of every refused call
@@ -163,8 +189,11 @@ class FakeSlack:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length).decode("utf-8") if length else ""
-                status, body, headers = fake._handle(self.path, dict(self.headers.items()), raw)
+                data = self.rfile.read(length) if length else b""
+                if self.path.startswith("/upload/"):  # a file's bytes, not a form
+                    status, body, headers = fake._upload(self.path.rsplit("/", 1)[1], data)
+                else:
+                    status, body, headers = fake._handle(self.path, dict(self.headers.items()), data.decode("utf-8"))
                 data = body.encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -296,6 +325,63 @@ class FakeSlack:
         self._tell(call)
         return 200, json.dumps(result), {"Content-Type": "application/json; charset=utf-8"}
 
+    def _upload(self, token: str, data: bytes) -> tuple[int, str, dict[str, str]]:
+        with self._cond:
+            try:
+                file_id = self._uploads.pop(token, None)
+                self.calls.append(Call("upload", {"file_id": file_id, "length": len(data)}))
+                if file_id is None:
+                    return 404, "not found", {"Content-Type": "text/plain"}
+                self.files[file_id].data = data
+                return 200, f"OK - {len(data)}", {"Content-Type": "text/plain"}
+            finally:
+                self._cond.notify_all()
+
+    def _files(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """files.getUploadURLExternal and files.completeUploadExternal (called with the lock held)."""
+        if method == "files.getUploadURLExternal":
+            filename, length = str(params.get("filename") or ""), str(params.get("length") or "")
+            if not filename or not length.isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = "F" + uuid.uuid4().hex[:10].upper()
+            token = uuid.uuid4().hex
+            self.files[file_id] = UploadedFile(file_id, filename, int(length), params.get("alt_txt") or None)
+            self._uploads[token] = file_id
+            return {"ok": True, "upload_url": f"{self.url}/upload/{token}", "file_id": file_id}
+        entries = _json_field(params.get("files"))
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(params.get("channel_id") or "")
+        if channel and channel in self.unknown_channels:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel and channel in self.not_in_channel:
+            return {"ok": False, "error": "not_in_channel"}
+        shared: list[UploadedFile] = []
+        for entry in entries:
+            found = self.files.get(str(entry.get("id") or ""))
+            if found is None or found.data is None:
+                return {"ok": False, "error": "file_not_found"}
+            shared.append(found)
+        for found, entry in zip(shared, entries, strict=True):
+            found.title = str(entry.get("title") or found.filename)
+            found.channel, found.completed = channel or None, True
+            if channel:
+                self.messages.append(Posted(channel, self._next_ts(), "", [], None, files=[found.id]))
+        return {
+            "ok": True,
+            "files": [
+                {
+                    "id": f.id,
+                    "name": f.filename,
+                    "title": f.title,
+                    "size": len(f.data or b""),
+                    "alt_txt": f.alt_txt,
+                    "channels": [channel] if channel else [],
+                }
+                for f in shared
+            ],
+        }
+
     def _tell(self, call: Call) -> None:
         for listener in list(self.listeners):
             listener(call)
@@ -331,6 +417,8 @@ class FakeSlack:
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
             channel_id = "C" + channel.lstrip("#").upper()[:10] if channel.startswith("#") else channel
+            if channel in self.unknown_channels or channel_id in self.unknown_channels:
+                return {"ok": False, "error": "channel_not_found"}
             if channel in self.not_in_channel or channel_id in self.not_in_channel:
                 return {"ok": False, "error": "not_in_channel"}
             if method == "chat.postEphemeral":
@@ -367,6 +455,8 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V" + uuid.uuid4().hex[:8].upper(), **view}}
         if method in ("views.open", "conversations.open", "usergroups.users.list"):
             return self._interactive(method, params)
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            return self._files(method, params)
         return {"ok": False, "error": "unknown_method"}
 
     def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
