@@ -69,13 +69,16 @@ def test_a_request_held_after_it_is_handled_has_its_effect_before_the_answer() -
 
 
 def test_xero_refuses_a_sixth_request_in_flight_for_one_tenant() -> None:
-    emulator = xero(faults={"latency_ms": 300})
+    # Long enough that the six overlap even on a busy machine; the barrier sends them together.
+    emulator = xero(faults={"latency_ms": 1500})
     server = LoopbackServer(emulator.app).start()
     try:
         answers: list[httpx.Response] = []
         lock = threading.Lock()
+        together = threading.Barrier(6)
 
         def get() -> None:
+            together.wait(10)
             answer = httpx.get(f"{server.url}/api.xro/2.0/Items", headers=HEADERS, timeout=10)
             with lock:
                 answers.append(answer)
