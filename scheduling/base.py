@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from config.integrations import IntegrationConfig
@@ -28,6 +28,7 @@ class JobContext:
     schedule: JobSchedule
     owner: str  # host:pid:token of this process
     stopping: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the time now, for leases
 
     @property
     def period_key(self) -> str:

@@ -230,6 +230,7 @@ class Scheduler:
             schedule=d.schedule,
             owner=self.owner,
             stopping=self.stopping,
+            clock=self.clock,
         )
 
     def _claim_and_run(self, d: Due, now: datetime) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -90,7 +89,7 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
     while not ctx.stopping.is_set():
         with sessions.begin() as session:
             take = claims.take_sweep_item(
-                session, key, owner=ctx.owner, now=datetime.now(UTC), lease=ITEM_LEASE_S
+                session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S
             )
         if take is None:
             if not wait_for_others:
@@ -111,6 +110,6 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
             # (the next sweep tries again) and the log has the traceback.
             logger.exception("sweep %s: checking %s failed", key, take.integration)
         with sessions.begin() as session:
-            claims.finish_sweep_item(session, take.item_id, owner=ctx.owner, now=datetime.now(UTC))
+            claims.finish_sweep_item(session, take.item_id, owner=ctx.owner, now=ctx.clock())
         done += 1
     return done

@@ -57,8 +57,10 @@ def claim_job(session: Session, job: str, scope: str, period: str, *, owner: str
             lease_expires_at=expires,
         )
         .on_conflict_do_nothing(index_elements=["job", "scope", "period_key"])
-    )
-    if inserted.rowcount == 1:
+        # RETURNING, not rowcount: with an implicit RETURNING of the key, psycopg reports -1
+        .returning(JobClaim.id)
+    ).first()
+    if inserted is not None:
         return True
     taken = session.execute(
         update(JobClaim)
