@@ -123,7 +123,7 @@ class AppConfig:
     slack: SlackConfig = SlackConfig()
     timezone: str = "UTC"
     path: str | None = None
-    schedules: Schedules = Schedules()  # when the scheduled jobs run (config/schedules.py)
+    schedules: Schedules = field(default_factory=Schedules)  # when the scheduled jobs run (config/schedules.py)
 
     def get(self, name: str) -> IntegrationConfig | None:
         return self.integrations.get(name.strip().lower())
@@ -461,7 +461,9 @@ def _mappings(r: _Reader, value: Any, path: str) -> Mappings:
 
 
 def _integration(r: _Reader, name: str, value: Any, path: str) -> IntegrationConfig:
-    m = r.mapping(value, path, {"source", "destination", "settings", "mappings", "requires", "slack", "middleware", "schedules"})
+    m = r.mapping(
+        value, path, {"source", "destination", "settings", "mappings", "requires", "slack", "middleware", "schedules"}
+    )
     if "source" not in m:
         r.fail(f"{path}.source", "is required")
     if "destination" not in m:

@@ -129,7 +129,9 @@ def parse_schedules(r: _Reader, value: Any, path: str) -> Schedules:
     """The top-level ``schedules:`` block, over the defaults."""
     m = r.mapping(value, path, set(JOBS))
     defaults = Schedules()
-    jobs = {name: _job(r, m[name], f"{path}.{name}", name, defaults.job(name)) for name in JOBS if name in m}
+    jobs: dict[str, Any] = {
+        name: _job(r, m[name], f"{path}.{name}", name, defaults.job(name)) for name in JOBS if name in m
+    }
     return replace(defaults, **jobs)
 
 
@@ -182,5 +184,5 @@ def _at(r: _Reader, value: Any, path: str) -> time:
     clock = parse_clock(value)
     if clock is None:
         hint = " (quote it: YAML reads an unquoted 02:00 as a number)" if isinstance(value, int) else ""
-        r.fail(path, f"{value!r} is not a time of day HH:MM (24-hour, e.g. \"02:00\"){hint}")
+        r.fail(path, f'{value!r} is not a time of day HH:MM (24-hour, e.g. "02:00"){hint}')
     return clock

@@ -259,9 +259,7 @@ class Scheduler:
             if self.stopping.is_set() and error is None and not _completed(job, ctx):
                 claims.release_job(session, job.name, d.scope, d.period.key, owner=self.owner)
                 return
-            claims.finish_job(
-                session, job.name, d.scope, d.period.key, owner=self.owner, now=self.clock(), error=error
-            )
+            claims.finish_job(session, job.name, d.scope, d.period.key, owner=self.owner, now=self.clock(), error=error)
         metrics.JOB_RUNS.labels(job=job.name, outcome="error" if error else "ok").inc()
         with self._lock:
             self._settled.add(d.key)

@@ -88,9 +88,7 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
     done = 0
     while not ctx.stopping.is_set():
         with sessions.begin() as session:
-            take = claims.take_sweep_item(
-                session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S
-            )
+            take = claims.take_sweep_item(session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)
         if take is None:
             if not wait_for_others:
                 return done

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -101,7 +101,11 @@ def scheduler_report(session: Session, sweep_every: int | None, now: datetime) -
         "last_sweep_end": last_end.isoformat() if last_end else None,
         "lag_s": None,
         "jobs_failing": {
-            name: {"period": s.last_period, "error": s.last_error, "at": s.last_finished_at.isoformat() if s.last_finished_at else None}
+            name: {
+                "period": s.last_period,
+                "error": s.last_error,
+                "at": s.last_finished_at.isoformat() if s.last_finished_at else None,
+            }
             for name, s in sorted(states.items())
             if s.last_error
         },

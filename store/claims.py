@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Alert, FindingRow, JobClaim, Run, SweepItem
@@ -26,6 +26,12 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def _rows(session: Session, statement: Any) -> int:
+    """Rows an UPDATE or DELETE changed."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -62,7 +68,8 @@ def claim_job(session: Session, job: str, scope: str, period: str, *, owner: str
     ).first()
     if inserted is not None:
         return True
-    taken = session.execute(
+    taken = _rows(
+        session,
         update(JobClaim)
         .where(
             JobClaim.job == job,
@@ -71,14 +78,15 @@ def claim_job(session: Session, job: str, scope: str, period: str, *, owner: str
             JobClaim.finished_at.is_(None),
             JobClaim.lease_expires_at < now,
         )
-        .values(claimed_by=owner, claimed_at=now, lease_expires_at=expires, error=None)
+        .values(claimed_by=owner, claimed_at=now, lease_expires_at=expires, error=None),
     )
-    return bool(taken.rowcount == 1)
+    return taken == 1
 
 
 def renew_job(session: Session, job: str, scope: str, period: str, *, owner: str, now: datetime, lease: float) -> bool:
     """Push the lease of a claim ``owner`` still holds further out (False: it lost it)."""
-    done = session.execute(
+    done = _rows(
+        session,
         update(JobClaim)
         .where(
             JobClaim.job == job,
@@ -87,9 +95,9 @@ def renew_job(session: Session, job: str, scope: str, period: str, *, owner: str
             JobClaim.claimed_by == owner,
             JobClaim.finished_at.is_(None),
         )
-        .values(lease_expires_at=now + timedelta(seconds=lease))
+        .values(lease_expires_at=now + timedelta(seconds=lease)),
     )
-    return bool(done.rowcount == 1)
+    return done == 1
 
 
 def finish_job(
@@ -194,39 +202,44 @@ def take_sweep_item(session: Session, period: str, *, owner: str, now: datetime,
         if row is None:
             return None
         # Conditional: on SQLite another thread may have read the same row; one UPDATE wins.
-        taken = session.execute(
+        taken = _rows(
+            session,
             update(SweepItem)
             .where(SweepItem.id == row.id, free)
-            .values(claimed_by=owner, lease_expires_at=now + timedelta(seconds=lease))
+            .values(claimed_by=owner, lease_expires_at=now + timedelta(seconds=lease)),
         )
-        if taken.rowcount == 1:
+        if taken == 1:
             return SweepTake(row.id, row.integration)
 
 
 def finish_sweep_item(session: Session, item_id: int, *, owner: str, now: datetime) -> bool:
-    done = session.execute(
+    done = _rows(
+        session,
         update(SweepItem)
         .where(SweepItem.id == item_id, SweepItem.claimed_by == owner, SweepItem.done_at.is_(None))
-        .values(done_at=now)
+        .values(done_at=now),
     )
-    return bool(done.rowcount == 1)
+    return done == 1
 
 
 def release_sweep_items(session: Session, *, owner: str) -> int:
     """Hand back every item ``owner`` holds but did not finish (a clean stop)."""
-    done = session.execute(
+    done = _rows(
+        session,
         update(SweepItem)
         .where(SweepItem.claimed_by == owner, SweepItem.done_at.is_(None))
-        .values(claimed_by=None, lease_expires_at=None)
+        .values(claimed_by=None, lease_expires_at=None),
     )
-    return int(done.rowcount or 0)
+    return done
 
 
 def sweep_pending(session: Session, period: str) -> int:
     """Items of ``period`` not done yet (held by someone or free)."""
     return int(
         session.scalar(
-            select(func.count()).select_from(SweepItem).where(SweepItem.period_key == period, SweepItem.done_at.is_(None))
+            select(func.count())
+            .select_from(SweepItem)
+            .where(SweepItem.period_key == period, SweepItem.done_at.is_(None))
         )
         or 0
     )
@@ -269,15 +282,16 @@ def delete_old_scheduler_rows(session: Session, *, items_before: datetime, claim
     # Items never done belong to a sweep abandoned when every replica stopped; the period is
     # long past (only the current one is ever swept), so they go too.
     old_sweeps = select(JobClaim.period_key).where(JobClaim.job == "sweep", JobClaim.claimed_at < items_before)
-    items = session.execute(
+    items = _rows(
+        session,
         delete(SweepItem).where(
             or_(
                 and_(SweepItem.done_at.is_not(None), SweepItem.done_at < items_before),
                 and_(SweepItem.done_at.is_(None), SweepItem.period_key.in_(old_sweeps)),
             )
-        )
-    ).rowcount
-    claims = session.execute(
-        delete(JobClaim).where(JobClaim.finished_at.is_not(None), JobClaim.finished_at < claims_before)
-    ).rowcount
-    return int(items or 0) + int(claims or 0)
+        ),
+    )
+    claims = _rows(
+        session, delete(JobClaim).where(JobClaim.finished_at.is_not(None), JobClaim.finished_at < claims_before)
+    )
+    return items + claims

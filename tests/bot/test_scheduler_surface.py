@@ -5,6 +5,7 @@ findings, provider calls and 429s, actions by state and alert posts."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -37,7 +38,7 @@ def test_healthz_and_metrics_report_the_scheduler(make_harness: Callable[..., Ha
     assert health["scheduler"]["last_sweep_end"] is None and health["scheduler"]["jobs_failing"] == {}
 
     h.sandbox.emulators["hubspot"].faults.rate_limit = 1  # one 429, retried
-    h.sandbox.emulators["hubspot"].api_keys[ACME_KEY]["revoked"] = True  # a finding to count
+    cast(Any, h.sandbox.emulators["hubspot"]).api_keys[ACME_KEY]["revoked"] = True  # a finding to count
     failing = ScheduledJob("keep_alive", "keep_alive", False, boom)
     Scheduler(h.services, [*[j for j in JOBS if j.name == "sweep"], failing]).run_due(60)
     assert h.services.notifier.flush(30)

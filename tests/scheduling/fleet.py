@@ -27,7 +27,9 @@ def world(n: int, *, latency_ms: int = 0) -> dict[str, Any]:
     faults = {"retry_after": 0, "latency_ms": latency_ms}
     return {
         "hubspot": {
-            "api_keys": [{"token": f"pat-na1-{name(i)}", "portal": portal(i), "scopes": HUBSPOT_SCOPES} for i in range(n)],
+            "api_keys": [
+                {"token": f"pat-na1-{name(i)}", "portal": portal(i), "scopes": HUBSPOT_SCOPES} for i in range(n)
+            ],
             "portals": {portal(i): _portal(f"Co{i}", f"ada@{name(i)}.example", []) for i in range(n)},
             "faults": dict(faults),
         },

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select
@@ -103,7 +103,7 @@ def test_an_unchanged_sweep_is_announced_but_not_stored(small: tuple[Services, S
     assert services.notifier.flush(30)
     assert len(runs(services)) == 4 and len(heard) == 8  # nothing changed: heard, not stored
     # Something changes: f0001's HubSpot key is revoked.
-    sandbox.emulators["hubspot"].api_keys["pat-na1-f0001"]["revoked"] = True
+    cast(Any, sandbox.emulators["hubspot"]).api_keys["pat-na1-f0001"]["revoked"] = True
     clock.now = T0 + timedelta(minutes=20)
     scheduler.run_due(60)
     stored = runs(services)

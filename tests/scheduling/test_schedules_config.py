@@ -56,7 +56,11 @@ def test_top_level_values_and_per_integration_overrides() -> None:
 @pytest.mark.parametrize(
     ("schedules", "integration", "expected"),
     [
-        ({"sweep": {"every": "15 mins"}}, {}, "schedules.sweep.every: '15 mins' is not an interval like 10s, 15m, 2h, 1d"),
+        (
+            {"sweep": {"every": "15 mins"}},
+            {},
+            "schedules.sweep.every: '15 mins' is not an interval like 10s, 15m, 2h, 1d",
+        ),
         ({"sweep": {"every": "5s"}}, {}, "schedules.sweep.every: '5s' is too short: the shortest interval is 10s"),
         ({"sweep": {"every": 15}}, {}, "schedules.sweep.every: 15 is not an interval"),
         ({"reconcile": {"at": "25:00"}}, {}, "schedules.reconcile.at: '25:00' is not a time of day HH:MM"),
