@@ -35,21 +35,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+import yaml
+from sqlalchemy import func, select, text
 
-from app import build  # noqa: E402
-from config.env import load_settings  # noqa: E402
-from config.integrations import parse_config  # noqa: E402
-from providers import PROVIDERS  # noqa: E402
-from providers.http import add_call_listener  # noqa: E402
-from sandbox.server import Sandbox  # noqa: E402
-from scheduling import sweep  # noqa: E402
-from scheduling.jobs import JOBS  # noqa: E402
-from scheduling.runner import Scheduler  # noqa: E402
-from service.container import Services  # noqa: E402
-from store.models import FindingRow, JobClaim, Run, SweepItem  # noqa: E402
-from tests.scheduling import fleet  # noqa: E402
+from app import build
+from config.env import load_settings
+from config.integrations import parse_config
+from providers import PROVIDERS
+from providers.http import add_call_listener
+from sandbox.server import Sandbox
+from scheduling import sweep
+from scheduling.jobs import JOBS
+from scheduling.runner import Scheduler
+from service.container import Services
+from store.models import FindingRow, JobClaim, Run, SweepItem
+from tests.scheduling import fleet
 
 APP_PER_MINUTE = {"xero": 10000}  # per-app limits a sweep of many tenants meets (providers/)
 TABLES = (Run, FindingRow, SweepItem, JobClaim)
