@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ import yaml
 from sqlalchemy import func, select, text
 
 from app import build
+from checks.runner import RunResult
 from config.env import load_settings
 from config.integrations import parse_config
 from providers import PROVIDERS
@@ -92,6 +94,14 @@ def db_size(services: Services) -> tuple[dict[str, int], int]:
             )
             size = pages * int(session.scalar(text("PRAGMA page_size")) or 0)
     return rows, size
+
+
+def heard(durations: list[float], result: RunResult) -> None:
+    durations.append(result.duration_s)
+
+
+def fixed(at: datetime) -> datetime:
+    return at
 
 
 def flip(sandbox: Sandbox, n: int, churn: float, sweep_no: int) -> None:
@@ -190,11 +200,12 @@ def main() -> None:
                 durations: list[float] = []
             else:
                 durations = []
-                services.notifier.subscribe(lambda r, d=durations: d.append(r.duration_s))
+                unsubscribe = services.notifier.subscribe(partial(heard, durations))
                 started = time.perf_counter()
-                Scheduler(services, jobs, clock=lambda at=at: at).run_due(timeout=3600)
+                Scheduler(services, jobs, clock=partial(fixed, at)).run_due(timeout=3600)
                 wall = time.perf_counter() - started
                 services.notifier.flush(60)
+                unsubscribe()
                 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             made, throttled = calls.take()
             if args.processes:  # the replicas' calls are not heard here: count at the emulators
@@ -233,7 +244,7 @@ def main() -> None:
             "growth per simulated day (96 sweeps), rows: "
             + ", ".join(f"{t} {v:.0f}" for t, v in per_day.items())
             + f"; bytes: {(after_bytes - growth_start[1]) / sweeps * 96 / 1e6:.1f} MB"
-            + " (sweep_items are deleted a day after their sweep by retention, job_claims after runs_days)"
+            + " (each sweep's claim deletes the earlier sweeps' items; job_claims go after runs_days)"
         )
         del before_rows
         services.close()

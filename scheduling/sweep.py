@@ -46,6 +46,8 @@ def items_key(ctx: JobContext) -> str:
 
 
 def enqueue(session: Session, ctx: JobContext) -> None:
+    """In the claim's transaction: this sweep's items in, the earlier sweeps' done items out."""
+    claims.delete_done_sweep_items(session, prefix=f"{ctx.scope}/", keep=items_key(ctx))
     claims.enqueue_sweep(session, items_key(ctx), [i.name for i in ctx.integrations])
 
 

@@ -11,6 +11,7 @@ state are read from the database when scraped, so every replica reports the same
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from checks.runner import RunResult
 from providers.http import add_call_listener
+from service.notify import RunNotifier
 from store.models import Action
 
 if TYPE_CHECKING:
@@ -117,15 +119,19 @@ _ACTIONS = ActionsCollector()
 REGISTRY.register(_ACTIONS)
 _installed = threading.Lock()
 _calls_listening = False
+_counted: weakref.WeakSet[RunNotifier] = weakref.WeakSet()
 
 
 def install(services: Services) -> None:
-    """Count this process's runs and calls, and read actions from its database. Idempotent for
-    the call listener (one per process: the HTTP door is process-wide)."""
+    """Count this process's runs and calls, and read actions from its database. Idempotent: a
+    notifier is listened to once, and the call listener is one per process (the HTTP door is
+    process-wide)."""
     global _calls_listening
-    services.notifier.subscribe(observe_run)
-    _ACTIONS.sessions = services.sessions
     with _installed:
+        if services.notifier not in _counted:  # serve and its scheduler both install: count once
+            services.notifier.subscribe(observe_run)
+            _counted.add(services.notifier)
+        _ACTIONS.sessions = services.sessions
         if not _calls_listening:
             add_call_listener(observe_call)
             _calls_listening = True

@@ -179,6 +179,20 @@ def enqueue_sweep(session: Session, period: str, integrations: Sequence[str]) ->
     )
 
 
+def delete_done_sweep_items(session: Session, *, prefix: str, keep: str) -> int:
+    """Items already done of the earlier sweeps named ``prefix...`` (all but ``keep``): a new
+    sweep's claim clears its predecessors, so the table holds about one sweep. (The finished
+    claim, kept longer, is what stops a replica from sweeping an old period again.)"""
+    return _rows(
+        session,
+        delete(SweepItem).where(
+            SweepItem.period_key.startswith(prefix, autoescape=True),
+            SweepItem.period_key != keep,
+            SweepItem.done_at.is_not(None),
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SweepTake:
     item_id: int

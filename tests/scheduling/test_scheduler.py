@@ -112,6 +112,9 @@ def test_an_unchanged_sweep_is_announced_but_not_stored(small: tuple[Services, S
         codes = set(session.scalars(select(FindingRow.code).where(FindingRow.run_id == stored[-1].id)))
     assert codes & {"apikey.invalid", "token.revoked"}
     assert len(claim_rows(services)) == 3
+    with services.sessions() as session:  # each sweep's claim cleared the one before's items
+        periods = set(session.scalars(select(SweepItem.period_key)))
+    assert periods == {f"*/600s:{int(clock.now.timestamp()) // 600}"}
 
 
 def test_a_downtime_is_caught_up_once_with_the_latest_period(small: tuple[Services, Sandbox]) -> None:
