@@ -212,7 +212,7 @@ def main() -> None:
                 made = Counter({s: sum(e.requests.values()) for s, e in sandbox.emulators.items()})
                 for e in sandbox.emulators.values():
                     e.requests.clear()
-                throttled = Counter()
+                throttled = Counter()  # the replicas' 429s are not heard here: see the emulators' logs
             limit_bound = max((made[s] / per_min * 60 for s, per_min in APP_PER_MINUTE.items()), default=0.0)
             pool_bound = n * (sum(durations) / len(durations)) / sweep.WORKERS if durations else float("nan")
             rows, _ = db_size(services)
@@ -226,7 +226,7 @@ def main() -> None:
                 )
             assert len(done) == n and set(done.values()) == {1}, "an integration was not checked exactly once"
             print(
-                f"{k + 1:>5} {wall:>7.1f} {limit_bound:>13.1f} {pool_bound:>12.1f} {sum(throttled.values()):>5} "
+                f"{k + 1:>5} {wall:>7.1f} {limit_bound:>13.1f} {pool_bound:>12.1f} {(sum(throttled.values()) if not args.processes else '-'):>5} "
                 f"{', '.join(f'{s} {c}' for s, c in sorted(made.items())):>24} {rows['runs'] - runs_before:>11} "
                 f"{peak_kib / 1024:>8.0f}"
             )
