@@ -1,7 +1,8 @@
 """The HTTP server: Slack's requests, the health check, the OAuth consent round trip.
 
     POST /slack/events                 slash commands, interactivity, events (Bolt)
-    GET  /healthz                      database reachable + configuration loaded, as JSON
+    GET  /healthz                      database reachable + configuration loaded + the scheduler, as JSON
+    GET  /metrics                      Prometheus text: sweeps, checks, findings, provider calls, actions, alerts
     GET  /oauth/<provider>/start       ?link=... (a signed link Sync Doctor issued) -> consent screen
     GET  /oauth/<provider>/callback    the provider's redirect: check the organisation, store the tokens,
                                        say so in HTML; then re-run the checks and say so in Slack
@@ -101,6 +102,7 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
         problem = services.database_problem()
         if problem is None:
             report["database"] = "ok"
+            report["scheduler"] = services.scheduler_report()
         else:
             logger.warning("healthz: database unreachable: %s", problem)
             report["database"] = f"unreachable ({problem})"
@@ -110,6 +112,12 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
     async def healthz(request: Request) -> Response:
         status, report = await run_in_threadpool(_health)
         return JSONResponse(report, status_code=status)
+
+    async def metrics(request: Request) -> Response:
+        from service import metrics as service_metrics
+
+        body = await run_in_threadpool(service_metrics.render)
+        return Response(body, media_type=service_metrics.CONTENT_TYPE)
 
     async def oauth_start(request: Request) -> Response:
         try:
@@ -161,6 +169,7 @@ def make_asgi_app(services: Services, bot: BotRuntime, *, demo: bool = False) ->
         routes=[
             *routes,
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/oauth/{provider}/start", oauth_start, methods=["GET"]),
             Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
         ]
@@ -192,7 +201,10 @@ def _absorb_reraised_signals() -> Callable[[], None]:
 def serve(services: Services, *, demo: bool = False, host: str = "0.0.0.0", port: int | None = None) -> None:
     """Serve until SIGTERM / SIGINT, then finish what is in flight and return (the caller
     closes ``services``, which announces the runs still queued)."""
+    from service import metrics
+
     settings = services.settings
+    metrics.install(services)  # /metrics counts this process's runs and calls
     bot = create_app(services)
     asgi = make_asgi_app(services, bot, demo=demo)
     socket_handler = None

@@ -74,6 +74,9 @@ PREFETCH: dict[str, tuple[str, ...]] = {
     "destination": ("probe", "org", "invoices", "contacts", "items", "accounts", "tax_rates", "tracking"),
 }
 
+# What the cheap checks (``Check.cheap``) read: one probe and the organisation per side.
+CHEAP_PREFETCH: dict[str, tuple[str, ...]] = {"source": ("probe", "org"), "destination": ("probe", "org")}
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -207,11 +210,14 @@ def run_integration(
     # A side that could not even be set up (no credentials stored) is reported once, above;
     # running the checks would only repeat it.
     runnable = list(checks) if not setup_errors else []
+    # The sweep runs only the cheap checks: fetching lists they never read would make every
+    # sweep cost as much as a full run (the checks still fetch, once, what they do read).
+    cheap_only = all(c.cheap for c in runnable)
     if runnable:
-        for side_name, names in PREFETCH.items():
+        for side_name, names in (CHEAP_PREFETCH if cheap_only else PREFETCH).items():
             for name in names:
                 fetches.submit(sides[side_name].warm, name)
-        if ctx.middleware is not None and ctx.middleware.provider is not None:
+        if ctx.middleware is not None and ctx.middleware.provider is not None and not cheap_only:
             for name in MIDDLEWARE_CAPABILITIES:
                 fetches.submit(ctx.middleware.warm, name)
     findings, errors, timings, completed = _run_checks(
@@ -253,7 +259,7 @@ def run_integration(
         last_synced_at=_last_synced(ctx, previous),
         context=ctx,
         middleware=integration.middleware.system if integration.middleware is not None else None,
-        middleware_note=_middleware_note(ctx) if runnable else None,
+        middleware_note=_middleware_note(ctx) if runnable and not cheap_only else None,
     )
 
 

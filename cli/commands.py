@@ -8,7 +8,7 @@ database, the credentials' key) are put into words by :func:`service.errors.expl
 
 What a command works with comes from the composition root (``app.py``) as a :class:`Root`.
 This module imports only what parsing and error messages need; each command (one module per
-group: ``checks``, ``connect``, ``demo``, ``sandbox``, ``db``, ``serve``) imports the rest when
+group: ``checks``, ``connect``, ``demo``, ``sandbox``, ``db``, ``serve``, ``worker``, ``digest``) imports the rest when
 it runs, so ``--help`` starts in a fraction of the time a check takes.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from actions.errors import ConnectError
 from cli import actions as action_commands
-from cli import checks, connect, db, demo, digest, sandbox, serve
+from cli import checks, connect, db, demo, digest, sandbox, serve, worker
 from cli.base import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Command, Root, UsageError
 from cli.parser import parser
 from config.env import Settings, load_settings
@@ -38,7 +38,7 @@ __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "Root", "parser", "run_cli"
 EXIT_INTERRUPTED = 130
 # Commands whose output is a log (a server's); the others print a report, and their logs stay
 # out of it unless LOG_LEVEL asks for them.
-LOGGING_COMMANDS = frozenset({"serve"})
+LOGGING_COMMANDS = frozenset({"serve", "worker"})
 
 
 def run_cli(argv: Sequence[str], env: Mapping[str, str] | None = None, *, root: Root) -> int:
@@ -87,5 +87,6 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Command], int]] = {
     "db": db.cmd_db,
     "serve": serve.cmd_serve,
     "digest": digest.cmd_digest,
+    "worker": worker.cmd_worker,
     **action_commands.COMMANDS,
 }

@@ -202,6 +202,22 @@ def parser() -> argparse.ArgumentParser:
         help="against the bundled demo world; without SLACK_BOT_TOKEN, with a fake Slack and a ready curl command",
     )
     serve.add_argument("--port", type=port, help="listen on this port instead of PORT")
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run the scheduled jobs in this process (run `sync-doctor worker` elsewhere)",
+    )
+
+    worker = command(
+        "worker",
+        "run the scheduled jobs (monitoring sweep, retention, ...) until SIGTERM, without Slack's front end",
+        "Run the scheduled jobs of the schedules: block until SIGTERM: the monitoring sweep (the cheap checks on "
+        "every integration), retention, and the others. Any number of workers and servers may share one "
+        "PostgreSQL database: each period of each job runs once. A period missed while none ran runs once at start.",
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="run what is due now (missed periods included), wait for it, and exit"
+    )
 
     resync = command(
         "resync",

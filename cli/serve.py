@@ -1,14 +1,18 @@
-"""``serve``: the Slack bot."""
+"""``serve``: the Slack bot, and the scheduled jobs beside it (``--no-scheduler``: not here)."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import socket
+from typing import TYPE_CHECKING
 
 from cli import actions as action_commands
 from cli.base import EXIT_OK, Command, UsageError
 from config.env import load_settings
+
+if TYPE_CHECKING:
+    from service.container import Services
 
 HOST = "0.0.0.0"
 
@@ -44,12 +48,25 @@ def cmd_serve(args: argparse.Namespace, command: Command) -> int:
             if demo.slack is not None:
                 print(demo.slack.instructions(f"http://127.0.0.1:{demo.services.settings.port}"), flush=True)
             action_commands.resume_in_background(demo.services)
-            command.root.serve(demo.services, demo=True)
+            _serve_with_scheduler(command, demo.services, scheduled=not args.no_scheduler, demo=True)
         return EXIT_OK
     services = command.root.services(settings)
     try:
         action_commands.resume_in_background(services)  # what a previous process left running
-        command.root.serve(services)
+        _serve_with_scheduler(command, services, scheduled=not args.no_scheduler)
     finally:
         services.close()
     return EXIT_OK
+
+
+def _serve_with_scheduler(command: Command, services: Services, *, scheduled: bool, demo: bool = False) -> None:
+    """Serve; the scheduled jobs run beside the bot unless ``--no-scheduler``. After SIGTERM the
+    server drains first, then the scheduler finishes or releases what it runs."""
+    from cli.worker import STOP_SECONDS, start_scheduler
+
+    scheduler = start_scheduler(services) if scheduled else None
+    try:
+        command.root.serve(services, demo=demo)
+    finally:
+        if scheduler is not None:
+            scheduler.stop(STOP_SECONDS)

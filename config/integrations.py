@@ -13,12 +13,14 @@ configurable, and a system without one is refused here rather than when a comman
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import yaml
+
+from config.schedules import Schedules
 
 if TYPE_CHECKING:
     from config.middleware import MiddlewareConfig
@@ -121,6 +123,7 @@ class AppConfig:
     slack: SlackConfig = SlackConfig()
     timezone: str = "UTC"
     path: str | None = None
+    schedules: Schedules = field(default_factory=Schedules)  # when the scheduled jobs run (config/schedules.py)
 
     def get(self, name: str) -> IntegrationConfig | None:
         return self.integrations.get(name.strip().lower())
@@ -187,8 +190,12 @@ def parse_config(data: Any, *, source: str = "<config>", systems: Collection[str
     systems a side may name, the providers registry's keys (None: any name, for callers that
     validate systems themselves)."""
     reader = _Reader(source, tuple(sorted(systems)) if systems is not None else None)
-    root = reader.mapping(data, "", {"slack", "integrations", "timezone"})
+    root = reader.mapping(data, "", {"slack", "integrations", "timezone", "schedules"})
     slack = _slack(reader, root.get("slack"), "slack")
+    from config.schedules import parse_overrides, parse_schedules
+
+    schedules = parse_schedules(reader, root.get("schedules"), "schedules")
+    overrides: dict[str, Any] = {}
     integrations_raw = reader.mapping(root.get("integrations", {}), "integrations", None)
     integrations: dict[str, IntegrationConfig] = {}
     spelled: dict[str, str] = {}
@@ -202,6 +209,11 @@ def parse_config(data: Any, *, source: str = "<config>", systems: Collection[str
                 f"the same name as integrations.{spelled[name]} (names ignore case): rename one of them",
             )
         spelled[name] = str(raw_name)
+        if isinstance(body, Mapping) and "schedules" in body:
+            body = dict(body)
+            override = parse_overrides(reader, body.pop("schedules"), f"integrations.{raw_name}.schedules", schedules)
+            if override:
+                overrides[name] = override
         integrations[name] = _integration(reader, name, body, f"integrations.{raw_name}")
     tz = root.get("timezone", "UTC")
     if not isinstance(tz, str):
@@ -212,7 +224,13 @@ def parse_config(data: Any, *, source: str = "<config>", systems: Collection[str
         ZoneInfo(tz)
     except (KeyError, ValueError, OSError):  # not found, malformed, or unreadable as a path
         reader.fail("timezone", f"unknown time zone {tz!r}")
-    return AppConfig(integrations=integrations, slack=slack, timezone=tz, path=source)
+    return AppConfig(
+        integrations=integrations,
+        slack=slack,
+        timezone=tz,
+        path=source,
+        schedules=replace(schedules, overrides=overrides),
+    )
 
 
 class _Reader:
@@ -443,7 +461,9 @@ def _mappings(r: _Reader, value: Any, path: str) -> Mappings:
 
 
 def _integration(r: _Reader, name: str, value: Any, path: str) -> IntegrationConfig:
-    m = r.mapping(value, path, {"source", "destination", "settings", "mappings", "requires", "slack", "middleware"})
+    m = r.mapping(
+        value, path, {"source", "destination", "settings", "mappings", "requires", "slack", "middleware", "schedules"}
+    )
     if "source" not in m:
         r.fail(f"{path}.source", "is required")
     if "destination" not in m:

@@ -121,7 +121,11 @@ class DemoEnvironment:
                 env[f"{system.upper()}_CLIENT_SECRET"] = client["client_secret"]
             settings = load_settings(env)
             config = parse_config(
-                {"integrations": spec["integrations"], "slack": spec.get("slack", {})},
+                {
+                    "integrations": spec["integrations"],
+                    "slack": spec.get("slack", {}),
+                    **({"schedules": spec["schedules"]} if "schedules" in spec else {}),
+                },
                 source=f"{DEMO_WORLD.name} (demo)",
                 systems=PROVIDERS,
             )

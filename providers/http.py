@@ -91,6 +91,37 @@ def timeout_for(seconds: float | None) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
 
+# Whoever wants to hear of every call that went over the wire (the service layer's metrics):
+# ``listener(system, status, throttled)``, status None when no answer came. Called on the
+# requesting thread; a listener must be quick and must not raise.
+CallListener = Callable[[str, int | None, bool], None]
+_call_listeners: list[CallListener] = []
+_call_listeners_lock = threading.Lock()
+
+
+def add_call_listener(listener: CallListener) -> Callable[[], None]:
+    """Hear of every call; returns a function that stops that."""
+    with _call_listeners_lock:
+        _call_listeners.append(listener)
+
+    def remove() -> None:
+        with _call_listeners_lock:
+            if listener in _call_listeners:
+                _call_listeners.remove(listener)
+
+    return remove
+
+
+def _announce_call(system: str, status: int | None, throttled: bool) -> None:
+    with _call_listeners_lock:
+        listeners = tuple(_call_listeners)
+    for listener in listeners:
+        try:
+            listener(system, status, throttled)
+        except Exception:  # metrics must never fail a request
+            logger.exception("a call listener failed")
+
+
 class CallStats:
     """What one run sent: calls (requests that went over the wire) and 429s per system, the
     latest rate headroom, requests in flight now, and which systems timed out."""
@@ -140,9 +171,11 @@ class CallStats:
         self, system: str, response: httpx.Response | None, rate: RateStatus | None, *, throttled: bool = False
     ) -> None:
         """``throttled``: the answer was a rate limit whatever its status (MYOB says so with 403)."""
+        throttled = throttled or (response is not None and response.status_code == 429)
+        _announce_call(system, response.status_code if response is not None else None, throttled)
         with self._lock:
             self.calls[system] += 1
-            if throttled or (response is not None and response.status_code == 429):
+            if throttled:
                 self.throttled[system] += 1
             if rate is not None:
                 previous = self._rate.get(system, RateStatus())

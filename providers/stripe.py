@@ -118,8 +118,17 @@ class Stripe(Provider):
         per_minute = limits.per_minute
         if mode == "test" and per_minute == LIVE_PER_MINUTE:
             per_minute = TEST_PER_MINUTE
+        # Stripe counts per second: a rolling minute of 6,000 alone would let a burst of 6,000
+        # through in one second. The per-second window is the limit; the minute one stays for
+        # a configured per_minute below it.
+        per_second = max(per_minute // 60, 1) if per_minute else None
         return (
             LimitKey((self.system, "tenant", self._tenant_key(), mode), limits.concurrent, per_minute),
+            LimitKey(
+                (self.system, "tenant-second", self._tenant_key(), mode, f"{per_second}/1s"),
+                per_window=per_second,
+                window=1.0,
+            ),
             LimitKey((self.system, "app"), per_window=limits.app_per_minute),
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +57,16 @@ class Services:
         except SQLAlchemyError as e:
             return type(e).__name__
         return None
+
+    def scheduler_report(self) -> dict[str, Any]:
+        """The scheduler's state for /healthz (``service/health.py``), read from the database."""
+        from datetime import UTC, datetime
+
+        from service.health import scheduler_report
+
+        sweep = self.config.schedules.sweep
+        with self.sessions() as session:
+            return scheduler_report(session, sweep.every if sweep.enabled else None, datetime.now(UTC))
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
         self.notifier.close(timeout)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -83,3 +84,44 @@ def utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def scheduler_report(session: Session, sweep_every: int | None, now: datetime) -> dict[str, Any]:
+    """The scheduler as /healthz shows it, from the job claims every replica writes: when the
+    last sweep finished, how late the next one is (``lag_s``: seconds past the sweep interval
+    since the last one ended; 0 when on time), and each job whose latest period failed.
+    ``sweep_every``: the sweep's interval in seconds (None when the sweep is not periodic)."""
+    from store.claims import job_states
+
+    states = job_states(session)
+    sweep = states.get("sweep")
+    last_end = sweep.last_success_at if sweep is not None else None
+    report: dict[str, Any] = {
+        "status": "ok",
+        "last_sweep_end": last_end.isoformat() if last_end else None,
+        "lag_s": None,
+        "jobs_failing": {
+            name: {
+                "period": s.last_period,
+                "error": s.last_error,
+                "at": s.last_finished_at.isoformat() if s.last_finished_at else None,
+            }
+            for name, s in sorted(states.items())
+            if s.last_error
+        },
+        "jobs": {
+            name: {
+                "last_period": s.last_period,
+                "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
+                "running": s.last_finished_at is None,
+            }
+            for name, s in sorted(states.items())
+        },
+    }
+    if last_end is not None and sweep_every:
+        report["lag_s"] = round(max(0.0, (now - last_end).total_seconds() - sweep_every), 1)
+        if report["lag_s"] > sweep_every:
+            report["status"] = "late"  # a whole sweep missed
+    if report["jobs_failing"]:
+        report["status"] = "failing"
+    return report

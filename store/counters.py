@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from store.models import IntegrationDay
@@ -240,3 +240,9 @@ def days_between(
     if integrations is not None:
         query = query.where(IntegrationDay.integration.in_(list(integrations)))
     return list(session.scalars(query.order_by(IntegrationDay.integration, IntegrationDay.day)))
+
+
+def delete_days_before(session: Session, day: date) -> int:
+    """Counter rows older than ``day`` (retention: digests read two years back at most)."""
+    result = session.execute(delete(IntegrationDay).where(IntegrationDay.day < day))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -299,3 +299,44 @@ class DigestRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobClaim(Base):
+    """One period of one scheduled job, claimed by the process that runs it (``scheduling/``).
+
+    The unique key is what makes N replicas run each period once: every replica tries to insert
+    the same row and only one insert lands. ``scope`` is ``*`` (the whole process's job) or an
+    integration's name (a per-integration job). A claim whose lease expired without
+    ``finished_at`` belonged to a process that died: another takes it over."""
+
+    __tablename__ = "job_claims"
+    __table_args__ = (UniqueConstraint("job", "scope", "period_key", name="uq_job_claim_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(100))
+    period_key: Mapped[str] = mapped_column(String(40))
+    claimed_by: Mapped[str] = mapped_column(String(200))  # host:pid:token
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SweepItem(Base):
+    """One integration of one monitoring sweep: workers of every replica take the next one
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) until none is left; a lease lets another take
+    over the item of a worker that died."""
+
+    __tablename__ = "sweep_items"
+    __table_args__ = (
+        UniqueConstraint("period_key", "integration", name="uq_sweep_item"),
+        Index("ix_sweep_items_open", "period_key", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(40))
+    integration: Mapped[str] = mapped_column(String(100))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

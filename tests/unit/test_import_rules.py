@@ -31,7 +31,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "reports": {"common", "config", "checks", "store"},
     "service": {"common", "config", "providers", "store", "checks", "actions", "reports"},
     "bot": {"common", "config", "checks", "actions", "reports", "service"},
-    "cli": {"common", "config", "checks", "actions", "service", "demo", "sandbox"},
+    "cli": {"common", "config", "checks", "actions", "service", "demo", "sandbox", "scheduling"},
+    "scheduling": {"common", "config", "checks", "service", "store"},
     "demo": {"common", "config", "providers", "sandbox", "service"},
 }
 PROJECT = {*MAY_IMPORT, "app"}
@@ -50,6 +51,7 @@ MAY_NOT_USE: dict[str, set[str]] = {
     "service": SLACK_AND_WEB,
     "bot": DATABASE,
     "cli": {*DATABASE, *SLACK_AND_WEB, "httpx"},
+    "scheduling": {"alembic", *SLACK_AND_WEB, "httpx"},
 }
 
 
