@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0003"  # the newest script in migrations/versions (tests/unit/test_store.py checks it)
+HEAD_REVISION = "0005"  # the newest script in migrations/versions (tests/unit/test_store.py checks it)
 VERSION_TABLE = "alembic_version"
 
 
