@@ -142,10 +142,14 @@ def _register_alerts(services: Services) -> None:
     settings = services.settings
     if not settings.slack_bot_token:
         return
+    from bot.blocks.ids import Ids, derive_key
     from bot.publish import SlackAlertPublisher, make_client
     from reports.alerts import AlertService
 
-    publisher = SlackAlertPublisher(make_client(settings))
+    # The Snooze buttons are signed with the key the bot checks them with (bot/slack_app.py
+    # button_ids); with no secret at all there is no bot to click them, so no buttons.
+    secret = settings.secret_key or settings.slack_signing_secret or settings.slack_app_token
+    publisher = SlackAlertPublisher(make_client(settings), Ids(derive_key(secret)) if secret else None)
     services.notifier.subscribe(AlertService(services.config, services.sessions, publisher))
 
 

@@ -414,3 +414,10 @@ def _title(code: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def message_ts(sessions: sessionmaker[Session], alert_id: int) -> str | None:
+    """Where an alert's message is (its ``ts``), if it was posted."""
+    with sessions() as session:
+        row = alerts_repo.get_alert(session, alert_id)
+        return row.message_ts if row is not None else None

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Alert, AuditEvent
@@ -79,7 +79,7 @@ def claim_post(session: Session, alert_id: int, *, now: datetime, lease: timedel
         .values(post_lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
-    return bool(won.rowcount)
+    return cast(CursorResult[Any], won).rowcount == 1
 
 
 def release_post(session: Session, alert_id: int) -> None:

@@ -117,7 +117,7 @@ def test_two_replicas_racing_open_one_alert_each_time(engines: tuple[Engine, Eng
         for t in threads:
             t.join(60)
         assert errors == []
-        posts = sum(len(r.publisher.events) for r in replicas)  # type: ignore[attr-defined]
+        posts = sum(len(r.publisher.events) for r in replicas)  # type: ignore[attr-defined,misc]
         assert posts == n + 1, f"round {n}: {posts - n} posts for one problem"
         [row] = open_rows(sessions)
         assert row.message_ts is not None
