@@ -26,8 +26,8 @@ def told(h: Harness, url: str) -> str:
     return "\n".join(iter_text(entry.posts[0]["blocks"]))
 
 
-def test_snooze_click_redraws_the_alert_and_is_audited(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_snooze_click_redraws_the_alert_and_is_audited(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url)
     alert = sku_alert(h)
     assert validate_blocks(alert.blocks, MESSAGE_BLOCKS) == []
     labels = [e["text"]["text"] for b in alert.blocks if b["type"] == "actions" for e in b["elements"]]
@@ -55,8 +55,8 @@ def test_snooze_click_redraws_the_alert_and_is_audited(make_harness: Callable[..
     assert h.fake.rejected == []
 
 
-def test_a_tampered_snooze_value_is_refused(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_a_tampered_snooze_value_is_refused(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url)
     alert = sku_alert(h)
     _, url = h.click_posted(alert, "sd:snooze:2", user="U0SUPPORT", value="eyJhbCI6MSwiaCI6OTk5fQ.forged")
     assert "did not come from Sync Doctor" in told(h, url)

@@ -32,8 +32,10 @@ def resyncs(h: Harness, name: str) -> list[ActionView]:
     return [a for a in h.services.actions.list(name) if a.kind == "resync"]
 
 
-def test_unsynced_invoices_become_one_request_run_twice_still_one(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_unsynced_invoices_become_one_request_run_twice_still_one(
+    make_harness: Callable[..., Harness], database_url: str
+) -> None:
+    h = make_harness(database_url)
     create_item_in_xero(h, "PROD-404")  # INV-2001 can now be pushed: only its sync is missing
     now = datetime.now(UTC)
     report = reconcile(h.services, "globex", now=now, announce=announcer(h))
@@ -55,16 +57,18 @@ def test_unsynced_invoices_become_one_request_run_twice_still_one(make_harness: 
     assert len([m for m in h.fake.channel_messages("C0GLOBEX", top_level=True) if "Re-sync" in m.text]) == 1
 
 
-def test_a_clean_world_gets_no_request(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()
+def test_a_clean_world_gets_no_request(make_harness: Callable[..., Harness], database_url: str) -> None:
+    h = make_harness(database_url)
     report = reconcile(h.services, "acme", now=datetime.now(UTC), announce=announcer(h))
     assert report.proposed == [] and report.requested is None
     assert resyncs(h, "acme") == []
     assert h.fake.calls_to("chat.postMessage") == []
 
 
-def test_invoices_that_cannot_be_pushed_are_not_requested(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness()  # INV-2001 sells PROD-404, which Globex's Xero lacks: the plan blocks it
+def test_invoices_that_cannot_be_pushed_are_not_requested(
+    make_harness: Callable[..., Harness], database_url: str
+) -> None:
+    h = make_harness(database_url)  # INV-2001 sells PROD-404, which Globex's Xero lacks: the plan blocks it
     report = reconcile(h.services, "globex", now=datetime.now(UTC), announce=announcer(h))
     assert report.proposed == ["INV-2001"] and report.requested is None
     assert report.refused is not None or report.left_out == {"INV-2001": "blocked"}
