@@ -148,3 +148,31 @@ def test_a_sweep_of_cheap_checks_does_not_resolve_other_families(engines: tuple[
     assert service.on_run(cheap).resolved == []
     full = replace(result([]), completed_families=frozenset({"connection", "token", "rate", "sku", "sync"}))
     assert service.on_run(full).resolved == ["sku.missing"]
+
+
+def test_migration_0005_closes_open_duplicates_then_enforces_one(database_url: str) -> None:
+    """A database where two replicas already opened the same alert (before the index) is
+    migrated: the oldest stays open, the newer is closed, and the index then holds."""
+    from sqlalchemy import text
+
+    engine = make_engine(database_url)
+    try:
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            for _ in range(2):
+                conn.execute(
+                    text(
+                        "INSERT INTO alerts (integration, code, opened_at, detail) "
+                        "VALUES ('acme', 'sku.missing', :at, '{}')"
+                    ),
+                    {"at": datetime(2026, 12, 1, tzinfo=UTC)},
+                )
+        migrate.upgrade(engine)
+        sessions = make_session_factory(engine)
+        [kept] = open_rows(sessions)
+        with sessions() as session:
+            assert kept.id == min(r.id for r in alerts_repo.alerts_for(session, "acme"))
+        with pytest.raises(IntegrityError), sessions.begin() as session:
+            repo.add_alert(session, integration="acme", code="sku.missing", channel=None, run_id=None, detail={})
+    finally:
+        engine.dispose()
