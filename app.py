@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
     from demo import DemoEnvironment
+    from service.action_views import ActionView
     from service.container import Services
 
 
@@ -135,20 +136,37 @@ def _build(
 
 
 def _register_alerts(services: Services) -> None:
-    """Change alerts follow every run, whoever started it (CLI, Slack, demo, schedule): they
-    are registered here and nowhere else, so each run is announced once. Without
+    """Slack for what no one is waiting on: change alerts follow every run, whoever started it
+    (CLI, Slack, demo, schedule), registered here and nowhere else, so each run is announced
+    once; quarterly digests; the nightly reconciliation's approval requests. Without
     ``SLACK_BOT_TOKEN`` there is nowhere to post, and nothing is registered (nor is Slack's
     SDK imported)."""
     settings = services.settings
     if not settings.slack_bot_token:
         return
+    from bot.blocks.ids import Ids, derive_key
     from bot.publish import SlackAlertPublisher, SlackDigestPublisher, make_client
     from reports.alerts import AlertService
 
     client = make_client(settings)
-    publisher = SlackAlertPublisher(client)
+    # The Snooze buttons are signed with the key the bot checks them with (bot/slack_app.py
+    # button_ids); with no secret at all there is no bot to click them, so no buttons.
+    secret = settings.secret_key or settings.slack_signing_secret or settings.slack_app_token
+    publisher = SlackAlertPublisher(client, Ids(derive_key(secret)) if secret else None)
     services.notifier.subscribe(AlertService(services.config, services.sessions, publisher))
     services.digest_publisher = SlackDigestPublisher(client)
+    if secret:  # approval requests carry signed buttons
+        from bot.action_messages import ActionMessages, Origin
+
+        messages = ActionMessages(client, Ids(derive_key(secret)), services.actions)
+
+        def announce(view: ActionView) -> object:
+            channel = services.actions.approvals_channel(view.integration)
+            if channel is None:
+                raise LookupError(f"no approvals channel for {view.integration}: set slack.approvals_channel")
+            return messages.post_request(view, channel, Origin(), None)
+
+        services.announce_request = announce
 
 
 class Root:

@@ -75,9 +75,10 @@ class ActionMessages:
 
     # -- posting a request (on the caller's thread: the person waits for it) ------------------
 
-    def post_request(self, view: ActionView, channel: str, origin: Origin, user: str) -> tuple[ActionView, bool]:
+    def post_request(self, view: ActionView, channel: str, origin: Origin, user: str | None) -> tuple[ActionView, bool]:
         """Post the approval request and the requester's message, once per action (a second
-        click on the same finding finds them posted). (the view, True when already posted)."""
+        click on the same finding finds them posted). (the view, True when already posted).
+        ``user`` None: nobody asked (the nightly reconciliation), so no requester message."""
         with self._posting:
             view = self.actions.get(view.id)
             if APPROVAL in view.surface:
@@ -85,7 +86,7 @@ class ActionMessages:
             posted = self.client.chat_postMessage(channel=channel, **approval_message(view, self.ids).payload())
             where = {"channel": str(posted.get("channel") or channel), "ts": str(posted["ts"])}
             self.actions.set_surface(view.id, APPROVAL, where)
-            mine = self._post_requester(view, channel, origin, user)
+            mine = self._post_requester(view, channel, origin, user) if user else None
             if mine is not None:
                 self.actions.set_surface(view.id, REQUESTER, mine)
             return self.actions.get(view.id), False

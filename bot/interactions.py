@@ -1,4 +1,5 @@
-"""Buttons and the Deny modal: ask for a fix, approve, deny; the run that follows an approval.
+"""Buttons and the Deny modal: ask for a fix, approve, deny; the run that follows an approval;
+an alert's Snooze buttons (``reports.alerts.snooze``: audited, redraws the alert).
 
 Every listener acks first and hands the rest to a worker (``RunPool``), as ``/sync-check``
 does, so nothing a click causes (planning from fresh data, ``usergroups.users.list``, posting)
@@ -31,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from actions.errors import ActionRefused, Interrupted, NotRunnable, PlanRefused, UnknownAction
 from bot.action_messages import ActionMessages, Origin
 from bot.approvers import Approvers
+from bot.blocks import alerts as alert_blocks
 from bot.blocks import approvals as blocks
 from bot.blocks.common import Message
 from bot.blocks.ids import (
@@ -40,14 +42,17 @@ from bot.blocks.ids import (
     DENY_CALLBACK,
     REASON_BLOCK,
     REASON_INPUT,
+    SNOOZE,
     DenyForm,
     Ids,
     Tampered,
 )
 from bot.commands import RunPool
 from bot.errors import new_ref
-from bot.permissions import user_allowed
+from bot.permissions import may_snooze, user_allowed
+from bot.publish import SlackAlertPublisher
 from common.mrkdwn import escape
+from reports import alerts as alert_service
 from service.action_views import ActionView
 from service.container import Services
 
@@ -158,6 +163,41 @@ class ActionDesk:
             finding=(proposal.code, proposal.subject),
             request_key=f"slack:{ref.run_id}:{ref.position}",
         )
+
+    # -- snoozing an alert -----------------------------------------------------------------
+
+    def snooze(self, value: str, *, user: str, tell: Tell) -> None:
+        """Snooze the alert the button names, redraw its message, tell the clicker."""
+        try:
+            ref = self.ids.snooze_ref(value)
+        except Tampered as e:
+            self.refuse_tampered(user, str(e), tell)
+            return
+        if not may_snooze(self.services.config.slack, user):
+            self.actions.record_refusal(None, user=user, reason="snooze: not an allowed user (slack.allowed_users)")
+            tell(blocks.note(blocks.NOT_ALLOWED))
+            return
+        try:
+            notice = alert_service.snooze(self.services.sessions, ref.alert_id, user=user, hours=ref.hours)
+        except ValueError as e:  # a signed value always names one of the offered spans
+            self.refuse_tampered(user, str(e), tell)
+            return
+        if notice is None:
+            tell(blocks.note(alert_blocks.SNOOZE_GONE))
+            return
+        assert notice.snoozed_until is not None
+        ts = self._alert_ts(ref.alert_id)
+        if ts and notice.channel:
+            try:
+                SlackAlertPublisher(self.messages.client, self.ids).snoozed(notice, ts)
+            except SlackApiError as e:  # the snooze holds; only the message does not show it
+                logger.warning(
+                    "alert %s: the snoozed message was not redrawn: %s", ref.alert_id, e.response.get("error")
+                )
+        tell(blocks.note(alert_blocks.SNOOZED_TOLD.format(until=alert_blocks.when(notice.snoozed_until))))
+
+    def _alert_ts(self, alert_id: int) -> str | None:
+        return alert_service.message_ts(self.services.sessions, alert_id)
 
     def refuse_tampered(self, user: str, why: str, tell: Tell, action_id: int | None = None) -> None:
         logger.warning("refused a tampered Slack payload from %s: %s", user, why)
@@ -287,6 +327,11 @@ class Listeners:
         user, value, tell = body["user"]["id"], str(action.get("value", "")), ephemeral(respond)
         self._submit(lambda: self.desk.approve(value, user=user, tell=tell), respond, "approving")
 
+    def on_snooze(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user, value, tell = body["user"]["id"], str(action.get("value", "")), ephemeral(respond)
+        self._submit(lambda: self.desk.snooze(value, user=user, tell=tell), respond, "snoozing")
+
     def on_deny(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user, tell = body["user"]["id"], ephemeral(respond)
@@ -343,5 +388,6 @@ def register(app: App, services: Services, pool: RunPool, client: WebClient, ids
     app.action(ACTION_PATTERNS["request"])(listeners.on_request)
     app.action(ACTION_PATTERNS[APPROVE])(listeners.on_approve)
     app.action(ACTION_PATTERNS[DENY])(listeners.on_deny)
+    app.action(ACTION_PATTERNS[SNOOZE])(listeners.on_snooze)
     app.view(DENY_CALLBACK)(listeners.on_deny_submit)
     return desk

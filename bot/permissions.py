@@ -70,6 +70,12 @@ def user_allowed(config: SlackConfig, user_id: str) -> bool:
     return user_id in config.allowed_users or user_id in config.admins
 
 
+def may_snooze(config: SlackConfig, user_id: str) -> bool:
+    """Who may snooze an alert: anyone who may use Sync Doctor (a snooze silences reminders,
+    never a check, and is audited with their name), so the allow-list decides."""
+    return user_allowed(config, user_id)
+
+
 def refusal(config: SlackConfig, who: Requester, channels: AllowedChannels) -> str | None:
     """Why ``who`` may not run a command here (None when they may)."""
     if not user_allowed(config, who.user_id):

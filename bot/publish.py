@@ -21,6 +21,7 @@ from slack_sdk.webhook import WebhookResponse
 
 from bot.blocks import alerts as alert_blocks
 from bot.blocks.common import Message, context
+from bot.blocks.ids import Ids
 from config.env import Settings
 from reports.alerts import AlertNotice
 from reports.digest.chart import Chart
@@ -132,13 +133,16 @@ class Reply:
 
 
 class SlackAlertPublisher:
-    """Alerts posted with the bot token (they have no response_url: nobody asked)."""
+    """Alerts posted with the bot token (they have no response_url: nobody asked). ``ids``
+    signs the Snooze buttons (without it, alerts carry none)."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, ids: Ids | None = None) -> None:
         self.client = client
+        self.ids = ids
 
     def opened(self, notice: AlertNotice) -> tuple[str, str]:
-        response = self.client.chat_postMessage(channel=notice.channel, **alert_blocks.opened_message(notice).payload())
+        message = alert_blocks.opened_message(notice, self.ids)
+        response = self.client.chat_postMessage(channel=notice.channel, **message.payload())
         # a post to a channel name (#ops) answers with the channel id, and chat.update needs the id
         return str(response.get("channel") or notice.channel), str(response["ts"])
 
@@ -153,6 +157,13 @@ class SlackAlertPublisher:
         )
         self.client.chat_postMessage(
             channel=notice.channel, thread_ts=message_ts, **alert_blocks.resolved_reply(notice).payload()
+        )
+
+    def snoozed(self, notice: AlertNotice, message_ts: str) -> None:
+        """Redraw the alert to say who snoozed it until when (its buttons stay: a snooze can
+        be changed)."""
+        self.client.chat_update(
+            channel=notice.channel, ts=message_ts, **alert_blocks.opened_message(notice, self.ids).payload()
         )
 
 

@@ -98,6 +98,9 @@ class RunResult:
     context: RunContext | None = field(default=None, repr=False, compare=False)
     middleware: str | None = None  # system key of the Make scenario / Zap in between, if any
     middleware_note: str | None = None  # its state in one line ("Make scenario 'X': switched off ...")
+    # Families whose checks ran to the end (None: not known). A run of a few checks (the
+    # monitoring sweep's cheap ones) proves nothing about the families it did not run.
+    completed_families: frozenset[str] | None = None
 
     @property
     def blocked(self) -> Impact:
@@ -260,6 +263,7 @@ def run_integration(
         context=ctx,
         middleware=integration.middleware.system if integration.middleware is not None else None,
         middleware_note=_middleware_note(ctx) if runnable and not cheap_only else None,
+        completed_families=frozenset(completed),
     )
 
 

@@ -91,7 +91,7 @@ def _days(delta: timedelta) -> int:
     return int(delta.total_seconds() // 86400)
 
 
-def _refresh_deadline(creds: Credentials, lifetime: timedelta | None) -> tuple[datetime, str] | None:
+def refresh_deadline(creds: Credentials, lifetime: timedelta | None) -> tuple[datetime, str] | None:
     """When the refresh token dies and why we think so (``stated`` / ``unused``); earliest wins."""
     candidates: list[tuple[datetime, str]] = []
     if creds.refresh_expires_at is not None:
@@ -99,6 +99,17 @@ def _refresh_deadline(creds: Credentials, lifetime: timedelta | None) -> tuple[d
     if lifetime is not None and creds.refresh_issued_at is not None:
         candidates.append((creds.refresh_issued_at + lifetime, "unused"))
     return min(candidates) if candidates else None
+
+
+def expiring_reasons(remaining: timedelta, basis: str, lifetime: timedelta | None) -> list[str]:
+    """Why a refresh token with ``remaining`` life deserves ``token.expiring`` (empty: it does
+    not): the rule this check and the token keep-alive (``service/keep_alive.py``) share."""
+    reasons: list[str] = []
+    if remaining < timedelta(days=WARN_DAYS_LEFT):
+        reasons.append("days_left")
+    if basis == "unused" and lifetime is not None and remaining <= lifetime * (1 - WARN_FRACTION_USED):
+        reasons.append("lifetime_used")
+    return reasons
 
 
 def refresh_life_finding(side: SideData, creds: Credentials, now: datetime) -> Finding | None:
@@ -124,7 +135,7 @@ def refresh_life_finding(side: SideData, creds: Credentials, now: datetime) -> F
                 action=reauthorise(side),
             )
         return None
-    deadline = _refresh_deadline(creds, lifetime)
+    deadline = refresh_deadline(creds, lifetime)
     if deadline is None:
         return None
     expires_at, basis = deadline
@@ -147,11 +158,7 @@ def refresh_life_finding(side: SideData, creds: Credentials, now: datetime) -> F
             system=side.system,
             action=reauthorise(side),
         )
-    reasons: list[str] = []
-    if remaining < timedelta(days=WARN_DAYS_LEFT):
-        reasons.append("days_left")
-    if basis == "unused" and lifetime is not None and remaining <= lifetime * (1 - WARN_FRACTION_USED):
-        reasons.append("lifetime_used")
+    reasons = expiring_reasons(remaining, basis, lifetime)
     if not reasons:
         return None
     return Finding(

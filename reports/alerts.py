@@ -14,16 +14,29 @@ not answer once is not yet an integration that fails):
   retried by the next run, never duplicated.
 - an open Alert whose code no longer fails -> the original message is edited to say it
   cleared, a reply goes in its thread, and ``resolved_at`` is set. "No longer fails" needs
-  proof: the runner marked it resolved, or its family is one of the runner's
-  ``ERROR_FAMILIES`` (resolved whenever absent), or the run was conclusive (no side stopped
+  proof: its family is one of the runner's ``ERROR_FAMILIES`` (resolved whenever absent,
+  unless some system did not answer: an ``error`` finding), or the runner marked it resolved,
+  or the run was conclusive (no side stopped
   by a connection / token / key failure and no ``error`` finding). A check stopped by a
   revoked token proves nothing about SKUs, so their alert stays open.
 
+A run of some checks only (the monitoring sweep's cheap ones, a keep-alive's token check)
+proves nothing about the families it did not run: ``RunResult.completed_families`` says which
+ran, and an alert of another family stays open.
+
+**Snooze** (:meth:`AlertService.snooze`, the Snooze buttons on the alert message): until
+``snoozed_until`` an open alert's *re-alerts* are silent (no "now blocks more" reply, no
+re-post of a post that failed); the checks still run and the alert still resolves (edited)
+when the code clears. When the snooze ends, the alert behaves as any open alert. Each snooze is
+audited (``audit_events``: who, until, when).
+
 Posting goes through an :class:`AlertPublisher` (``bot/publish.py`` implements it with
-Slack), so this module never imports Slack. Runs of one integration are serialised (the
-notifier delivers them in order on one thread, and a lock guards each integration in this
-process); across replicas a second process could claim the same code at the same
-instant (no unique index on open alerts yet).
+Slack), so this module never imports Slack. Runs of one integration are serialised in this
+process (the notifier delivers them in order on one thread, and a lock guards each
+integration); across replicas, a unique partial index on open alerts (integration, code) makes
+a second open alert impossible: each new alert is claimed by its own insert, and the replica
+whose insert loses (IntegrityError) posts nothing. A problem failing for a day of sweeps is one
+alert, not 96.
 """
 
 from __future__ import annotations
@@ -32,9 +45,10 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.catalog import UnknownCode, entry
@@ -49,6 +63,9 @@ logger = logging.getLogger(__name__)
 
 # Codes alerted on below ``fail``: the refresh token's end is announced while it can be fixed.
 WARN_ALERT_CODES = frozenset({"token.expiring"})
+# How long a process that claimed an alert's post may take to post it before another may try
+# (Slack's client retries a 429 up to 3 times, waiting what Retry-After says).
+POST_LEASE = timedelta(minutes=5)
 # Families whose failure stops the other checks of that side (checks/errors.py), so a run
 # containing one says nothing about codes of other families.
 _STOPPING_FAMILIES = ERROR_FAMILIES
@@ -75,6 +92,8 @@ class AlertNotice:
     resolved_at: datetime | None = None
     previous_blocked: int | None = None  # for a "now blocks more" reply
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    snoozed_until: datetime | None = None  # shown on the message while it is in the future
+    snoozed_by: str | None = None  # Slack user id
 
     def to_detail(self) -> dict[str, Any]:
         return {
@@ -86,7 +105,13 @@ class AlertNotice:
             "run_ref": self.run_ref,
             "source": self.source,
             "destination": self.destination,
+            # kept so the message can be drawn again as posted (a snooze edits it)
+            "remediation": self.remediation[:3000],
+            "evidence": dict(self.evidence),
         }
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and _utc(self.snoozed_until) > now
 
 
 class AlertPublisher(Protocol):
@@ -109,6 +134,8 @@ class AlertOutcome:
     grew: list[str] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    lost_claim: list[str] = field(default_factory=list)  # another replica opened it first
+    silenced: list[str] = field(default_factory=list)  # a re-alert a snooze held back
 
 
 def alertable(findings: Sequence[Finding]) -> dict[str, list[Finding]]:
@@ -129,13 +156,18 @@ def _family(code: str) -> str:
 
 def cleared(code: str, result: RunResult) -> bool:
     """Does ``result`` prove that ``code`` no longer fails (given it is not alertable now)?"""
+    answered = not any(f.severity == Severity.ERROR for f in result.findings)
+    family = _family(code)
+    if family in ERROR_FAMILIES:
+        # Reported whenever it happens, so absent means cleared: unless a system did not
+        # answer this time (a provider down for a sweep proves nothing about its token).
+        return answered
     if any(c == code for c, _ in result.resolved):
         return True
-    if _family(code) in ERROR_FAMILIES:
-        return True
-    return not any(
-        f.severity == Severity.ERROR or (f.severity >= Severity.FAIL and _family(f.code) in _STOPPING_FAMILIES)
-        for f in result.findings
+    if result.completed_families is not None and family not in result.completed_families:
+        return False  # its check did not run (or not to the end) this time
+    return answered and not any(
+        f.severity >= Severity.FAIL and _family(f.code) in _STOPPING_FAMILIES for f in result.findings
     )
 
 
@@ -170,10 +202,12 @@ class AlertService:
         outcome = AlertOutcome()
         groups = alertable(result.findings)
         now = datetime.now(UTC)
+        to_claim: list[AlertNotice] = []
+        to_retry: list[AlertNotice] = []
         to_open: list[AlertNotice] = []
         to_grow: list[tuple[AlertNotice, str]] = []
         to_resolve: list[tuple[AlertNotice, str | None]] = []
-        with self.sessions.begin() as session:
+        with self.sessions() as session:
             open_rows = repo.open_alerts(session, result.integration)
             for code, findings in groups.items():
                 row = open_rows.get(code)
@@ -181,16 +215,7 @@ class AlertService:
                     channel = self.channel_for(result.integration)
                     if channel is None:
                         continue
-                    notice = self._notice(result, code, findings, channel=channel, opened_at=now, alert_id=0)
-                    row = repo.add_alert(
-                        session,
-                        integration=result.integration,
-                        code=code,
-                        channel=channel,
-                        run_id=result.run_id,
-                        detail=notice.to_detail(),
-                    )
-                    to_open.append(replace(notice, alert_id=row.id))
+                    to_claim.append(self._notice(result, code, findings, channel=channel, opened_at=now, alert_id=0))
                     continue
                 channel = row.channel or self.channel_for(result.integration)
                 if channel is None:
@@ -198,16 +223,33 @@ class AlertService:
                 notice = self._notice(
                     result, code, findings, channel=channel, opened_at=_utc(row.opened_at), alert_id=row.id
                 )
-                if row.message_ts is None:
-                    to_open.append(notice)  # the earlier post failed: try again
-                    continue
+                notice = replace(notice, snoozed_until=row.snoozed_until, snoozed_by=row.snoozed_by)
                 reported = int((row.detail or {}).get("blocked", 0))
-                if notice.blocked_invoices > reported:
+                again = row.message_ts is None or notice.blocked_invoices > reported
+                if again and notice.snoozed(now):
+                    outcome.silenced.append(code)  # a snooze holds re-alerts back, never the checks
+                    continue
+                if row.message_ts is None:
+                    to_retry.append(notice)  # the earlier post failed (or is under way elsewhere)
+                elif notice.blocked_invoices > reported:
                     to_grow.append((replace(notice, previous_blocked=reported), row.message_ts))
             for code, row in open_rows.items():
                 if code in groups or not cleared(code, result):
                     continue
                 to_resolve.append((self._stored_notice(row, result, now), row.message_ts))
+        for notice in to_claim:
+            alert_id = self._claim(result, notice, now)
+            if alert_id is None:
+                outcome.lost_claim.append(notice.code)
+            else:
+                to_open.append(replace(notice, alert_id=alert_id))
+        for notice in to_retry:
+            with self.sessions.begin() as session:
+                mine = alerts_repo.claim_post(session, notice.alert_id, now=now, lease=POST_LEASE)
+            if mine:
+                to_open.append(notice)
+            else:
+                outcome.lost_claim.append(notice.code)  # being posted by another process right now
 
         for notice in to_open:
             try:
@@ -215,6 +257,8 @@ class AlertService:
             except Exception:
                 logger.exception("alert %s/%s: posting failed; the next run retries", notice.integration, notice.code)
                 outcome.failed.append(notice.code)
+                with self.sessions.begin() as session:
+                    alerts_repo.release_post(session, notice.alert_id)
                 continue
             with self.sessions.begin() as session:
                 alerts_repo.set_alert_message(session, notice.alert_id, channel=channel, message_ts=ts)
@@ -255,6 +299,24 @@ class AlertService:
             )
         return outcome
 
+    def _claim(self, result: RunResult, notice: AlertNotice, now: datetime) -> int | None:
+        """Insert the open alert in its own transaction; None when another process holds the
+        open alert for this code already (the unique index refused ours): it posts, we don't."""
+        try:
+            with self.sessions.begin() as session:
+                return repo.add_alert(
+                    session,
+                    integration=result.integration,
+                    code=notice.code,
+                    channel=notice.channel,
+                    run_id=result.run_id,
+                    detail=notice.to_detail(),
+                    post_lease_until=now + POST_LEASE,  # the claimer posts it
+                ).id
+        except IntegrityError:
+            logger.info("alert %s/%s: already open (another replica claimed it)", notice.integration, notice.code)
+            return None
+
     def _notice(
         self,
         result: RunResult,
@@ -287,23 +349,60 @@ class AlertService:
 
     def _stored_notice(self, row: Alert, result: RunResult, now: datetime) -> AlertNotice:
         detail = row.detail or {}
-        return AlertNotice(
-            alert_id=row.id,
-            integration=row.integration,
+        return replace(
+            stored_notice(row),
             source=str(detail.get("source", result.source)),
             destination=str(detail.get("destination", result.destination)),
-            code=row.code,
-            title=str(detail.get("title") or _title(row.code)),
-            severity=Severity(int(detail.get("severity", int(Severity.FAIL)))),
-            subjects=tuple(detail.get("subjects") or ()),
-            blocked_invoices=int(detail.get("blocked", 0)),
-            blocked_amounts=dict(detail.get("amounts") or {}),
             remediation="",
             run_ref=result.ref,
-            channel=row.channel or "",
-            opened_at=_utc(row.opened_at),
             resolved_at=now,
         )
+
+
+SNOOZE_HOURS = (1, 24, 24 * 7)  # the choices the alert message offers: an hour, a day, a week
+
+
+def snooze(
+    sessions: sessionmaker[Session], alert_id: int, *, user: str, hours: int, now: datetime | None = None
+) -> AlertNotice | None:
+    """Silence the re-alerts of an open alert for ``hours`` (one of :data:`SNOOZE_HOURS`);
+    audited. Returns the alert as it now stands (to redraw its message), or None when it is
+    unknown or already resolved."""
+    if hours not in SNOOZE_HOURS:
+        raise ValueError(f"an alert is snoozed for 1 hour, 1 day or 1 week, not {hours} hours")
+    at = now or datetime.now(UTC)
+    until = at + timedelta(hours=hours)
+    with sessions.begin() as session:
+        row = alerts_repo.snooze_alert(session, alert_id, until=until, by=user, at=at)
+        if row is None:
+            return None
+        logger.info("alert %s/%s snoozed until %s by %s", row.integration, row.code, until.isoformat(), user)
+        return stored_notice(row)
+
+
+def stored_notice(row: Alert) -> AlertNotice:
+    """An alert as stored: enough to draw its message again (a snooze edits it)."""
+    detail = row.detail or {}
+    return AlertNotice(
+        alert_id=row.id,
+        integration=row.integration,
+        source=str(detail.get("source", "")),
+        destination=str(detail.get("destination", "")),
+        code=row.code,
+        title=str(detail.get("title") or _title(row.code)),
+        severity=Severity(int(detail.get("severity", int(Severity.FAIL)))),
+        subjects=tuple(detail.get("subjects") or ()),
+        blocked_invoices=int(detail.get("blocked", 0)),
+        blocked_amounts=dict(detail.get("amounts") or {}),
+        remediation=str(detail.get("remediation") or ""),
+        run_ref=str(detail.get("run_ref", "")),
+        channel=row.channel or "",
+        opened_at=_utc(row.opened_at),
+        resolved_at=_utc(row.resolved_at) if row.resolved_at is not None else None,
+        evidence=dict(detail.get("evidence") or {}),
+        snoozed_until=_utc(row.snoozed_until) if row.snoozed_until is not None else None,
+        snoozed_by=row.snoozed_by,
+    )
 
 
 def _title(code: str) -> str:
@@ -315,3 +414,10 @@ def _title(code: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def message_ts(sessions: sessionmaker[Session], alert_id: int) -> str | None:
+    """Where an alert's message is (its ``ts``), if it was posted."""
+    with sessions() as session:
+        row = alerts_repo.get_alert(session, alert_id)
+        return row.message_ts if row is not None else None

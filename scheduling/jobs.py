@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from config.schedules import ReconcileSchedule
 from scheduling import retention, sweep
 from scheduling.base import JobContext, ScheduledJob
 from scheduling.periods import quarter_before
 from service.digests import DigestOutcome, Quarter, run_quarterly_digest
+from service.keep_alive import KeepAliveReport, keep_alive
+from service.reconcile import ReconcileReport, reconcile
 
 __all__ = ["JOBS", "JobContext", "ScheduledJob"]
 
@@ -44,8 +47,22 @@ def digest(ctx: JobContext) -> DigestOutcome | None:
     )
 
 
+def keep_tokens_alive(ctx: JobContext) -> KeepAliveReport:
+    return keep_alive(ctx.services, now=ctx.now)
+
+
+def reconcile_nightly(ctx: JobContext) -> ReconcileReport:
+    schedule = ctx.schedule
+    window = schedule.window_days if isinstance(schedule, ReconcileSchedule) else ReconcileSchedule().window_days
+    return reconcile(
+        ctx.services, ctx.integration.name, now=ctx.now, window_days=window, announce=ctx.services.announce_request
+    )
+
+
 JOBS: list[ScheduledJob] = [
     ScheduledJob("sweep", "sweep", False, sweep.run, on_claim=sweep.enqueue, join=sweep.join, done=sweep.done),
     ScheduledJob("retention", "retention", False, retention.run),
+    ScheduledJob("keep_alive", "keep_alive", False, keep_tokens_alive),
+    ScheduledJob("reconcile", "reconcile", True, reconcile_nightly),
     ScheduledJob("digest", "digest", False, digest, quarterly=True),
 ]

@@ -5,6 +5,7 @@ to the command line, the Slack bot and the demo. Closing it announces the runs s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from store.crypto import Vault
 
 if TYPE_CHECKING:
     from reports.digest.publish import DigestPublisher
+    from service.action_views import ActionView
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ class Services:
     notices: tuple[str, ...] = ()
     # Where quarterly digests post (bot/publish.py's SlackDigestPublisher when SLACK_BOT_TOKEN is set).
     digest_publisher: DigestPublisher | None = None
+    # Posts an approval request nobody clicked for (the nightly reconciliation's) to the
+    # approvals channel; set with Slack (app.py), None without: the request is listed, not posted.
+    announce_request: Callable[[ActionView], object] | None = None
 
     def database_problem(self) -> str | None:
         """None when the database answers; else what failed, safe to show (no URL, no secret)."""

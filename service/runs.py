@@ -87,12 +87,23 @@ class CheckService:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run(self, name: str, *, trigger: str = "cli", checks: Sequence[Check] | None = None) -> RunResult:
+    def run(
+        self,
+        name: str,
+        *,
+        trigger: str = "cli",
+        checks: Sequence[Check] | None = None,
+        window_days: int | None = None,
+    ) -> RunResult:
         """Run the checks and store the run; listeners (alerts, App Home) hear of it later, on
         the notifier's threads, so the caller's answer never waits for them. When the run
         cannot be stored (a locked or read-only database) :class:`RunNotStored` carries the
-        result, so the report of calls already made is not lost."""
+        result, so the report of calls already made is not lost. ``window_days`` replaces the
+        integration's ``settings.window_days`` for this run (the nightly reconciliation's 7
+        days); a configured ``settings.since`` still sets the window's start, as always."""
         integration = self.get(name)
+        if window_days is not None:
+            integration = replace(integration, settings=replace(integration.settings, window_days=window_days))
         previous, connections = self._load_state(integration.name)
         with self.sessions() as session:
             # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -166,7 +167,19 @@ class Alert(Base):
     """An alert posted for a failing code; edited when the code clears."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_open", "integration", "code", "resolved_at"),)
+    __table_args__ = (
+        Index("ix_alerts_open", "integration", "code", "resolved_at"),
+        # At most one open alert per problem, even with replicas inserting at the same instant
+        # (migration 0005): the loser's insert fails and it posts nothing.
+        Index(
+            "uq_alerts_open_code",
+            "integration",
+            "code",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration: Mapped[str] = mapped_column(String(100))
@@ -178,6 +191,12 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A snooze silences re-alerts (growth replies, re-posts) until then, never the resolution.
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    snoozed_by: Mapped[str | None] = mapped_column(String(100))  # Slack user id
+    # Whoever posts the message holds this lease (set by the claim, or by a conditional UPDATE
+    # to retry a failed post), so two replicas never post one alert twice; NULL after a failure.
+    post_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthConsent(Base):

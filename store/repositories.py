@@ -111,7 +111,14 @@ def open_alerts(session: Session, integration: str) -> dict[str, Alert]:
 
 
 def add_alert(
-    session: Session, *, integration: str, code: str, channel: str | None, run_id: int | None, detail: dict[str, Any]
+    session: Session,
+    *,
+    integration: str,
+    code: str,
+    channel: str | None,
+    run_id: int | None,
+    detail: dict[str, Any],
+    post_lease_until: datetime | None = None,
 ) -> Alert:
     alert = Alert(
         integration=integration,
@@ -120,6 +127,7 @@ def add_alert(
         opened_at=datetime.now(UTC),
         opened_run_id=run_id,
         detail=detail,
+        post_lease_until=post_lease_until,
     )
     session.add(alert)
     session.flush()

@@ -6,7 +6,7 @@ signed with an HMAC under a key only the server holds, bound to what the button 
 edited in transit, moved from an Approve button to a Deny button, or made up decodes to
 :class:`Tampered`; the caller explains and audits, and does nothing else.
 
-    action_id   sd:<verb>:<n>                 verb: request | approve | deny; n keeps ids unique
+    action_id   sd:<verb>:<n>                 verb: request | approve | deny | snooze; n keeps ids unique
     value       <payload>.<signature>         payload: base64url(JSON); signature: base64url(HMAC)
     callback_id sd:deny                       the Deny modal; its private_metadata is a value
 
@@ -23,13 +23,13 @@ import json
 import re
 from dataclasses import dataclass
 
-REQUEST, APPROVE, DENY = "request", "approve", "deny"
-VERBS = (REQUEST, APPROVE, DENY)
+REQUEST, APPROVE, DENY, SNOOZE = "request", "approve", "deny", "snooze"
+VERBS = (REQUEST, APPROVE, DENY, SNOOZE)
 DENY_CALLBACK = "sd:deny"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_text"
 # What Bolt matches listeners with (SLACK.md section 5: "Bolt matches with a regex").
 ACTION_PATTERNS = {verb: re.compile(rf"^sd:{verb}(?::\d+)?$") for verb in VERBS}
-_ACTION_ID = re.compile(r"^sd:(request|approve|deny)(?::(\d{1,6}))?$")
+_ACTION_ID = re.compile(r"^sd:(request|approve|deny|snooze)(?::(\d{1,6}))?$")
 _SIGNATURE_BYTES = 16  # 128 bits of HMAC-SHA256: forging one is out of reach
 _KEY_PURPOSE = b"sync-doctor slack ids v1"
 
@@ -51,6 +51,14 @@ class ActionRef:
     """A stored action (an approval request)."""
 
     action_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnoozeRef:
+    """An alert's Snooze button: the stored alert, and for how long."""
+
+    alert_id: int
+    hours: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,15 @@ class Ids:
     def action_ref(self, verb: str, value: str) -> ActionRef:
         return ActionRef(_int(self._open(verb, value), "a"))
 
+    # -- an alert's Snooze buttons ---------------------------------------------------------
+
+    def snooze_value(self, ref: SnoozeRef) -> str:
+        return self._seal(SNOOZE, {"al": ref.alert_id, "h": ref.hours})
+
+    def snooze_ref(self, value: str) -> SnoozeRef:
+        data = self._open(SNOOZE, value)
+        return SnoozeRef(_int(data, "al"), _int(data, "h"))
+
     # -- the Deny modal ----------------------------------------------------------------------
 
     def deny_metadata(self, form: DenyForm) -> str:
@@ -163,10 +180,12 @@ __all__ = [
     "DENY",
     "DENY_CALLBACK",
     "REQUEST",
+    "SNOOZE",
     "ActionRef",
     "DenyForm",
     "FindingRef",
     "Ids",
+    "SnoozeRef",
     "Tampered",
     "action_id",
     "derive_key",

@@ -1,7 +1,7 @@
 """daily counters per integration (integration_days) and quarterly digests (digests)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06 23:00:00
 
 Two new tables, nothing else touched. ``integration_days`` is what quarterly digests read for
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
