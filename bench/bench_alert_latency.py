@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -150,6 +150,8 @@ class Bench:
         )
         self.services: Services = build(settings, parse_config(data, systems=PROVIDERS))
         fleet.connect(self.services, n)
+        # each integration's live Xero refresh token (a revoked grant is replaced on restore)
+        self.refresh = {i: f"rt-{fleet.name(i)}" for i in range(n)}
         self.scheduler = Scheduler(self.services)  # every job, as `worker` runs them
 
     @property
@@ -190,17 +192,23 @@ class Bench:
             time.sleep(0.05)
         raise SystemExit(f"no sweep finished within {timeout:.0f} s")
 
+    def grant(self, i: int) -> Grant:
+        grant = self.xero.tokens.find_refresh(self.refresh[i])
+        if grant is None:  # the bot refreshed it (rotation): the bench lost track of it
+            raise SystemExit(f"{fleet.name(i)}: its Xero grant was rotated; run fewer repeats or a shorter interval")
+        return cast(Grant, grant)
+
     def break_(self, fault: str, i: int) -> None:
         if fault == "disconnect":
-            self.xero.tokens.find_refresh(f"rt-{fleet.name(i)}").principal = []
+            self.grant(i).principal = []
         elif fault == "revoke":
-            self.xero.tokens.revoke(f"rt-{fleet.name(i)}")
+            self.xero.tokens.revoke(self.grant(i).refresh_token)
         else:
             self.hubspot.api_keys[f"pat-na1-{fleet.name(i)}"]["revoked"] = True
 
     def restore(self, fault: str, i: int) -> None:
         if fault == "disconnect":
-            self.xero.tokens.find_refresh(f"rt-{fleet.name(i)}").principal = [fleet.tenant(i)]
+            self.grant(i).principal = [fleet.tenant(i)]
         elif fault == "revoke":
             # A revoked grant stays revoked: the admin reconnects, which mints a new one.
             fresh = f"{fleet.name(i)}-{time.monotonic_ns()}"
@@ -212,6 +220,7 @@ class Bench:
                 principal=[fleet.tenant(i)],
             )
             self.xero.tokens.add(grant)
+            self.refresh[i] = f"rt-{fresh}"
             self.services.connect.save_tokens(
                 fleet.name(i),
                 "destination",
