@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 from slack_sdk.signature import SignatureVerifier
-from tests.fakes.slack_api import FakeSlack
 
 import app as sync_doctor
 from bot.server import make_asgi_app
@@ -41,6 +40,7 @@ from config.env import load_settings
 from config.integrations import parse_config
 from providers.http import reset_limiters
 from sandbox.server import LoopbackServer, Sandbox
+from sandbox.slack import FakeSlack
 from tests.bot.world import _hubspot_invoice, build_world, connect_all, integrations_config
 
 TOKEN, SECRET = "xoxb-bench-token", "bench-signing-secret"
