@@ -118,21 +118,19 @@ class CheckService:
             trigger=trigger,
             time_limit=self.time_limit,
         )
-        if trigger == SCHEDULE and previous is not None and not changed(result):
-            # A sweep that found what the last stored run found adds nothing to history (every
-            # 15 minutes x every integration would grow it without bound): not stored, still
-            # announced, so listeners see every run.
-            self.notifier.publish(result)
-            return result
+        # A sweep that found what the last stored run found adds nothing to history (every 15
+        # minutes x every integration would grow it without bound): no run row, but it still
+        # counts towards the digests' daily counters and is still announced to listeners.
+        keep = not (trigger == SCHEDULE and previous is not None and not changed(result))
         try:
             with self.sessions.begin() as session:
-                run_id = self._store(session, result).id
-                # Every run counts towards the digests' daily counters, stored row or not.
+                run_id = self._store(session, result).id if keep else None
                 record_run_counters(session, result, result.trigger, result.started_at, self.config.timezone)
         except SQLAlchemyError as e:
             logger.error("the run of %s was not stored: %s", integration.name, type(e).__name__)
             raise RunNotStored(result, e) from e
-        result = replace(result, run_id=run_id)
+        if run_id is not None:
+            result = replace(result, run_id=run_id)
         self.notifier.publish(result)
         return result
 
