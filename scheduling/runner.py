@@ -32,10 +32,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
 from config.integrations import IntegrationConfig
 from config.schedules import PER_INTEGRATION, JobSchedule, interval_text
 from scheduling.base import JobContext, ScheduledJob
 from scheduling.periods import Period, period_for
+from scheduling.retry import in_transaction, reason
 from service import metrics
 from service.container import Services
 from store import claims
@@ -160,8 +164,9 @@ class Scheduler:
         """Stop ticking, let running jobs finish within ``timeout`` s, release what did not.
         True when every job finished in time."""
         self.stopping.set()
-        if self._aps is not None:
-            self._aps.shutdown(wait=True)  # type: ignore[attr-defined]
+        if self._aps is not None:  # once: stopping twice (a test's cleanup, a second signal) is a no-op
+            aps, self._aps = self._aps, None
+            aps.shutdown(wait=True)  # type: ignore[attr-defined]
         deadline = time.monotonic() + timeout
         with self._lock:
             running = list(self._running.values())
@@ -251,15 +256,26 @@ class Scheduler:
         try:
             job.run(ctx)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}"
+            # /healthz shows this: a database error's first line, not its SQL and parameters
+            error = f"{type(e).__name__}: {reason(e) if isinstance(e, DBAPIError) else e}"
             logger.exception("scheduler: %s (%s) for %s failed", job.name, d.scope, d.period.key)
-        with self._lock:
-            self._held.pop(d.key, None)
-        with self.services.sessions.begin() as session:
-            if self.stopping.is_set() and error is None and not _completed(job, ctx):
+        release = self.stopping.is_set() and error is None and not _completed(job, ctx)
+
+        def settle(session: Session) -> None:
+            if release:
                 claims.release_job(session, job.name, d.scope, d.period.key, owner=self.owner)
-                return
-            claims.finish_job(session, job.name, d.scope, d.period.key, owner=self.owner, now=self.clock(), error=error)
+            else:
+                claims.finish_job(
+                    session, job.name, d.scope, d.period.key, owner=self.owner, now=self.clock(), error=error
+                )
+
+        try:  # the job's work is done: a database that restarted meanwhile must not undo it
+            in_transaction(self.services.sessions, settle, what=f"settling {job.name} {d.period.key}")
+        finally:
+            with self._lock:
+                self._held.pop(d.key, None)  # renewed until settled, or lost with the process
+        if release:
+            return
         metrics.JOB_RUNS.labels(job=job.name, outcome="error" if error else "ok").inc()
         with self._lock:
             self._settled.add(d.key)

@@ -19,17 +19,20 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from checks.base import Check
 from checks.runner import DEFAULT_TIME_LIMIT
 from scheduling.base import JobContext
+from scheduling.retry import in_transaction
 from service import metrics
 from service.errors import RunNotStored
 from service.lookup import UnknownIntegration
 from service.runs import SCHEDULE
 from store import claims
+from store.claims import SweepTake
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +56,16 @@ def enqueue(session: Session, ctx: JobContext) -> None:
 
 def done(ctx: JobContext) -> bool:
     """Every item of the sweep is done (whoever did it)."""
-    with ctx.services.sessions() as session:
-        return claims.sweep_pending(session, items_key(ctx)) == 0
+    return _pending(ctx, items_key(ctx)) == 0
+
+
+def _pending(ctx: JobContext, key: str) -> int:
+    return in_transaction(
+        ctx.services.sessions,
+        lambda session: claims.sweep_pending(session, key),
+        what=f"counting the items left of sweep {key}",
+        stopping=ctx.stopping,
+    )
 
 
 def run(ctx: JobContext) -> int:
@@ -69,9 +80,8 @@ def join(ctx: JobContext) -> int:
 
 def _work(ctx: JobContext, *, wait_for_others: bool, workers: int = WORKERS) -> int:
     key = items_key(ctx)
-    with ctx.services.sessions() as session:
-        if claims.sweep_pending(session, key) == 0:
-            return 0
+    if _pending(ctx, key) == 0:
+        return 0
     started = time.monotonic()
     cheap = [check for check in ctx.services.checks.checks if check.cheap]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
@@ -88,15 +98,19 @@ def _work(ctx: JobContext, *, wait_for_others: bool, workers: int = WORKERS) -> 
 def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool) -> int:
     sessions = ctx.services.sessions
     done = 0
+
+    def take_one(session: Session) -> SweepTake | None:
+        return claims.take_sweep_item(session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)
+
+    # The bookkeeping below survives a database restart (scheduling/retry.py): a worker that
+    # died on a lost connection would leave its item held until the lease ran out.
     while not ctx.stopping.is_set():
-        with sessions.begin() as session:
-            take = claims.take_sweep_item(session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)
+        take = in_transaction(sessions, take_one, what=f"taking an item of sweep {key}", stopping=ctx.stopping)
         if take is None:
             if not wait_for_others:
                 return done
-            with sessions() as session:
-                if claims.sweep_pending(session, key) == 0:
-                    return done
+            if _pending(ctx, key) == 0:
+                return done
             ctx.stopping.wait(WAIT_POLL_S)  # others still hold items: one may die and free its own
             continue
         try:
@@ -109,7 +123,15 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
             # One integration's crash must not stop the sweep of the others; it is marked done
             # (the next sweep tries again) and the log has the traceback.
             logger.exception("sweep %s: checking %s failed", key, take.integration)
-        with sessions.begin() as session:
-            claims.finish_sweep_item(session, take.item_id, owner=ctx.owner, now=ctx.clock())
+        in_transaction(
+            sessions,
+            partial(_finish, item=take.item_id, ctx=ctx),
+            what=f"finishing {take.integration} in sweep {key}",
+            stopping=ctx.stopping,
+        )
         done += 1
     return done
+
+
+def _finish(session: Session, *, item: int, ctx: JobContext) -> bool:
+    return claims.finish_sweep_item(session, item, owner=ctx.owner, now=ctx.clock())

@@ -89,9 +89,11 @@ def utc(value: datetime | None) -> datetime | None:
 def scheduler_report(session: Session, sweep_every: int | None, now: datetime) -> dict[str, Any]:
     """The scheduler as /healthz shows it, from the job claims every replica writes: when the
     last sweep finished, how late the next one is (``lag_s``: seconds past the sweep interval
-    since the last one ended; 0 when on time), and each job whose latest period failed.
+    since the last one ended; 0 when on time), each job whose latest period failed, and
+    each digest not posted (``digests_pending``: why, how many tries, the command that sends it).
     ``sweep_every``: the sweep's interval in seconds (None when the sweep is not periodic)."""
     from store.claims import job_states
+    from store.digests_repo import pending_digests
 
     states = job_states(session)
     sweep = states.get("sweep")
@@ -109,6 +111,18 @@ def scheduler_report(session: Session, sweep_every: int | None, now: datetime) -
             for name, s in sorted(states.items())
             if s.last_error
         },
+        # A digest the channel refused (the bot is not in it): the job itself succeeded (the
+        # digest is kept), so only this says that nobody got it, why, and how to send it.
+        "digests_pending": [
+            {
+                "quarter": row.quarter,
+                "error": row.error,
+                "attempts": row.attempts,
+                "generated_at": g.isoformat() if (g := utc(row.generated_at)) else None,
+                "retry": f"sync-doctor digest --post --quarter {row.quarter}",
+            }
+            for row in pending_digests(session)
+        ],
         "jobs": {
             name: {
                 "last_period": s.last_period,
@@ -122,6 +136,6 @@ def scheduler_report(session: Session, sweep_every: int | None, now: datetime) -
         report["lag_s"] = round(max(0.0, (now - last_end).total_seconds() - sweep_every), 1)
         if report["lag_s"] > sweep_every:
             report["status"] = "late"  # a whole sweep missed
-    if report["jobs_failing"]:
+    if report["jobs_failing"] or report["digests_pending"]:
         report["status"] = "failing"
     return report

@@ -76,3 +76,10 @@ def mark_posted(session: Session, quarter: str, *, channel: str, message_ts: str
 def mark_failed(session: Session, quarter: str, *, error: str) -> None:
     """Not posted: kept pending (``posted_at`` empty) with why, to be retried."""
     session.execute(update(DigestRow).where(DigestRow.quarter == quarter).values(error=error[:2000], claimed_at=None))
+
+
+def pending_digests(session: Session) -> list[DigestRow]:
+    """Digests asked to post that did not reach Slack (``posted_at`` empty, ``error`` set),
+    oldest quarter first: /healthz shows them, since nothing else will until someone acts."""
+    query = select(DigestRow).where(DigestRow.posted_at.is_(None), DigestRow.error.is_not(None))
+    return list(session.scalars(query.order_by(DigestRow.quarter)))

@@ -1,19 +1,23 @@
-"""What operators see of the scheduler over HTTP: /healthz reports the last sweep, its lag and
-the jobs whose latest period failed; /metrics is Prometheus text with the sweep, checks,
+"""What operators see of the scheduler over HTTP: /healthz reports the last sweep, its lag,
+the jobs whose latest period failed and the digests a channel refused; /metrics is Prometheus text with the sweep, checks,
 findings, provider calls and 429s, actions by state and alert posts."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scheduling.base import JobContext, ScheduledJob
 from scheduling.jobs import JOBS
 from scheduling.runner import Scheduler
 from service import metrics
+from service.digests import Quarter, run_quarterly_digest
 from tests.bot.conftest import Harness
 from tests.bot.world import ACME_KEY
 
@@ -71,3 +75,33 @@ def test_healthz_and_metrics_report_the_scheduler(make_harness: Callable[..., Ha
     assert "# TYPE sync_doctor_alert_posts_total counter" in answer.text
     assert "# TYPE sync_doctor_actions gauge" in answer.text
     assert "xoxb" not in answer.text
+
+
+def test_healthz_shows_a_digest_the_channel_refused_until_it_is_sent(
+    make_harness: Callable[..., Harness], database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make_harness(database_url, slack={"digest_channel": "C0DIGEST"})
+    h.fake.not_in_channel.add("C0DIGEST")  # nobody invited the bot
+    quarter_day = datetime(2026, 10, 1, 9, 0, 30, tzinfo=UTC)  # the digest of 2026Q3 is due
+    digest_job = [j for j in JOBS if j.name == "digest"]
+    with caplog.at_level(logging.ERROR, logger="service.digests"):
+        Scheduler(h.services, digest_job, clock=lambda: quarter_day).run_due(60)
+    assert any("2026Q3" in r.getMessage() and "not_in_channel" in r.getMessage() for r in caplog.records)
+
+    scheduler = httpx.get(f"{h.url}/healthz").json()["scheduler"]
+    assert scheduler["jobs_failing"] == {}  # the job did its part: the digest is kept
+    assert scheduler["status"] == "failing"
+    (pending,) = scheduler["digests_pending"]
+    assert pending["quarter"] == "2026Q3" and pending["attempts"] == 1
+    assert pending["error"].startswith("not_in_channel") and "/invite" in pending["error"]
+    assert pending["retry"] == "sync-doctor digest --post --quarter 2026Q3"
+
+    again = run_quarterly_digest(h.services, quarter=Quarter(2026, 3))  # tried again, still refused
+    assert again.pending
+    (pending,) = httpx.get(f"{h.url}/healthz").json()["scheduler"]["digests_pending"]
+    assert pending["attempts"] == 2
+
+    h.fake.not_in_channel.discard("C0DIGEST")  # invited: the retry command sends it
+    assert run_quarterly_digest(h.services, quarter=Quarter(2026, 3)).posted
+    scheduler = httpx.get(f"{h.url}/healthz").json()["scheduler"]
+    assert scheduler["digests_pending"] == [] and scheduler["status"] == "ok"
