@@ -75,7 +75,7 @@ class Bench:
                 "SLACK_API_URL": self.fake.api_url,
             }
         )
-        unlimited = {"limits": {"per_minute": 1_000_000, "app_per_minute": 1_000_000, "concurrent": 256}}
+        unlimited = {"limits": {"per_minute": 1_000_000, "app_per_minute": 1_000_000, "concurrent": 100}}
         overrides = {s: {**self.sandbox.overrides(s), **unlimited} for s in ("hubspot", "xero")}
         spec = integrations_config(overrides, slack={"admins": [ADMIN], "approvals_channel": APPROVALS})
         self.services = sync_doctor.build(settings, parse_config(spec))

@@ -20,7 +20,7 @@ from config.schedules import ReconcileSchedule
 from scheduling import retention, sweep
 from scheduling.base import JobContext, ScheduledJob
 from scheduling.periods import quarter_before
-from service.digests import DigestOutcome, Quarter, run_quarterly_digest
+from service.digests import DigestOutcome, Quarter, retry_pending_digests, run_quarterly_digest
 from service.keep_alive import KeepAliveReport, keep_alive
 from service.reconcile import ReconcileReport, reconcile
 
@@ -47,6 +47,12 @@ def digest(ctx: JobContext) -> DigestOutcome | None:
     )
 
 
+def retry_digests(ctx: JobContext) -> list[DigestOutcome]:
+    return retry_pending_digests(
+        ctx.services, minutes_per_diagnosis=ctx.services.config.schedules.digest.minutes_per_diagnosis
+    )
+
+
 def keep_tokens_alive(ctx: JobContext) -> KeepAliveReport:
     return keep_alive(ctx.services, now=ctx.now)
 
@@ -65,4 +71,6 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("keep_alive", "keep_alive", False, keep_tokens_alive),
     ScheduledJob("reconcile", "reconcile", True, reconcile_nightly),
     ScheduledJob("digest", "digest", False, digest, quarterly=True),
+    # a digest a channel refused is kept: tried again daily, on the keep-alive's schedule
+    ScheduledJob("digest_retry", "keep_alive", False, retry_digests),
 ]

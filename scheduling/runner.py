@@ -122,6 +122,7 @@ class Scheduler:
         self.tick_seconds = tick_seconds
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.owner = owner or owner_id()
+        self.started_at = self.clock()
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._running: dict[tuple[str, str, str], Future[None]] = {}
@@ -244,8 +245,18 @@ class Scheduler:
             won = claims.claim_job(
                 session, job.name, d.scope, d.period.key, owner=self.owner, now=now, lease=job.lease_seconds
             )
-            if won and job.on_claim is not None:
+            first = won and self._first_time_late(session, d)
+            if first:  # settled without running: the next period is its first
+                claims.finish_job(session, job.name, d.scope, d.period.key, owner=self.owner, now=now, error=None)
+            elif won and job.on_claim is not None:
                 job.on_claim(session, ctx)
+        if first:
+            logger.info(
+                "scheduler: %s first runs at its next time (%s); nothing was missed", job.name, d.schedule.describe()
+            )
+            with self._lock:
+                self._settled.add(d.key)
+            return
         if not won:
             self._lost(d, ctx)
             return
@@ -279,6 +290,15 @@ class Scheduler:
         metrics.JOB_RUNS.labels(job=job.name, outcome="error" if error else "ok").inc()
         with self._lock:
             self._settled.add(d.key)
+
+    def _first_time_late(self, session: Session, d: Due) -> bool:
+        """A job at a set time (the nightly reconciliation, the digest) that never ran in this
+        database, whose period fell due before this process started: that is a first start,
+        not a missed run, so it is not caught up (a new install would otherwise reconcile
+        every integration, or post last quarter's digest, the moment it starts)."""
+        if d.schedule.at is None or d.period.due_at >= self.started_at:
+            return False
+        return not claims.job_ran_before(session, d.job.name, self.started_at)
 
     def _lost(self, d: Due, ctx: JobContext) -> None:
         """Someone else holds (or finished) this period."""

@@ -139,3 +139,18 @@ def _cannot_post(services: Services, quarter: Quarter, now: datetime, channel: s
     if services.digest_publisher is None:
         return "SLACK_BOT_TOKEN is not set: there is no Slack to post to"
     return None
+
+
+def retry_pending_digests(
+    services: Services, *, minutes_per_diagnosis: int = DEFAULT_MINUTES_PER_DIAGNOSIS
+) -> list[DigestOutcome]:
+    """Post again each digest a channel refused (the bot not invited, the channel gone), oldest
+    first: once a day from the scheduler, so an invitation is all it takes."""
+    with services.sessions() as session:
+        quarters = [row.quarter for row in digests_repo.pending_digests(session)]
+    return [
+        run_quarterly_digest(
+            services, quarter=Quarter.parse(quarter), post=True, minutes_per_diagnosis=minutes_per_diagnosis
+        )
+        for quarter in quarters
+    ]

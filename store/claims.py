@@ -305,7 +305,19 @@ def delete_old_scheduler_rows(session: Session, *, items_before: datetime, claim
             )
         ),
     )
+    # Each job's newest claim stays, however old: it is what says the job ran here before
+    # (a quarterly digest's is three months old when the next quarter's falls due).
+    newest = select(func.max(JobClaim.id)).group_by(JobClaim.job).scalar_subquery()
     claims = _rows(
-        session, delete(JobClaim).where(JobClaim.finished_at.is_not(None), JobClaim.finished_at < claims_before)
+        session,
+        delete(JobClaim).where(
+            JobClaim.finished_at.is_not(None), JobClaim.finished_at < claims_before, JobClaim.id.not_in(newest)
+        ),
     )
     return items + claims
+
+
+def job_ran_before(session: Session, job: str, before: datetime) -> bool:
+    """Whether ``job`` was claimed in this database before ``before`` (by any replica)."""
+    found = session.scalar(select(JobClaim.id).where(JobClaim.job == job, JobClaim.claimed_at < before).limit(1))
+    return found is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
@@ -20,6 +20,7 @@ from service import metrics
 from service.digests import Quarter, run_quarterly_digest
 from tests.bot.conftest import Harness
 from tests.bot.world import ACME_KEY
+from tests.scheduling.fleet import ran_before
 
 
 def boom(ctx: JobContext) -> None:
@@ -84,6 +85,7 @@ def test_healthz_shows_a_digest_the_channel_refused_until_it_is_sent(
     h.fake.not_in_channel.add("C0DIGEST")  # nobody invited the bot
     quarter_day = datetime(2026, 10, 1, 9, 0, 30, tzinfo=UTC)  # the digest of 2026Q3 is due
     digest_job = [j for j in JOBS if j.name == "digest"]
+    ran_before(h.services, "digest")  # a quarter's digest due at a restart, not a first start
     with caplog.at_level(logging.ERROR, logger="service.digests"):
         Scheduler(h.services, digest_job, clock=lambda: quarter_day).run_due(60)
     assert any("2026Q3" in r.getMessage() and "not_in_channel" in r.getMessage() for r in caplog.records)
@@ -101,7 +103,10 @@ def test_healthz_shows_a_digest_the_channel_refused_until_it_is_sent(
     (pending,) = httpx.get(f"{h.url}/healthz").json()["scheduler"]["digests_pending"]
     assert pending["attempts"] == 2
 
-    h.fake.not_in_channel.discard("C0DIGEST")  # invited: the retry command sends it
-    assert run_quarterly_digest(h.services, quarter=Quarter(2026, 3)).posted
+    h.fake.not_in_channel.discard("C0DIGEST")  # invited: the daily retry sends it
+    retry = [j for j in JOBS if j.name == "digest_retry"]
+    Scheduler(h.services, retry, clock=lambda: quarter_day + timedelta(days=1)).run_due(60)
+    # the digest once, and its chart beside it (the upload's file share)
+    assert [m.text for m in h.fake.channel_messages("C0DIGEST")] == ["Sync health, Q3 2026: no data this quarter.", ""]
     scheduler = httpx.get(f"{h.url}/healthz").json()["scheduler"]
     assert scheduler["digests_pending"] == [] and scheduler["status"] == "ok"

@@ -5,9 +5,11 @@ pays its own per-tenant limits as a real fleet would."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from service.container import Services
+from store import claims
 from tests.bot.world import HUBSPOT_SCOPES, XERO_SCOPES, _portal, _xero_tenant
 
 
@@ -76,3 +78,12 @@ def connect(services: Services, n: int) -> None:
             scopes=tuple(XERO_SCOPES),
             actor="test",
         )
+
+
+def ran_before(services: Services, *jobs: str, at: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+    """This database ran ``jobs`` before (a finished claim ``at``): a set-time job whose period
+    is overdue is then a missed run, caught up, not a first start."""
+    with services.sessions.begin() as session:
+        for job in jobs:
+            claims.claim_job(session, job, "*", "earlier", owner="earlier-process", now=at, lease=60)
+            claims.finish_job(session, job, "*", "earlier", owner="earlier-process", now=at, error=None)

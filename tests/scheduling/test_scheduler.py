@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app import build
 from checks.runner import RunResult
@@ -185,6 +185,7 @@ def test_retention_deletes_old_runs_in_batches_but_keeps_each_latest(small: tupl
     from scheduling import retention
 
     retention_job = [j for j in JOBS if j.name == "retention"]
+    fleet.ran_before(services, "retention")  # else a first start: 03:30 today is not caught up
     original = retention.BATCH
     retention.BATCH = 2  # three batches for four old runs
     try:
@@ -202,6 +203,7 @@ def test_retention_keeps_two_years_of_daily_counters(small: tuple[Services, Sand
     with services.sessions.begin() as session:
         for days in (800, 731, 729, 1):
             session.add(IntegrationDay(integration="f0000", day=(T0 - timedelta(days=days)).date(), runs=1))
+    fleet.ran_before(services, "retention")
     Scheduler(services, [j for j in JOBS if j.name == "retention"], clock=Clock(T0)).run_due(60)
     with services.sessions() as session:
         kept = sorted((T0.date() - d).days for d in session.scalars(select(IntegrationDay.day)))
@@ -243,3 +245,22 @@ def _finding() -> dict[str, Any]:
         "impact": {},
         "action": None,
     }
+
+
+def test_a_first_start_leaves_an_overdue_set_time_job_to_its_next_time(small: tuple[Services, Sandbox]) -> None:
+    services, _ = small
+    retention_job = [j for j in JOBS if j.name == "retention"]
+    Scheduler(services, retention_job, clock=Clock(T0 - timedelta(days=400))).run_due(60)  # nothing to delete yet
+    with services.sessions.begin() as session:
+        session.execute(delete(JobClaim))  # a database where retention never ran
+    old = T0 - timedelta(days=200)
+    with services.sessions.begin() as session:
+        session.add(Run(integration="f0000", trigger="cli", started_at=old, duration_s=0.1))
+        session.add(Run(integration="f0000", trigger="cli", started_at=T0, duration_s=0.1))
+    Scheduler(services, retention_job, clock=Clock(T0)).run_due(60)  # 03:30 passed before the start
+    assert len(runs(services)) == 2
+    (claim,) = claim_rows(services, "retention")
+    assert claim.finished_at is not None and claim.error is None  # settled: not run, not retried
+    later = T0 + timedelta(days=1)
+    Scheduler(services, retention_job, clock=Clock(later)).run_due(60)  # a restart the next day: missed, caught up
+    assert [r.started_at.replace(tzinfo=UTC) for r in runs(services)] == [T0]
