@@ -168,7 +168,10 @@ def serve_emulators(conn: Connection, n: int, latency_ms: int) -> None:
     try:
         conn.send({s: sandbox.overrides(s) for s in ("hubspot", "xero")})
         while True:
-            command, *args = conn.recv()
+            try:
+                command, *args = conn.recv()
+            except EOFError:  # the bench is gone: so are we
+                break
             if command == "flip":
                 flip(sandbox, *args)
                 conn.send(None)
@@ -217,6 +220,12 @@ class ProcessEmulators:
         if self._proc.is_alive():
             self._proc.terminate()
             self._proc.join(timeout=10)
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used (user and system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def rss_kib() -> int:
@@ -309,16 +318,17 @@ def main() -> None:
         growth_start: tuple[dict[str, int], int] | None = None
         print(
             f"{'sweep':>5} {'wall s':>7} {'limit bound s':>13} {'pool bound s':>12} {'ratio':>5} {'429s':>5} "
-            f"{'calls':>24} {'runs stored':>11} {'peak MiB':>8} {'RSS MiB':>7} {'emulators MiB':>13}"
+            f"{'calls':>24} {'runs stored':>11} {'CPU s':>6} {'peak MiB':>8} {'RSS MiB':>7} {'emulators MiB':>13}"
         )
         if args.tracemalloc:
-            tracemalloc.start(8)
+            tracemalloc.start(4)
         previous: tracemalloc.Snapshot | None = None
         for k in range(args.sweeps + 1):
             at = START + timedelta(minutes=15 * k)
             if k > 0:
                 emulators.flip(n, args.churn, k)
             runs_before = db_size(services)[0]["runs"]
+            cpu_before = cpu_s()
             if args.processes:
                 wall, peak_kib = sweep_in_processes(env, at, args.processes)
                 durations: list[float] = []
@@ -331,6 +341,7 @@ def main() -> None:
                 services.notifier.flush(60)
                 unsubscribe()
                 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            cpu = cpu_s() - cpu_before  # this process only (with --processes, not the replicas)
             made, throttled = calls.take()
             served, refused = emulators.take_requests()
             if args.processes:  # the replicas' calls are not heard here: count at the emulators
@@ -355,7 +366,7 @@ def main() -> None:
                 f"{k + 1:>5} {wall:>7.1f} {limit_bound:>13.1f} {pool_bound:>12.1f} "
                 f"{wall / limit_bound if limit_bound else float('nan'):>5.1f} {too_many:>5} "
                 f"{', '.join(f'{s} {c}' for s, c in sorted(made.items())):>24} {rows['runs'] - runs_before:>11} "
-                f"{peak_kib / 1024:>8.0f} {rss_kib() / 1024:>7.0f} "
+                f"{cpu:>6.0f} {peak_kib / 1024:>8.0f} {rss_kib() / 1024:>7.0f} "
                 f"{(f'{emulator_kib / 1024:.0f}' if emulator_kib is not None else 'here'):>13}"
             )
             if k == 0:
@@ -363,7 +374,8 @@ def main() -> None:
             if args.tracemalloc:
                 snapshot = tracemalloc.take_snapshot()
                 if previous is not None:
-                    print(f"  kept by this process since sweep {k}, by where it was allocated:")
+                    kept = sum(t.size for t in snapshot.traces) - sum(t.size for t in previous.traces)
+                    print(f"  Python objects kept by this process since sweep {k}: {kept / 1e6:+.1f} MB; by where:")
                     for stat in snapshot.compare_to(previous, "traceback")[:8]:
                         print(f"    {stat.size_diff / 1e6:+.1f} MB in {stat.count_diff:+d} blocks:")
                         for line in stat.traceback.format()[-6:]:
