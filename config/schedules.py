@@ -1,7 +1,7 @@
 """The ``schedules:`` block: when each scheduled job runs, at the top level and per integration.
 
     schedules:
-      sweep: {every: 15m}                  # the cheap checks on every integration
+      sweep: {every: 15m, workers: 8}      # the cheap checks on every integration
       reconcile: {at: "02:00", window_days: 7}
       keep_alive: {every: 1d}              # token keep-alive
       digest: {at: "09:00", minutes_per_diagnosis: 30}   # first day of each quarter
@@ -11,7 +11,8 @@ Every key has a default, so a file without the block schedules everything. A job
 ``every`` an interval (``10s``, ``15m``, ``2h``, ``1d``; at least 10 s) or ``at`` a local time
 ``HH:MM`` in the file's ``timezone:``; ``enabled: false`` stops it. An integration may override
 the per-integration jobs (``sweep``, ``reconcile``) under ``integrations.<name>.schedules:``;
-the others are one job for the whole process and are set at the top level only.
+the others are one job for the whole process and are set at the top level only, as is
+``sweep.workers`` (integrations checked at once per replica: the pool of ``scheduling/sweep.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 RETENTION_DAYS_MAX = 36600
+SWEEP_WORKERS_DEFAULT = 8
+SWEEP_WORKERS_MAX = 64
 
 JOBS = ("sweep", "reconcile", "keep_alive", "digest", "retention")
 PER_INTEGRATION = ("sweep", "reconcile")  # the jobs an integration may override
@@ -52,6 +55,14 @@ class JobSchedule:
 
 
 @dataclass(frozen=True, slots=True)
+class SweepSchedule(JobSchedule):
+    # Integrations checked at once per replica. Each worker runs one integration at a time and
+    # every request pays the shared per-tenant and per-app limiters (providers/http.py), so a
+    # larger pool cannot break a system's limits, only reach them sooner.
+    workers: int = SWEEP_WORKERS_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileSchedule(JobSchedule):
     window_days: int = 7
 
@@ -69,7 +80,7 @@ class RetentionSchedule(JobSchedule):
 
 @dataclass(frozen=True, slots=True)
 class Schedules:
-    sweep: JobSchedule = JobSchedule(every=15 * 60)
+    sweep: SweepSchedule = SweepSchedule(every=15 * 60)
     reconcile: ReconcileSchedule = ReconcileSchedule(at=time(2, 0))
     keep_alive: JobSchedule = JobSchedule(every=86400)
     digest: DigestSchedule = DigestSchedule(at=time(9, 0))
@@ -117,7 +128,7 @@ def parse_clock(value: Any) -> time | None:
 
 
 _KEYS: dict[str, set[str]] = {
-    "sweep": {"every", "at", "enabled"},
+    "sweep": {"every", "at", "enabled", "workers"},
     "reconcile": {"every", "at", "enabled", "window_days"},
     "keep_alive": {"every", "at", "enabled"},
     "digest": {"at", "enabled", "minutes_per_diagnosis"},
@@ -141,6 +152,9 @@ def parse_overrides(r: _Reader, value: Any, path: str, base: Schedules) -> dict[
         for key in value:
             if key in JOBS and key not in PER_INTEGRATION:
                 r.fail(f"{path}.{key}", "is one job for every integration: set it under the top-level schedules:")
+        sweep = value.get("sweep")
+        if isinstance(sweep, Mapping) and "workers" in sweep:
+            r.fail(f"{path}.sweep.workers", "is one pool for every integration: set it under the top-level schedules:")
     m = r.mapping(value, path, set(PER_INTEGRATION))
     return {name: _job(r, m[name], f"{path}.{name}", name, base.job(name)) for name in PER_INTEGRATION if name in m}
 
@@ -160,6 +174,10 @@ def _job(r: _Reader, value: Any, path: str, name: str, default: JobSchedule) -> 
     if "minutes_per_diagnosis" in m:
         extra["minutes_per_diagnosis"] = r.integer(
             m["minutes_per_diagnosis"], f"{path}.minutes_per_diagnosis", 30, minimum=0, maximum=10_000
+        )
+    if "workers" in m:
+        extra["workers"] = r.integer(
+            m["workers"], f"{path}.workers", SWEEP_WORKERS_DEFAULT, minimum=1, maximum=SWEEP_WORKERS_MAX
         )
     for key in ("runs_days", "counters_days"):
         if key in m:

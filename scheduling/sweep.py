@@ -10,8 +10,9 @@ out. The claimant waits for the items others hold, so its claim finishes when th
 
 Rate limits: each worker runs one integration at a time, and every request of every worker
 pays the shared client-side limiters of ``providers/http.py`` (per tenant, per app, and the
-windows HubSpot and Stripe count in), so the pool's size bounds the concurrency, and the
-limiters the pace per system.
+windows HubSpot and Stripe count in), so the pool's size (``schedules.sweep.workers``, 8 by
+default) bounds the concurrency, and the limiters the pace per system: a larger pool reaches a
+system's limits sooner but cannot go over them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from store.claims import SweepTake
 
 logger = logging.getLogger(__name__)
 
-WORKERS = 8  # integrations checked at once per replica
 # An item's lease: longer than one run can take (each check stops at its time limit, and a
 # slow system answers within its 30 s timeout), so a live worker never loses its item.
 ITEM_LEASE_S = 3 * DEFAULT_TIME_LIMIT
@@ -78,8 +78,9 @@ def join(ctx: JobContext) -> int:
     return _work(ctx, wait_for_others=False)
 
 
-def _work(ctx: JobContext, *, wait_for_others: bool, workers: int = WORKERS) -> int:
+def _work(ctx: JobContext, *, wait_for_others: bool) -> int:
     key = items_key(ctx)
+    workers = ctx.services.config.schedules.sweep.workers  # integrations checked at once here
     if _pending(ctx, key) == 0:
         return 0
     started = time.monotonic()

@@ -25,7 +25,7 @@ def parsed(top: Any = None, **integration: Any) -> Any:
 
 def test_every_key_has_a_default() -> None:
     s = parsed().schedules
-    assert s.sweep.every == 900 and s.sweep.at is None and s.sweep.enabled
+    assert s.sweep.every == 900 and s.sweep.at is None and s.sweep.enabled and s.sweep.workers == 8
     assert s.reconcile.at == time(2, 0) and s.reconcile.window_days == 7
     assert s.keep_alive.every == 86400
     assert s.digest.at == time(9, 0) and s.digest.minutes_per_diagnosis == 30
@@ -53,6 +53,14 @@ def test_top_level_values_and_per_integration_overrides() -> None:
     assert s.for_integration("globex", "sweep").every == 10
 
 
+def test_the_sweep_pool_is_set_at_the_top_level_and_kept_by_overrides() -> None:
+    s = parsed({"sweep": {"every": "15m", "workers": 32}}, schedules={"sweep": {"every": "1h"}}).schedules
+    assert s.sweep.workers == 32
+    assert s.for_integration("acme", "sweep").workers == 32 and s.for_integration("acme", "sweep").every == 3600
+    assert parsed({"sweep": {"workers": 1}}).schedules.sweep.workers == 1
+    assert parsed({"sweep": {"workers": 64}}).schedules.sweep.workers == 64
+
+
 @pytest.mark.parametrize(
     ("schedules", "integration", "expected"),
     [
@@ -72,6 +80,16 @@ def test_top_level_values_and_per_integration_overrides() -> None:
         ({"digest": {"every": "1d"}}, {}, "schedules.digest: unknown key(s) every"),
         ({"retention": {"runs_days": "ninety"}}, {}, "schedules.retention.runs_days: must be a whole number"),
         ({"sweep": {"enabled": "no"}}, {}, "schedules.sweep.enabled: must be true or false"),
+        ({"sweep": {"workers": 0}}, {}, "schedules.sweep.workers: must be a whole number >= 1, not 0"),
+        ({"sweep": {"workers": 65}}, {}, "schedules.sweep.workers: must be at most 64, not 65"),
+        ({"sweep": {"workers": "8"}}, {}, "schedules.sweep.workers: must be a whole number >= 1, not '8'"),
+        ({"sweep": {"workers": True}}, {}, "schedules.sweep.workers: must be a whole number >= 1, not True"),
+        ({"reconcile": {"workers": 4}}, {}, "schedules.reconcile: unknown key(s) workers"),
+        (
+            None,
+            {"schedules": {"sweep": {"workers": 4}}},
+            "integrations.acme.schedules.sweep.workers: is one pool for every integration",
+        ),
         (None, {"schedules": {"digest": {"at": "09:00"}}}, "integrations.acme.schedules.digest: is one job for every"),
         (None, {"schedules": {"sweep": {"every": "1 hour"}}}, "integrations.acme.schedules.sweep.every: '1 hour'"),
     ],
@@ -87,6 +105,7 @@ def test_mistakes_name_the_key(schedules: Any, integration: dict[str, Any], expe
     [
         ({"schedules": {"sweep": {"every": "15 mins"}}}, "schedules.sweep.every: '15 mins' is not an interval"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone: unknown time zone 'Mars/Olympus_Mons'"),
+        ({"schedules": {"sweep": {"workers": 100}}}, "schedules.sweep.workers: must be at most 64, not 100"),
     ],
 )
 def test_the_commands_refuse_them_with_exit_2(
