@@ -68,11 +68,13 @@ class ClaimAfter:
     def __init__(self, inner: sessionmaker[Session], go: threading.Event) -> None:
         self.inner = inner
         self.go = go
+        self.read_done = threading.Event()  # set when the claim is about to be tried
 
     def __call__(self) -> Session:
         return self.inner()
 
     def begin(self) -> AbstractContextManager[Session]:
+        self.read_done.set()
         assert self.go.wait(30)
         return self.inner.begin()
 
@@ -82,10 +84,12 @@ def test_the_replica_that_loses_the_claim_posts_nothing(engines: tuple[Engine, E
     go = threading.Event()
     posted_a, posted_b = Recorder(), Recorder()
     replica_a = AlertService(CONFIG, first, posted_a)
-    replica_b = AlertService(CONFIG, ClaimAfter(second, go), posted_b)  # type: ignore[arg-type]
+    held = ClaimAfter(second, go)
+    replica_b = AlertService(CONFIG, held, posted_b)  # type: ignore[arg-type]
     outcome_b: list[Any] = []
     late = threading.Thread(target=lambda: outcome_b.append(replica_b.on_run(result([SKU]))))
     late.start()
+    assert held.read_done.wait(30)  # B has looked and found no open alert, however busy the machine
     assert replica_a.on_run(result([SKU])).opened == ["sku.missing"]
     go.set()
     late.join(30)
