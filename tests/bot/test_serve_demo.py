@@ -130,6 +130,18 @@ class Lines:
             return "\n".join(self.lines)
 
 
+def answers(url: str, within: float = 60) -> None:
+    """Wait until the server at ``url`` answers (a busy machine binds the port late)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, f"{url} never answered"
+            time.sleep(0.2)
+
+
 def test_serve_demo_without_slack_plays_slack_and_prints_a_working_curl(tmp_path: Path) -> None:
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "")}
@@ -146,7 +158,8 @@ def test_serve_demo_without_slack_plays_slack_and_prints_a_working_curl(tmp_path
     try:
         command = out.wait_for(lambda line: line.startswith("curl "))
         assert f"http://127.0.0.1:{port}/slack/events" in command and "text=acme" in command
-        out.wait_for(lambda line: "listening on" in line)
+        out.wait_for(lambda line: "listening on" in line)  # logged just before the socket is bound
+        answers(f"http://127.0.0.1:{port}/healthz")
         sent = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=True)
         assert "Checking *acme*" in sent.stdout  # Slack's 200 with the progress message
         out.wait_for(lambda line: line.startswith("Slack (demo) received an answer:"))
