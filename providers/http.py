@@ -359,12 +359,7 @@ class ApiClient:
         try:
             return response.json()
         except ValueError as e:
-            snippet = response.text[:120].replace("\n", " ")
-            raise UnexpectedResponse(
-                f"answered {response.status_code} with a body that is not JSON: {snippet!r}",
-                system=self.system,
-                status=response.status_code,
-            ) from e
+            raise not_json(response, self.system) from e
 
     def request(
         self,
@@ -498,3 +493,14 @@ def _seconds(value: float | None) -> str:
 def _refreshable(error: ProviderError) -> bool:
     """A 401 a new access token may cure (not a missing scope, not a lost organisation)."""
     return not isinstance(error, (ScopeMissing, TenantError))
+
+
+def not_json(response: httpx.Response, system: str) -> UnexpectedResponse:
+    """The error for an answer whose body should be JSON and is not (a proxy's HTML page, a
+    truncated body), with its first characters to recognise it by."""
+    snippet = response.text[:120].replace("\n", " ")
+    return UnexpectedResponse(
+        f"answered {response.status_code} with a body that is not JSON: {snippet!r}",
+        system=system,
+        status=response.status_code,
+    )

@@ -63,7 +63,7 @@ from providers.errors import (
     Unavailable,
     UnexpectedResponse,
 )
-from providers.http import LimitKey, Limits, parse_retry_after
+from providers.http import LimitKey, Limits, not_json, parse_retry_after
 from providers.records import ConnectionInfo, Contact, Invoice, Item, OrgInfo, RateStatus, WriteResult
 
 logger = logging.getLogger(__name__)
@@ -145,12 +145,7 @@ class HubSpot(Provider):
         try:
             body = response.json()
         except ValueError:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(
-                f"answered {status} with a body that is not JSON: {snippet!r}",
-                system=self.system,
-                status=status,
-            )
+            return not_json(response, self.system)
         if not isinstance(body, dict):
             return UnexpectedResponse(f"answered {status} with a non-object body", system=self.system, status=status)
         message = str(body.get("message") or f"HTTP {status}")

@@ -50,7 +50,7 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.flows import Flow, FlowConnection, FlowRun, IncompleteRun, RunStatus, Usage
-from providers.http import Limits, parse_retry_after
+from providers.http import Limits, not_json, parse_retry_after
 from providers.middleware import Middleware
 from providers.records import ConnectionInfo
 
@@ -106,10 +106,7 @@ class Make(Middleware):
         try:
             body: Any = response.json()
         except ValueError:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(
-                f"answered {status} with a body that is not JSON: {snippet!r}", system=self.system, status=status
-            )
+            return not_json(response, self.system)
         message, code, details = wire.error_envelope(body)
         message = message or f"HTTP {status}"
         kw: dict[str, Any] = {"system": self.system, "code": code, "status": status}

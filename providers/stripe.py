@@ -50,7 +50,7 @@ from providers.errors import (
     UnexpectedResponse,
     WrongEnvironment,
 )
-from providers.http import LimitKey, Limits, parse_retry_after
+from providers.http import LimitKey, Limits, not_json, parse_retry_after
 from providers.records import ConnectionInfo, Contact, Invoice, Item, OrgInfo, TaxRate, WriteResult
 from providers.stripe_wire import Object, key_kind
 
@@ -152,10 +152,7 @@ class Stripe(Provider):
         try:
             body = response.json()
         except ValueError:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(
-                f"answered {status} with a body that is not JSON: {snippet!r}", system=self.system, status=status
-            )
+            return not_json(response, self.system)
         err = body.get("error") if isinstance(body, dict) else None
         if not isinstance(err, dict):
             return UnexpectedResponse(

@@ -52,7 +52,7 @@ from providers.errors import (
     UnexpectedResponse,
 )
 from providers.flows import Flow, FlowConnection, FlowRun
-from providers.http import Limits, parse_retry_after
+from providers.http import Limits, not_json, parse_retry_after
 from providers.middleware import Middleware
 
 logger = logging.getLogger(__name__)
@@ -99,10 +99,7 @@ class Zapier(Middleware):
         try:
             body: Any = response.json()
         except ValueError:
-            snippet = response.text[:120].replace("\n", " ")
-            return UnexpectedResponse(
-                f"answered {status} with a body that is not JSON: {snippet!r}", system=self.system, status=status
-            )
+            return not_json(response, self.system)
         message, code = wire.error_envelope(body)
         message = message or f"HTTP {status}"
         kw: dict[str, Any] = {"system": self.system, "code": code, "status": status}
