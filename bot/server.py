@@ -29,6 +29,7 @@ from __future__ import annotations
 import html
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -198,6 +199,25 @@ def _absorb_reraised_signals() -> Callable[[], None]:
     return restore
 
 
+class _AnnouncingServer(uvicorn.Server):
+    """Says "listening on" once the socket is bound, so whoever waits for that line (an operator,
+    a supervisor, a test) can connect at once."""
+
+    def __init__(self, config: uvicorn.Config, *, integrations: int) -> None:
+        super().__init__(config)
+        self._integrations = integrations
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            logger.info(
+                "Sync Doctor listening on %s:%s (%d integrations)",
+                self.config.host,
+                self.config.port,
+                self._integrations,
+            )
+
+
 def serve(services: Services, *, demo: bool = False, host: str = "0.0.0.0", port: int | None = None) -> None:
     """Serve until SIGTERM / SIGINT, then finish what is in flight and return (the caller
     closes ``services``, which announces the runs still queued)."""
@@ -224,10 +244,7 @@ def serve(services: Services, *, demo: bool = False, host: str = "0.0.0.0", port
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
-    server = uvicorn.Server(config)
-    logger.info(
-        "Sync Doctor listening on %s:%s (%d integrations)", host, config.port, len(services.config.integrations)
-    )
+    server = _AnnouncingServer(config, integrations=len(services.config.integrations))
     restore = _absorb_reraised_signals()
     try:
         server.run()

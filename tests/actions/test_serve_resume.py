@@ -16,6 +16,7 @@ from demo import DemoEnvironment
 from sandbox.slack import FakeSlack
 from tests.actions.conftest import qbo_invoices, write_config
 from tests.actions.test_crash import REPO, child_env
+from tests.bot.test_serve_demo import answers
 
 
 def free_port() -> int:
@@ -51,6 +52,7 @@ def test_serve_resumes_an_approved_action_at_start(demo: DemoEnvironment, tmp_pa
                 assert proc.poll() is None and time.monotonic() < deadline, "serve did not finish the action"
                 time.sleep(0.1)
             assert actions.get(action.id).state == "succeeded"
+            answers(f"http://127.0.0.1:{port}/healthz")  # the action may finish before the port is bound
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -158,8 +158,8 @@ def test_serve_demo_without_slack_plays_slack_and_prints_a_working_curl(tmp_path
     try:
         command = out.wait_for(lambda line: line.startswith("curl "))
         assert f"http://127.0.0.1:{port}/slack/events" in command and "text=acme" in command
-        out.wait_for(lambda line: "listening on" in line)  # logged just before the socket is bound
-        answers(f"http://127.0.0.1:{port}/healthz")
+        out.wait_for(lambda line: "listening on" in line)  # logged once the socket is bound ...
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).raise_for_status()  # ... so it answers at once
         sent = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, check=True)
         assert "Checking *acme*" in sent.stdout  # Slack's 200 with the progress message
         out.wait_for(lambda line: line.startswith("Slack (demo) received an answer:"))
