@@ -43,6 +43,7 @@ _ALL: list[Entry] = [
         ("scope_missing", "Connection lacks permissions (scopes) the sync needs", F),
         ("refresh_limited", "The system refuses to renew the access token for now (too many renewals)", W),
         ("tenant_login", "The organisation's own user sign-in was refused", F),
+        ("client_rejected", "The system refused Sync Doctor's app credentials", F),
     ),
     *_entries(
         "apikey",

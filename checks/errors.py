@@ -5,6 +5,7 @@
     TokenRevoked         -> token.revoked           (apikey.invalid for an API key)
     RefreshFailed        -> token.refresh_failed
     RefreshThrottled     -> token.refresh_limited   (severity ERROR: the check could not finish)
+    ClientRejected       -> token.client_rejected   (Sync Doctor's own app id / secret refused)
     TenantLoginRejected  -> token.tenant_login      (the organisation's own sign-in, e.g. MYOB's company file)
     ScopeMissing         -> token.scope_missing     (apikey.permissions for an API key)
     WrongEnvironment     -> apikey.environment
@@ -30,6 +31,7 @@ from checks.connection import reauthorise, side_evidence, uses_api_key
 from checks.context import SideData
 from checks.findings import Finding, ProposedAction, Severity
 from providers.errors import (
+    ClientRejected,
     CredentialsMissing,
     FeedMismatch,
     ProviderError,
@@ -72,6 +74,8 @@ def _code_for(error: ProviderError, side: SideData) -> str:
         return "token.refresh_failed"
     if isinstance(error, RefreshThrottled):
         return "token.refresh_limited"
+    if isinstance(error, ClientRejected):
+        return "token.client_rejected"
     if isinstance(error, TenantLoginRejected):
         return "token.tenant_login"
     if isinstance(error, ScopeMissing):

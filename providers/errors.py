@@ -91,6 +91,13 @@ class TenantLoginRejected(AuthError):
     company-file credentials): a new consent does not help, the stored sign-in must change."""
 
 
+class ClientRejected(AuthError):
+    """The token endpoint refused Sync Doctor's own OAuth app (RFC 6749 section 5.2
+    ``invalid_client`` / ``unauthorized_client``): the client id or secret Sync Doctor is
+    configured with, not the customer's consent. A new consent does not help; whoever runs Sync
+    Doctor must fix ``<SYSTEM>_CLIENT_ID`` / ``<SYSTEM>_CLIENT_SECRET``."""
+
+
 class TenantError(ProviderError):
     pass
 

@@ -43,6 +43,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from providers.credentials import Credentials, CredentialStore
 from providers.errors import (
     AuthError,
+    ClientRejected,
     ConnectFailed,
     CredentialsMissing,
     ProviderError,
@@ -62,6 +63,9 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(seconds=120)
 # Error codes token endpoints use for a refresh token that will never work again.
 DEAD_REFRESH_ERRORS = frozenset({"invalid_grant", "invalid_code", "BAD_REFRESH_TOKEN"})
+# The token endpoint refusing the app itself (RFC 6749 section 5.2): its id or secret is wrong, or
+# the app may not use this grant. Sync Doctor's configuration, not the customer's consent.
+CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
 
 
 def utcnow() -> datetime:
@@ -285,6 +289,8 @@ class TokenEndpoint:
         message = str(payload.get("error_description") or payload.get("message") or code or f"HTTP {status}")
         if code in DEAD_REFRESH_ERRORS:
             return RefreshFailed(message, system=self.app.system, code=str(code), status=status)
+        if code in CLIENT_ERRORS:
+            return ClientRejected(message, system=self.app.system, code=str(code), status=status)
         if status >= 500:
             return Unavailable(message, system=self.app.system, code=str(code) if code else None, status=status)
         return AuthError(message, system=self.app.system, code=str(code) if code else None, status=status)

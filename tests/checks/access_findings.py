@@ -28,6 +28,7 @@ from providers import get_provider, provider_class
 from providers.base import Provider
 from providers.credentials import MemoryCredentialStore
 from providers.errors import (
+    ClientRejected,
     CredentialsMissing,
     RateLimited,
     RefreshFailed,
@@ -280,6 +281,13 @@ def quickbooks_refuses_the_access_token() -> Produced:
         status=401,
     )
     return from_errors(cfg, [(error, quickbooks(cfg))])
+
+
+@ACCESS.add
+def xero_refuses_sync_doctors_app_secret() -> Produced:
+    cfg = stripe_to_xero()
+    error = ClientRejected("client authentication failed", system="xero", code="invalid_client", status=401)
+    return from_errors(cfg, [(error, xero(cfg))])
 
 
 @ACCESS.add

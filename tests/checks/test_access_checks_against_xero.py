@@ -15,6 +15,7 @@ from checks.errors import finding_for_error
 from checks.findings import Severity
 from checks.plan import check_plan
 from checks.platform import check_rate
+from checks.remediation import render
 from checks.settings import check_settings
 from checks.tokens import check_tokens
 from config.integrations import IntegrationConfig, SideConfig, SyncSettings
@@ -193,6 +194,49 @@ def test_revoked_grant_becomes_a_reauthorise_finding(start: Any) -> None:
     assert f.subject == "xero" and f.severity is Severity.FAIL
     assert f.evidence["message"] == caught.value.message
     assert f.action is not None
+
+
+def test_a_wrong_app_secret_is_the_operators_finding_not_a_reauthorisation(start: Any) -> None:
+    sb = start({"xero": {**world()["xero"], "clients": {"xero-client": "xero-secret"}}})
+    stale = Credentials(
+        kind="oauth2",
+        access_token="at-acme",
+        refresh_token="rt-acme",
+        expires_at=datetime.now(UTC) - timedelta(minutes=1),  # a refresh is due
+        scopes=tuple(SCOPES),
+    )
+    store = MemoryCredentialStore("acme/xero", stale)
+    provider = get_provider(
+        "xero",
+        tenant=ACME,
+        credentials=store,
+        stats=CallStats(),
+        overrides=sb.overrides("xero"),
+        client_id="xero-client",
+        client_secret="a-secret-regenerated-in-the-portal",
+        retry=RetryPolicy(attempts=1, backoff=0.01),
+    )
+    ctx = run_ctx(sb)
+    ctx = RunContext(
+        integration=ctx.integration,
+        source=ctx.source,
+        destination=SideData(
+            "destination", ctx.integration.destination, provider, connection=ConnectionState(credentials=stale)
+        ),
+        now=NOW,
+    )
+    with pytest.raises(ProviderError) as caught:
+        list(check_connection(ctx))
+    f = finding_for_error(caught.value, ctx.destination)
+    assert (f.code, f.severity, f.evidence["provider_code"]) == (
+        "token.client_rejected",
+        Severity.FAIL,
+        "invalid_client",
+    )
+    assert f.action is None  # a new consent would not help
+    assert store.reauth_reason is None and store.saves == 0  # the connection itself is fine: nobody re-authorises
+    text = render(f, integration="acme", source="hubspot", destination="xero")
+    assert "XERO_CLIENT_SECRET" in text and "a-secret-regenerated" not in text
 
 
 def test_refresh_token_unused_for_50_days_is_expiring(start: Any) -> None:
