@@ -74,8 +74,11 @@ PREFETCH: dict[str, tuple[str, ...]] = {
     "destination": ("probe", "org", "invoices", "contacts", "items", "accounts", "tax_rates", "tracking"),
 }
 
-# What the cheap checks (``Check.cheap``) read: one probe and the organisation per side.
-CHEAP_PREFETCH: dict[str, tuple[str, ...]] = {"source": ("probe", "org"), "destination": ("probe", "org")}
+# What the cheap checks (``Check.cheap``) always read: one probe per side. The organisation is
+# read only where the probe does not name the tenant (QuickBooks, Stripe); fetched ahead for
+# every system, Xero's three organisation calls were mostly still in flight when the run ended,
+# spending the app's per-minute allowance for nothing.
+CHEAP_PREFETCH: dict[str, tuple[str, ...]] = {"source": ("probe",), "destination": ("probe",)}
 
 
 @dataclass(frozen=True)

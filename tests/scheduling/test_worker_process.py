@@ -23,7 +23,7 @@ from store.models import JobClaim, Run, SweepItem
 from tests.conftest import REPO
 from tests.scheduling import fleet
 
-N = 12
+N = 40  # several pools full: the stop comes while most are still waiting (a run is one call per side)
 
 
 def test_worker_stops_cleanly_on_sigterm_mid_sweep(tmp_path: Path, env: dict[str, str]) -> None:
