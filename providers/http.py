@@ -28,12 +28,13 @@ import random
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
+from urllib.request import getproxies
 
 import httpx
 
@@ -222,7 +223,8 @@ class RateLimiter:
         self._semaphore = threading.BoundedSemaphore(concurrent) if concurrent else None
         self._per_window = per_window
         self._window = window
-        self._sent: list[list[float]] = []  # per call in the window: [the time it holds its place from]
+        # per call in the window, oldest first: [the time it holds its place from]
+        self._sent: deque[list[float]] = deque()
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
@@ -249,7 +251,12 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = self._clock()
-                self._sent = [place for place in self._sent if now - place[0] < self._window]
+                # Calls leave in about the order they came; the full scan is only for a full window
+                # (a per-app window holds thousands of calls: scanning it per call cost a sweep 5%).
+                while self._sent and now - self._sent[0][0] >= self._window:
+                    self._sent.popleft()
+                if len(self._sent) >= self._per_window:
+                    self._sent = deque(place for place in self._sent if now - place[0] < self._window)
                 if len(self._sent) < self._per_window:
                     place = [now]
                     self._sent.append(place)
@@ -291,6 +298,31 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+@cache
+def _connection_pool() -> httpx.HTTPTransport:
+    # No cap on connections: the limiters above decide how many requests are in flight, and a
+    # capped pool would turn a busy sweep's requests into PoolTimeouts. Idle ones close after 5 s.
+    return httpx.HTTPTransport(
+        verify=shared_ssl_context(),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=5.0),
+    )
+
+
+class _SharedPool(httpx.BaseTransport):
+    """The process's connection pool lent to one client; closing the client leaves it open."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return _connection_pool().handle_request(request)
+
+    def close(self) -> None:
+        pass  # the pool outlives every client that borrows it
+
+
+@cache
+def _proxies_in_environment() -> bool:
+    return any(scheme in getproxies() for scheme in ("http", "https", "all"))
+
+
 def make_httpx_client(
     base_url: str = "",
     *,
@@ -298,8 +330,17 @@ def make_httpx_client(
     transport: httpx.BaseTransport | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Client:
-    """Every httpx client in the project comes from here: timeout, User-Agent, base URL."""
+    """Every httpx client in the project comes from here: timeout, User-Agent, base URL.
+
+    A provider's client lives for one run, but its connections need not: clients share the
+    process's connection pool, so a sweep reuses kept-alive connections to each system instead
+    of opening (and handshaking) two per run, and a client no longer reads the environment for
+    proxies each time it is made (together, a third of a sweep run's CPU). Each client keeps its
+    own cookies and headers. With a proxy set in the environment, each client makes its own
+    pool as httpx does by default, so the proxy is honoured."""
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    if transport is None and not _proxies_in_environment():
+        transport = _SharedPool()
     return httpx.Client(
         base_url=base_url, timeout=timeout, transport=transport, headers=all_headers, verify=shared_ssl_context()
     )
