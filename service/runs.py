@@ -7,7 +7,7 @@ through here, so a run is stored and compared the same way whoever asked for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.base import Check
 from checks.context import ConnectionState, History
 from checks.findings import Finding, ProposedAction, Severity
-from checks.runner import DEFAULT_TIME_LIMIT, PreviousRun, ProviderFactory, RunResult, run_integration
+from checks.runner import DEFAULT_TIME_LIMIT, PreviousRun, RunResult, run_integration
 from checks.trace import InvoiceTrace, trace_invoice
 from common.money import decimal_text
 from config.integrations import AppConfig, IntegrationConfig
 from service import health, lookup
 from service.errors import RunNotStored
 from service.notify import RunNotifier
+from service.providers import ProvidersFor
 from store import actions_repo
 from store import repositories as repo
 from store.connections import decode
@@ -62,7 +63,7 @@ class CheckService:
         config: AppConfig,
         sessions: sessionmaker[Session],
         vault: Vault,
-        provider_factory: Callable[[IntegrationConfig], ProviderFactory],
+        provider_factory: ProvidersFor,
         checks: Sequence[Check],
         *,
         notifier: RunNotifier,
@@ -104,14 +105,18 @@ class CheckService:
         integration = self.get(name)
         if window_days is not None:
             integration = replace(integration, settings=replace(integration.settings, window_days=window_days))
-        previous, connections = self._load_state(integration.name)
-        with self.sessions() as session:
-            # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.
-            failed = actions_repo.failed_pushes(session, integration.name)
+        chosen = checks if checks is not None else self.checks
+        # The sweep's cheap checks never read the failed pushes (sync.failed is a full-run check).
+        previous, connections, failed = self._load_state(
+            integration.name, failed_pushes=not all(c.cheap for c in chosen)
+        )
         result = run_integration(
             integration,
-            checks if checks is not None else self.checks,
-            self.provider_factory(integration),
+            chosen,
+            # the credentials _load_state has just read and decrypted: not read again per side
+            self.provider_factory(
+                integration, {side: c.credentials for side, c in connections.items() if c.credentials is not None}
+            ),
             previous=previous,
             connections=connections,
             history=History(last_synced_at=previous.last_synced_at if previous else None, failed_actions=failed),
@@ -146,14 +151,15 @@ class CheckService:
         assert result.context is not None
         return result, trace_invoice(result.context, number.strip(), result.findings)
 
-    def _load_state(self, name: str) -> tuple[PreviousRun | None, dict[str, ConnectionState]]:
+    def _load_state(
+        self, name: str, *, failed_pushes: bool
+    ) -> tuple[PreviousRun | None, dict[str, ConnectionState], list[dict[str, Any]]]:
         with self.sessions() as session:
-            last = repo.latest_run(session, name)
+            # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.
+            failed = actions_repo.failed_pushes(session, name) if failed_pushes else []
+            last = repo.latest_run_keys(session, name)
             previous = (
-                PreviousRun(
-                    keys=frozenset((row.code, row.subject) for row in last.findings),
-                    last_synced_at=health.utc(last.last_synced_at),
-                )
+                PreviousRun(keys=last.keys, last_synced_at=health.utc(last.last_synced_at))
                 if last is not None
                 else None
             )
@@ -165,7 +171,7 @@ class CheckService:
                     connections[side] = ConnectionState(state="disconnected", last_error=str(e))
                     continue
                 connections[side] = ConnectionState(state=row.state, last_error=row.last_error, credentials=credentials)
-        return previous, connections
+        return previous, connections, failed
 
     def _store(self, session: Session, result: RunResult) -> Run:
         blocked = result.blocked

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -163,8 +164,15 @@ class DbCredentialStore:
         side: str,
         *,
         lock_file: Path | None = None,
+        reuse_for: float = 0.0,
     ) -> None:
         self.key = f"{integration}/{side}"
+        # Seconds a read may be handed out again (0: read every time). A run asks for the same
+        # credentials before every request; reading them once a run halves a sweep's CPU. A token
+        # another replica rotates meanwhile is still seen where it matters: a refresh, and the
+        # retry after a 401, read the row under its lock (``locked``), which renews this copy.
+        self._reuse_for = reuse_for
+        self._last_read: tuple[float, Credentials | None] | None = None
         self._lock_file = real_lock_file(lock_file) if lock_file is not None else None
         self._sessions = sessions
         self._vault = vault
@@ -173,9 +181,20 @@ class DbCredentialStore:
         self._held: threading.local = threading.local()
 
     def load(self) -> Credentials | None:
+        last = self._last_read
+        if last is not None and time.monotonic() - last[0] < self._reuse_for:
+            return last[1]
         with self._sessions() as session:
             row = get_connection(session, self._integration, self._side)
-            return decode(row, self._vault) if row is not None else None
+            credentials = decode(row, self._vault) if row is not None else None
+        self.remember(credentials)
+        return credentials
+
+    def remember(self, credentials: Credentials | None) -> None:
+        """Take ``credentials`` as just read (the run read them a moment ago with the rest of
+        its state): ``load`` hands them out for ``reuse_for`` seconds."""
+        if self._reuse_for > 0:
+            self._last_read = (time.monotonic(), credentials)
 
     @contextmanager
     def locked(self) -> Iterator[Credentials | None]:
@@ -183,7 +202,9 @@ class DbCredentialStore:
             row = get_connection(session, self._integration, self._side, for_update=True)
             self._held.session = session
             try:
-                yield decode(row, self._vault) if row is not None else None
+                credentials = decode(row, self._vault) if row is not None else None
+                self.remember(credentials)
+                yield credentials
             finally:
                 self._held.session = None
 
@@ -191,6 +212,7 @@ class DbCredentialStore:
         return _file_lock(self._lock_file, self.key) if self._lock_file is not None else nullcontext()
 
     def save(self, credentials: Credentials) -> None:
+        self.remember(credentials)  # what the row holds once this commits
         session: Session | None = getattr(self._held, "session", None)
         if session is not None:
             self._save_in(session, credentials)

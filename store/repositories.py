@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,29 @@ def latest_run(session: Session, integration: str, *, with_findings: bool = True
     if with_findings:
         query = query.options(selectinload(Run.findings))
     return session.scalars(query).first()
+
+
+@dataclass(frozen=True)
+class RunKeys:
+    """What the next run compares itself with: the (code, subject) of each finding."""
+
+    keys: frozenset[tuple[str, str]]
+    last_synced_at: datetime | None
+
+
+def latest_run_keys(session: Session, integration: str) -> RunKeys | None:
+    """The newest run's finding keys, without loading the run and its findings as objects
+    (every sweep run asks; the objects cost more than the two small queries)."""
+    newest = session.execute(
+        select(Run.id, Run.last_synced_at)
+        .where(Run.integration == integration)
+        .order_by(Run.started_at.desc(), Run.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return None
+    rows = session.execute(select(FindingRow.code, FindingRow.subject).where(FindingRow.run_id == newest.id))
+    return RunKeys(frozenset((row.code, row.subject) for row in rows), newest.last_synced_at)
 
 
 def latest_runs(session: Session, integrations: Sequence[str]) -> dict[str, Run]:

@@ -147,6 +147,38 @@ def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
     assert last is not None and (last.access_token or "").startswith("a")
 
 
+def test_a_runs_store_reuses_its_read_until_a_refresh_reads_the_row_again(sessions) -> None:
+    vault = Vault("k")
+
+    def write(access: str) -> None:  # what another replica's refresh, or a reconnect, does
+        with sessions.begin() as s:
+            save_connection(
+                s,
+                vault,
+                integration="acme",
+                side="destination",
+                system="xero",
+                credentials=Credentials(kind="oauth2", access_token=access, refresh_token="r"),
+                actor="test",
+            )
+
+    write("a1")
+    store = DbCredentialStore(sessions, vault, "acme", "destination", reuse_for=30)
+    assert store.load().access_token == "a1"  # type: ignore[union-attr]
+    write("a2")
+    assert store.load().access_token == "a1"  # type: ignore[union-attr]  # the run's copy, not read again
+    with store.locked() as fresh:  # a refresh (or the retry after a 401) reads the row itself ...
+        assert fresh is not None and fresh.access_token == "a2"
+    assert store.load().access_token == "a2"  # type: ignore[union-attr]  # ... and renews the copy
+    store.save(Credentials(kind="oauth2", access_token="a3", refresh_token="r"))
+    assert store.load().access_token == "a3"  # type: ignore[union-attr]
+    write("a4")
+    every_time = DbCredentialStore(sessions, vault, "acme", "destination")  # reuse_for=0, the default
+    assert every_time.load().access_token == "a4"  # type: ignore[union-attr]
+    write("a5")
+    assert every_time.load().access_token == "a5"  # type: ignore[union-attr]
+
+
 def test_requires_reauth_is_recorded(sessions) -> None:
     vault = Vault("k")
     with sessions.begin() as s:
