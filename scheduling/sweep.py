@@ -105,8 +105,12 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
 
     # The bookkeeping below survives a database restart (scheduling/retry.py): a worker that
     # died on a lost connection would leave its item held until the lease ran out.
-    while not ctx.stopping.is_set():
-        take = in_transaction(sessions, take_one, what=f"taking an item of sweep {key}", stopping=ctx.stopping)
+    take: SweepTake | None = None
+    while True:
+        if take is None:
+            if ctx.stopping.is_set():
+                return done
+            take = in_transaction(sessions, take_one, what=f"taking an item of sweep {key}", stopping=ctx.stopping)
         if take is None:
             if not wait_for_others:
                 return done
@@ -124,15 +128,18 @@ def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool
             # One integration's crash must not stop the sweep of the others; it is marked done
             # (the next sweep tries again) and the log has the traceback.
             logger.exception("sweep %s: checking %s failed", key, take.integration)
-        in_transaction(
+        done += 1
+        take = in_transaction(
             sessions,
-            partial(_finish, item=take.item_id, ctx=ctx),
+            partial(_finish_and_take, item=take.item_id, key=key, ctx=ctx),
             what=f"finishing {take.integration} in sweep {key}",
             stopping=ctx.stopping,
         )
-        done += 1
-    return done
 
 
-def _finish(session: Session, *, item: int, ctx: JobContext) -> bool:
-    return claims.finish_sweep_item(session, item, owner=ctx.owner, now=ctx.clock())
+def _finish_and_take(session: Session, *, item: int, key: str, ctx: JobContext) -> SweepTake | None:
+    """Finish ``item``; unless this replica is stopping, take the next one in the same transaction."""
+    if ctx.stopping.is_set():
+        claims.finish_sweep_item(session, item, owner=ctx.owner, now=ctx.clock())
+        return None
+    return claims.finish_and_take_sweep_item(session, item, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)

@@ -29,8 +29,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _rows(session: Session, statement: Any) -> int:
-    """Rows an UPDATE or DELETE changed."""
-    result = cast(CursorResult[Any], session.execute(statement))
+    """Rows an UPDATE or DELETE changed. The claim rows are never loaded as objects in the
+    sessions that change them, so the ORM is not asked to find and refresh them (per sweep item
+    that search cost more than the statement)."""
+    result = cast(CursorResult[Any], session.execute(statement, execution_options={"synchronize_session": False}))
     return int(result.rowcount or 0)
 
 
@@ -224,6 +226,15 @@ def take_sweep_item(session: Session, period: str, *, owner: str, now: datetime,
         )
         if taken == 1:
             return SweepTake(row.id, row.integration)
+
+
+def finish_and_take_sweep_item(
+    session: Session, item_id: int, period: str, *, owner: str, now: datetime, lease: float
+) -> SweepTake | None:
+    """Finish ``item_id`` and take the next item, in the caller's one transaction (a commit a
+    sweep item saved)."""
+    finish_sweep_item(session, item_id, owner=owner, now=now)
+    return take_sweep_item(session, period, owner=owner, now=now, lease=lease)
 
 
 def finish_sweep_item(session: Session, item_id: int, *, owner: str, now: datetime) -> bool:
