@@ -112,12 +112,14 @@ def run_ctx(
     source_invoices: list[Any] | None = None,
     settings: SyncSettings | None = None,
     requires: tuple[str, ...] = (),
+    expires_in: timedelta = timedelta(minutes=30),
+    client: tuple[str, str] | None = None,  # the app's id and secret (the token endpoint checks them)
 ) -> RunContext:
     creds = Credentials(
         kind="oauth2",
         access_token="at-acme",
         refresh_token="rt-acme",
-        expires_at=datetime.now(UTC) + timedelta(minutes=30),
+        expires_at=datetime.now(UTC) + expires_in,
         refresh_issued_at=NOW - refresh_age,
         scopes=tuple(scopes),
     )
@@ -128,6 +130,8 @@ def run_ctx(
         credentials=store,
         stats=CallStats(),
         overrides=sb.overrides("xero"),
+        client_id=client[0] if client else None,
+        client_secret=client[1] if client else None,
         retry=RetryPolicy(attempts=1, backoff=0.01),
     )
     integration = IntegrationConfig(
@@ -198,33 +202,14 @@ def test_revoked_grant_becomes_a_reauthorise_finding(start: Any) -> None:
 
 def test_a_wrong_app_secret_is_the_operators_finding_not_a_reauthorisation(start: Any) -> None:
     sb = start({"xero": {**world()["xero"], "clients": {"xero-client": "xero-secret"}}})
-    stale = Credentials(
-        kind="oauth2",
-        access_token="at-acme",
-        refresh_token="rt-acme",
-        expires_at=datetime.now(UTC) - timedelta(minutes=1),  # a refresh is due
-        scopes=tuple(SCOPES),
+    ctx = run_ctx(
+        sb,
+        expires_in=timedelta(minutes=-1),  # a refresh is due
+        client=("xero-client", "a-secret-regenerated-in-the-portal"),
     )
-    store = MemoryCredentialStore("acme/xero", stale)
-    provider = get_provider(
-        "xero",
-        tenant=ACME,
-        credentials=store,
-        stats=CallStats(),
-        overrides=sb.overrides("xero"),
-        client_id="xero-client",
-        client_secret="a-secret-regenerated-in-the-portal",
-        retry=RetryPolicy(attempts=1, backoff=0.01),
-    )
-    ctx = run_ctx(sb)
-    ctx = RunContext(
-        integration=ctx.integration,
-        source=ctx.source,
-        destination=SideData(
-            "destination", ctx.integration.destination, provider, connection=ConnectionState(credentials=stale)
-        ),
-        now=NOW,
-    )
+    assert ctx.destination.provider is not None
+    store = ctx.destination.provider.tokens.store
+    assert isinstance(store, MemoryCredentialStore)
     with pytest.raises(ProviderError) as caught:
         list(check_connection(ctx))
     f = finding_for_error(caught.value, ctx.destination)
