@@ -335,7 +335,7 @@ def make_httpx_client(
     A provider's client lives for one run, but its connections need not: clients share the
     process's connection pool, so a sweep reuses kept-alive connections to each system instead
     of opening (and handshaking) two per run, and a client no longer reads the environment for
-    proxies each time it is made (together, a third of a sweep run's CPU). Each client keeps its
+    proxies each time it is made (together about a tenth of a sweep's CPU, measured). Each client keeps its
     own cookies and headers. With a proxy set in the environment, each client makes its own
     pool as httpx does by default, so the proxy is honoured."""
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}

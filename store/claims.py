@@ -30,8 +30,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _rows(session: Session, statement: Any) -> int:
     """Rows an UPDATE or DELETE changed. The claim rows are never loaded as objects in the
-    sessions that change them, so the ORM is not asked to find and refresh them (per sweep item
-    that search cost more than the statement)."""
+    sessions that change them, so the ORM is not asked to find and refresh them (that search
+    showed in every profile of the sweep)."""
     result = cast(CursorResult[Any], session.execute(statement, execution_options={"synchronize_session": False}))
     return int(result.rowcount or 0)
 

@@ -168,7 +168,8 @@ class DbCredentialStore:
     ) -> None:
         self.key = f"{integration}/{side}"
         # Seconds a read may be handed out again (0: read every time). A run asks for the same
-        # credentials before every request; reading them once a run halves a sweep's CPU. A token
+        # credentials before every request; that read (a session, a query, a decrypt) was a fifth of a
+        # sweep's interpreter time. A token
         # another replica rotates meanwhile is still seen where it matters: a refresh, and the
         # retry after a 401, read the row under its lock (``locked``), which renews this copy.
         self._reuse_for = reuse_for

@@ -123,7 +123,7 @@ def _upsert(session: Session, values: dict[str, Any]) -> None:
 @cache
 def _upsert_statement(dialect: str) -> Any:
     """The counters' ``INSERT ... ON CONFLICT DO UPDATE``, built once per dialect and executed
-    with each run's values (built per run, compiling it was a tenth of a sweep's CPU)."""
+    with each run's values (built per run, its cache key was worked out again for every run)."""
     # each dialect's insert is imported when used: a process on SQLite never loads PostgreSQL's
     table: Table = IntegrationDay.__table__  # type: ignore[assignment]
     if dialect == "postgresql":
