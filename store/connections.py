@@ -168,10 +168,10 @@ class DbCredentialStore:
     ) -> None:
         self.key = f"{integration}/{side}"
         # Seconds a read may be handed out again (0: read every time). A run asks for the same
-        # credentials before every request; that read (a session, a query, a decrypt) was a fifth of a
-        # sweep's interpreter time. A token
-        # another replica rotates meanwhile is still seen where it matters: a refresh, and the
-        # retry after a 401, read the row under its lock (``locked``), which renews this copy.
+        # credentials before every request; that read (a session, a query, a decrypt) was a
+        # fifth of a sweep's interpreter time. A token another replica rotates meanwhile is still
+        # seen where it matters: a refresh, and the retry after a 401, read the row under its
+        # lock (``locked``), which renews this copy.
         self._reuse_for = reuse_for
         self._last_read: tuple[float, Credentials | None] | None = None
         self._lock_file = real_lock_file(lock_file) if lock_file is not None else None
