@@ -29,6 +29,14 @@ def sessions(database_url: str):
     engine.dispose()
 
 
+def connect(
+    sessions, vault: Vault, credentials: Credentials, *, side: str = "destination", system: str = "xero"
+) -> None:
+    """Store ``credentials`` for acme's ``side``, as `sync-doctor connect` (or a refresh elsewhere) does."""
+    with sessions.begin() as s:
+        save_connection(s, vault, integration="acme", side=side, system=system, credentials=credentials, actor="test")
+
+
 def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate.upgrade(engine)
@@ -84,16 +92,7 @@ def test_credentials_are_encrypted_at_rest(sessions) -> None:
 
 def test_a_changed_key_is_reported_and_rotation_works(sessions) -> None:
     old = Vault("old-key")
-    with sessions.begin() as s:
-        save_connection(
-            s,
-            old,
-            integration="acme",
-            side="source",
-            system="stripe",
-            credentials=Credentials(kind="api_key", api_key="sk_test_abc"),
-            actor="test",
-        )
+    connect(sessions, old, Credentials(kind="api_key", api_key="sk_test_abc"), side="source", system="stripe")
     with pytest.raises(SecretKeyError, match="cannot be decrypted"):
         DbCredentialStore(sessions, Vault("new-key"), "acme", "source").load()
     rotated = Vault("new-key,old-key")  # new key first: encrypts; old key still decrypts
@@ -111,16 +110,7 @@ def test_key_file_is_created_once_with_owner_only_permissions(tmp_path: Path) ->
 
 def test_locked_is_exclusive_and_saves_inside_the_lock(sessions) -> None:
     vault = Vault("k")
-    with sessions.begin() as s:
-        save_connection(
-            s,
-            vault,
-            integration="acme",
-            side="destination",
-            system="xero",
-            credentials=Credentials(kind="oauth2", access_token="a0", refresh_token="r0"),
-            actor="test",
-        )
+    connect(sessions, vault, Credentials(kind="oauth2", access_token="a0", refresh_token="r0"))
     store = DbCredentialStore(sessions, vault, "acme", "destination")
     inside = 0
     most = 0
@@ -151,16 +141,7 @@ def test_a_runs_store_reuses_its_read_until_a_refresh_reads_the_row_again(sessio
     vault = Vault("k")
 
     def write(access: str) -> None:  # what another replica's refresh, or a reconnect, does
-        with sessions.begin() as s:
-            save_connection(
-                s,
-                vault,
-                integration="acme",
-                side="destination",
-                system="xero",
-                credentials=Credentials(kind="oauth2", access_token=access, refresh_token="r"),
-                actor="test",
-            )
+        connect(sessions, vault, Credentials(kind="oauth2", access_token=access, refresh_token="r"))
 
     write("a1")
     store = DbCredentialStore(sessions, vault, "acme", "destination", reuse_for=30)
@@ -181,16 +162,7 @@ def test_a_runs_store_reuses_its_read_until_a_refresh_reads_the_row_again(sessio
 
 def test_requires_reauth_is_recorded(sessions) -> None:
     vault = Vault("k")
-    with sessions.begin() as s:
-        save_connection(
-            s,
-            vault,
-            integration="acme",
-            side="destination",
-            system="xero",
-            credentials=Credentials(kind="oauth2", access_token="a", refresh_token="r"),
-            actor="test",
-        )
+    connect(sessions, vault, Credentials(kind="oauth2", access_token="a", refresh_token="r"))
     DbCredentialStore(sessions, vault, "acme", "destination").mark_requires_reauth("invalid_grant: dead")
     with sessions() as s:
         row = s.scalars(select(Connection)).one()
@@ -255,21 +227,16 @@ def test_a_dead_refresh_token_is_tried_once_however_many_callers(sessions) -> No
     )
     server = LoopbackServer(emulator.app).start()
     vault = Vault("k")
-    with sessions.begin() as s:
-        save_connection(
-            s,
-            vault,
-            integration="acme",
-            side="destination",
-            system="xero",
-            actor="test",
-            credentials=Credentials(
-                kind="oauth2",
-                access_token="a",
-                refresh_token="r-dead",
-                expires_at=datetime.now(UTC) - timedelta(minutes=1),
-            ),
-        )
+    connect(
+        sessions,
+        vault,
+        Credentials(
+            kind="oauth2",
+            access_token="a",
+            refresh_token="r-dead",
+            expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        ),
+    )
     store = DbCredentialStore(sessions, vault, "acme", "destination")
     manager = TokenManager(store, TokenEndpoint(OAuthApp("xero", "c", "s", token_url=server.url + "/token")))
 
