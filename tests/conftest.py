@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -81,6 +82,18 @@ def database_url(tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/sync-doctor-test.db"
     _reset_postgres(url)
     return url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[Any]:
+    """Sessions on that database, migrated to the head (a ``sessionmaker[Session]``)."""
+    from store import migrate
+    from store.db import make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

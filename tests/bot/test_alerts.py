@@ -4,7 +4,6 @@ and not resolved by a run that could not look."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -14,8 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from checks.findings import Severity
 from config.integrations import parse_config
 from reports.alerts import AlertNotice, AlertService, alertable, cleared
-from store import alerts_repo, migrate
-from store.db import make_engine, make_session_factory
+from store import alerts_repo
 from tests.bot.builders import blocked, finding, result
 
 CONFIG = parse_config(
@@ -55,14 +53,6 @@ class Recorder:
 
     def kinds(self) -> list[tuple[str, str]]:
         return [(kind, n.code) for kind, n, _ in self.events]
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

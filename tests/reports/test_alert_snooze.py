@@ -4,7 +4,6 @@ any open alert. Audited; only open alerts; only the offered spans. Time is froze
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +12,7 @@ from freezegun import freeze_time
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports.alerts import AlertService, snooze
-from store import actions_repo, alerts_repo, migrate
-from store.db import make_engine, make_session_factory
+from store import actions_repo, alerts_repo
 from tests.bot.builders import blocked, finding, result
 from tests.bot.test_alerts import CONFIG, Recorder
 
@@ -22,14 +20,6 @@ T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 SKU = finding("sku.missing", "PROD-404", impact=blocked(("INV-1", "NZD", "40")))
 BIGGER = replace(SKU, impact=blocked(("INV-1", "NZD", "40"), ("INV-2", "NZD", "60")), status="ongoing")
 BIGGEST = replace(SKU, impact=blocked(("INV-1", "NZD", "40"), ("INV-2", "NZD", "60"), ("INV-3", "NZD", "1")))
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def only_alert(sessions: sessionmaker[Session]) -> int:

@@ -5,26 +5,15 @@ and sweep items each taken once however many workers race for them."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import claims, migrate
-from store.db import make_engine, make_session_factory
+from store import claims
 from store.models import JobClaim, SweepItem
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate.ensure_current(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def claim(sessions: sessionmaker[Session], owner: str, now: datetime = NOW, lease: float = 60) -> bool:

@@ -17,16 +17,8 @@ from store import migrate
 from store import repositories as repo
 from store.connections import DbCredentialStore, get_connection, save_connection
 from store.crypto import SecretKeyError, Vault, key_file_for, load_or_create_key
-from store.db import make_engine, make_session_factory
+from store.db import make_engine
 from store.models import AuditEvent, Connection
-
-
-@pytest.fixture
-def sessions(database_url: str):
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 def connect(
