@@ -1,9 +1,11 @@
 """Run every check of one integration and contain whatever goes wrong.
 
-All checks start at once on a thread pool; :class:`checks.context.SideData` makes sure each
-resource is fetched once and shared. The runner owns the run's one fan-out executor: it
-prefetches every resource some check reads on it, and lends it to the providers
-(:class:`providers.fanout.FanOut`) for the reads they can send side by side.
+All checks start at once on threads; :class:`checks.context.SideData` makes sure each resource
+is fetched once and shared. The runner owns the run's one fan-out executor: it prefetches
+every resource some check reads on it, and lends it to the providers
+(:class:`providers.fanout.FanOut`) for the reads they can send side by side. The threads are
+the process's (:data:`common.threads.SHARED`), kept between runs; each run works through its
+own :class:`common.threads.RunExecutor`, shut down when the run ends.
 
 A ``ProviderError`` becomes the matching finding (``checks.errors.finding_for_error``) once per
 system, however many checks hit it; any other exception is logged with its traceback and
@@ -25,7 +27,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -47,6 +49,7 @@ from checks.findings import Finding, Impact, Severity, blocked_invoices, dedupe,
 from checks.middleware import middleware_blind_spots
 from checks.polling import flow_step
 from checks.remediation import render
+from common.threads import SHARED, RunExecutor
 from config.integrations import IntegrationConfig, SideConfig
 from providers.base import Provider
 from providers.errors import ProviderError, TimedOut
@@ -56,10 +59,6 @@ from providers.http import CallStats
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per check; providers time out each request at 30 s
-# Threads for one run's fetches: the prefetch of every resource (13 today) plus what the
-# providers fan out under them (org reads, both list cursors, batch chunks). Threads start only
-# when needed; a fan-out finding no free worker runs in its caller instead of waiting.
-FAN_OUT_WORKERS = 32
 # Families whose findings come from provider errors as much as from checks: they are
 # "resolved" whenever they are absent, since every check touching a system would re-raise them.
 ERROR_FAMILIES = frozenset({"connection", "token", "apikey", "rate"})
@@ -189,7 +188,7 @@ def run_integration(
     stats = CallStats(run=True)  # a system that times out is not asked again this run
     since = fetch_since(integration, started.date())
     connections = connections or {}
-    fetches = ThreadPoolExecutor(max_workers=FAN_OUT_WORKERS, thread_name_prefix=f"fetch-{integration.name}")
+    fetches = RunExecutor(SHARED)
     fan_out = FanOut(fetches)
     sides: dict[str, SideData] = {}
     setup_errors: list[Finding] = []
@@ -313,7 +312,7 @@ def _run_checks(
     errors: list[Finding] = []  # findings derived from provider errors
     timings: dict[str, float] = {}
     completed: set[str] = set()
-    pool = ThreadPoolExecutor(max_workers=max(len(checks), 1), thread_name_prefix=f"check-{ctx.integration.name}")
+    pool = RunExecutor(SHARED)
     started: dict[Future[tuple[list[Finding], float]], Check] = {
         pool.submit(_timed, check, ctx): check for check in checks
     }
