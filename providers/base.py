@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
@@ -125,6 +126,7 @@ class Endpoints:
         )
 
 
+@lru_cache(maxsize=4096)  # asked for each side of every run: a sweep's few hosts, parsed once
 def _host(url: str) -> str:
     return (httpx.URL(url).host or "").lower()
 
