@@ -4,13 +4,15 @@ is stored only when something changed; listeners hear of every run, so alerts fo
 
 The integrations of one sweep are rows of ``sweep_items``. The replica that claims the sweep's
 period enqueues them in the same transaction; then its workers, and those of every replica
-that lost the claim (``join``), take them one at a time (``store.claims.take_sweep_item``)
-until none is left. An item holds a lease: one whose worker died is taken again when it runs
-out. The claimant waits for the items others hold, so its claim finishes when the sweep does.
+that lost the claim (``join``), take them a few at a time (:data:`BATCH`,
+``store.claims.take_sweep_items``) until none is left, and mark them done in the transaction
+that stores their runs. An item holds a lease: one whose worker died is taken again when it
+runs out. The claimant waits for the items others hold, so its claim finishes when the sweep
+does.
 
-Rate limits: each worker runs one integration at a time, and every request of every worker
+Rate limits: each worker checks one integration at a time, and every request of every worker
 pays the shared client-side limiters of ``providers/http.py`` (per tenant, per app, and the
-windows HubSpot and Stripe count in), so the pool's size (``schedules.sweep.workers``, 8 by
+windows HubSpot and Stripe count in), so the pool's size (``schedules.sweep.workers``, 16 by
 default) bounds the concurrency, and the limiters the pace per system: a larger pool reaches a
 system's limits sooner but cannot go over them.
 """
@@ -20,18 +22,17 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from sqlalchemy.orm import Session
 
 from checks.base import Check
-from checks.runner import DEFAULT_TIME_LIMIT
+from checks.runner import DEFAULT_TIME_LIMIT, RunResult
 from scheduling.base import JobContext
 from scheduling.retry import in_transaction
 from service import metrics
 from service.errors import RunNotStored
 from service.lookup import UnknownIntegration
-from service.runs import SCHEDULE
+from service.runs import SCHEDULE, RunState
 from store import claims
 from store.claims import SweepTake
 
@@ -40,6 +41,19 @@ logger = logging.getLogger(__name__)
 # An item's lease: longer than one run can take (each check stops at its time limit, and a
 # slow system answers within its 30 s timeout), so a live worker never loses its item.
 ITEM_LEASE_S = 3 * DEFAULT_TIME_LIMIT
+# Items a worker takes at once: their state is read in one transaction and their runs stored
+# (and the items marked done) in one more, instead of three transactions per integration,
+# which were most of a sweep's CPU and, on SQLite, a queue at its one write lock. A batch's
+# lease is renewed when its runs are slow, so a live worker keeps the rest of its batch.
+BATCH = 8
+
+
+def batch_size(integrations: int, workers: int) -> int:
+    """:data:`BATCH`, or less for a small fleet: at most a quarter of a worker's share, so
+    every worker (and every replica's) gets some of a sweep of a few dozen integrations."""
+    return max(1, min(BATCH, integrations // (4 * workers)))
+
+
 WAIT_POLL_S = 0.5
 
 
@@ -86,7 +100,8 @@ def _work(ctx: JobContext, *, wait_for_others: bool) -> int:
     started = time.monotonic()
     cheap = [check for check in ctx.services.checks.checks if check.cheap]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
-        counts = list(pool.map(lambda _: _worker(ctx, key, cheap, wait_for_others), range(workers)))
+        size = batch_size(len(ctx.integrations), workers)
+        counts = list(pool.map(lambda _: _worker(ctx, key, cheap, size, wait_for_others), range(workers)))
     done = sum(counts)
     if done:
         elapsed = time.monotonic() - started
@@ -96,50 +111,81 @@ def _work(ctx: JobContext, *, wait_for_others: bool) -> int:
     return done
 
 
-def _worker(ctx: JobContext, key: str, cheap: list[Check], wait_for_others: bool) -> int:
-    sessions = ctx.services.sessions
+def _worker(ctx: JobContext, key: str, cheap: list[Check], size: int, wait_for_others: bool) -> int:
     done = 0
 
-    def take_one(session: Session) -> SweepTake | None:
-        return claims.take_sweep_item(session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)
+    def take(session: Session) -> list[SweepTake]:
+        return claims.take_sweep_items(session, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S, limit=size)
 
-    # The bookkeeping below survives a database restart (scheduling/retry.py): a worker that
-    # died on a lost connection would leave its item held until the lease ran out.
-    take: SweepTake | None = None
-    while True:
-        if take is None:
-            if ctx.stopping.is_set():
-                return done
-            take = in_transaction(sessions, take_one, what=f"taking an item of sweep {key}", stopping=ctx.stopping)
-        if take is None:
-            if not wait_for_others:
-                return done
-            if _pending(ctx, key) == 0:
-                return done
-            ctx.stopping.wait(WAIT_POLL_S)  # others still hold items: one may die and free its own
+    while not ctx.stopping.is_set():
+        # The bookkeeping survives a database restart (scheduling/retry.py): a worker that
+        # died on a lost connection would leave its items held until their lease ran out.
+        batch = in_transaction(ctx.services.sessions, take, what=f"taking items of sweep {key}", stopping=ctx.stopping)
+        if batch:
+            done += _check_batch(ctx, key, batch, cheap)
             continue
+        if not wait_for_others or _pending(ctx, key) == 0:
+            break
+        ctx.stopping.wait(WAIT_POLL_S)  # others still hold items: one may die and free its own
+    return done
+
+
+def _check_batch(ctx: JobContext, key: str, batch: list[SweepTake], cheap: list[Check]) -> int:
+    """Check the integrations of ``batch`` one after another, then store their runs and mark
+    their items done in one transaction. Items not reached (this replica is stopping) stay
+    held and are released when it stops (``scheduling.runner``). Returns how many were done."""
+    service = ctx.services.checks
+    checked: list[tuple[RunResult, RunState]] = []
+    handled: list[int] = []
+    try:
+        states = service.load_states([take.integration for take in batch], checks=cheap)
+    except Exception:
+        # As for a crash in one run below: the items are marked done, the next sweep tries again.
+        logger.exception("sweep %s: reading the state of %d integration(s) failed", key, len(batch))
+        states = {}
+        handled = [take.item_id for take in batch]
+    renewed = time.monotonic()
+    for position, take in enumerate(batch if states else ()):
+        if ctx.stopping.is_set():
+            break
+        if time.monotonic() - renewed > ITEM_LEASE_S / 2:  # slow runs: keep the rest of the batch ours
+            _renew(ctx, key, [t.item_id for t in batch[position:]])
+            renewed = time.monotonic()
+        state = states[take.integration]
         try:
-            ctx.services.checks.run(take.integration, trigger=SCHEDULE, checks=cheap)
+            checked.append((service.check(take.integration, state, trigger=SCHEDULE, checks=cheap), state))
         except UnknownIntegration:
             logger.info("sweep %s: %s is no longer configured", key, take.integration)
-        except RunNotStored as e:
-            logger.warning("sweep %s: the run of %s was not stored: %s", key, take.integration, type(e.error).__name__)
         except Exception:
             # One integration's crash must not stop the sweep of the others; it is marked done
             # (the next sweep tries again) and the log has the traceback.
             logger.exception("sweep %s: checking %s failed", key, take.integration)
-        done += 1
-        take = in_transaction(
-            sessions,
-            partial(_finish_and_take, item=take.item_id, key=key, ctx=ctx),
-            what=f"finishing {take.integration} in sweep {key}",
-            stopping=ctx.stopping,
-        )
+        handled.append(take.item_id)
+    if not handled:
+        return 0
+
+    def finish(session: Session) -> int:
+        return claims.finish_sweep_items(session, handled, owner=ctx.owner, now=ctx.clock())
+
+    try:
+        service.store(checked, also=finish)
+        return len(handled)
+    except RunNotStored as e:
+        logger.warning("sweep %s: %d run(s) were not stored: %s", key, len(checked), type(e.error).__name__)
+    except Exception:
+        logger.exception("sweep %s: storing %d run(s) failed", key, len(checked))
+    in_transaction(
+        ctx.services.sessions, finish, what=f"finishing {len(handled)} item(s) of sweep {key}", stopping=ctx.stopping
+    )
+    return len(handled)
 
 
-def _finish_and_take(session: Session, *, item: int, key: str, ctx: JobContext) -> SweepTake | None:
-    """Finish ``item``; unless this replica is stopping, take the next one in the same transaction."""
-    if ctx.stopping.is_set():
-        claims.finish_sweep_item(session, item, owner=ctx.owner, now=ctx.clock())
-        return None
-    return claims.finish_and_take_sweep_item(session, item, key, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S)
+def _renew(ctx: JobContext, key: str, item_ids: list[int]) -> None:
+    in_transaction(
+        ctx.services.sessions,
+        lambda session: claims.renew_sweep_items(
+            session, item_ids, owner=ctx.owner, now=ctx.clock(), lease=ITEM_LEASE_S
+        ),
+        what=f"renewing items of sweep {key}",
+        stopping=ctx.stopping,
+    )

@@ -7,7 +7,7 @@ through here, so a run is stored and compared the same way whoever asked for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +44,16 @@ def changed(result: RunResult) -> bool:
     if result.resolved:
         return True
     return any(f.status == "new" and f.severity >= Severity.WARN for f in result.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """What one run starts from: the last stored run's findings, the stored connections, and
+    Sync Doctor's own pushes that failed for good (sync.failed)."""
+
+    previous: PreviousRun | None
+    connections: dict[str, ConnectionState]
+    failed: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,42 +112,97 @@ class CheckService:
         result, so the report of calls already made is not lost. ``window_days`` replaces the
         integration's ``settings.window_days`` for this run (the nightly reconciliation's 7
         days); a configured ``settings.since`` still sets the window's start, as always."""
+        self.get(name)  # an unknown name fails before anything is read
+        chosen = checks if checks is not None else self.checks
+        state = self.load_states([name], checks=chosen)[name]
+        result = self.check(name, state, trigger=trigger, checks=chosen, window_days=window_days)
+        return self.store([(result, state)])[0]
+
+    # A sweep checks integrations in batches (scheduling/sweep.py): their state read in one
+    # transaction, each checked, all stored in one transaction. ``run`` is the batch of one.
+
+    def load_states(self, names: Sequence[str], *, checks: Sequence[Check]) -> dict[str, RunState]:
+        """What the runs of ``names`` compare with and connect with, read in one transaction.
+        The sweep's cheap checks never read the failed pushes (sync.failed is a full-run check)."""
+        failed_pushes = not all(c.cheap for c in checks)
+        with self.sessions() as session:
+            latest = repo.latest_run_keys_of(session, names)
+            rows = repo.connections_of(session, names)
+            states: dict[str, RunState] = {}
+            for name in names:
+                # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.
+                failed = actions_repo.failed_pushes(session, name) if failed_pushes else []
+                last = latest.get(name)
+                previous = (
+                    PreviousRun(keys=last.keys, last_synced_at=health.utc(last.last_synced_at))
+                    if last is not None
+                    else None
+                )
+                states[name] = RunState(previous, self._connection_states(rows.get(name, {})), failed)
+        return states
+
+    def check(
+        self,
+        name: str,
+        state: RunState,
+        *,
+        trigger: str,
+        checks: Sequence[Check] | None = None,
+        window_days: int | None = None,
+    ) -> RunResult:
+        """Run the checks of ``name`` (no database work: :meth:`store` keeps the result)."""
         integration = self.get(name)
         if window_days is not None:
             integration = replace(integration, settings=replace(integration.settings, window_days=window_days))
-        chosen = checks if checks is not None else self.checks
-        # The sweep's cheap checks never read the failed pushes (sync.failed is a full-run check).
-        previous, connections, failed = self._load_state(
-            integration.name, failed_pushes=not all(c.cheap for c in chosen)
-        )
-        result = run_integration(
+        previous, connections = state.previous, state.connections
+        return run_integration(
             integration,
-            chosen,
-            # the credentials _load_state has just read and decrypted: not read again per side
+            checks if checks is not None else self.checks,
+            # the credentials load_states has just read and decrypted: not read again per side
             self.provider_factory(
                 integration, {side: c.credentials for side, c in connections.items() if c.credentials is not None}
             ),
             previous=previous,
             connections=connections,
-            history=History(last_synced_at=previous.last_synced_at if previous else None, failed_actions=failed),
+            history=History(last_synced_at=previous.last_synced_at if previous else None, failed_actions=state.failed),
             trigger=trigger,
             time_limit=self.time_limit,
         )
-        # A sweep that found what the last stored run found adds nothing to history (every 15
-        # minutes x every integration would grow it without bound): no run row, but it still
-        # counts towards the digests' daily counters and is still announced to listeners.
-        keep = not (trigger == SCHEDULE and previous is not None and not changed(result))
+
+    def store(
+        self,
+        checked: Sequence[tuple[RunResult, RunState]],
+        *,
+        also: Callable[[Session], object] | None = None,
+    ) -> list[RunResult]:
+        """Store the results of ``checked`` (each with the state its run started from) in one
+        transaction, with ``also`` (the sweep marks its items done with its runs), then announce
+        them. :class:`RunNotStored` (with the first result) when the transaction fails: none of
+        them is stored or announced."""
+        results = [result for result, _ in checked]
+        stored: list[RunResult] = []
         try:
             with self.sessions.begin() as session:
-                run_id = self._store(session, result).id if keep else None
-                record_run_counters(session, result, result.trigger, result.started_at, self.config.timezone)
+                for result, state in checked:
+                    # A sweep that found what the last stored run found adds nothing to history
+                    # (every 15 minutes x every integration would grow it without bound): no run
+                    # row, but it still counts towards the digests' daily counters and is still
+                    # announced to listeners.
+                    keep = not (result.trigger == SCHEDULE and state.previous is not None and not changed(result))
+                    run_id = self._store(session, result).id if keep else None
+                    record_run_counters(session, result, result.trigger, result.started_at, self.config.timezone)
+                    stored.append(replace(result, run_id=run_id) if run_id is not None else result)
+                if also is not None:
+                    also(session)
         except SQLAlchemyError as e:
-            logger.error("the run of %s was not stored: %s", integration.name, type(e).__name__)
-            raise RunNotStored(result, e) from e
-        if run_id is not None:
-            result = replace(result, run_id=run_id)
-        self.notifier.publish(result)
-        return result
+            names = ", ".join(r.integration for r in results)
+            logger.error("the run(s) of %s were not stored: %s", names, type(e).__name__)
+            if not results:
+                raise
+            raise RunNotStored(results[0], e) from e
+        for result in stored:
+            self.notifier.publish(result)
+        return stored
 
     def trace(self, name: str, number: str, *, trigger: str = "cli") -> tuple[RunResult, InvoiceTrace]:
         """Why isn't invoice ``number`` in the destination? Runs the checks, then traces it
@@ -151,27 +216,16 @@ class CheckService:
         assert result.context is not None
         return result, trace_invoice(result.context, number.strip(), result.findings)
 
-    def _load_state(
-        self, name: str, *, failed_pushes: bool
-    ) -> tuple[PreviousRun | None, dict[str, ConnectionState], list[dict[str, Any]]]:
-        with self.sessions() as session:
-            # Invoice pushes of Sync Doctor's own actions that failed for good: sync.failed.
-            failed = actions_repo.failed_pushes(session, name) if failed_pushes else []
-            last = repo.latest_run_keys(session, name)
-            previous = (
-                PreviousRun(keys=last.keys, last_synced_at=health.utc(last.last_synced_at))
-                if last is not None
-                else None
-            )
-            connections: dict[str, ConnectionState] = {}
-            for side, row in repo.connections_for(session, name).items():
-                try:
-                    credentials = decode(row, self.vault)
-                except SecretKeyError as e:
-                    connections[side] = ConnectionState(state="disconnected", last_error=str(e))
-                    continue
-                connections[side] = ConnectionState(state=row.state, last_error=row.last_error, credentials=credentials)
-        return previous, connections, failed
+    def _connection_states(self, rows: dict[str, Any]) -> dict[str, ConnectionState]:
+        connections: dict[str, ConnectionState] = {}
+        for side, row in rows.items():
+            try:
+                credentials = decode(row, self.vault)
+            except SecretKeyError as e:
+                connections[side] = ConnectionState(state="disconnected", last_error=str(e))
+                continue
+            connections[side] = ConnectionState(state=row.state, last_error=row.last_error, credentials=credentials)
+        return connections
 
     def _store(self, session: Session, result: RunResult) -> Run:
         blocked = result.blocked

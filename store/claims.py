@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Table, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Alert, FindingRow, JobClaim, Run, SweepItem
@@ -195,56 +195,80 @@ def delete_done_sweep_items(session: Session, *, prefix: str, keep: str) -> int:
     )
 
 
-@dataclass(frozen=True, slots=True)
+_ITEMS: Table = SweepItem.__table__  # type: ignore[assignment]  # the table: Core statements, no ORM sync
+
+
+@dataclass(frozen=True, slots=True, order=True)
 class SweepTake:
     item_id: int
     integration: str
 
 
-def take_sweep_item(session: Session, period: str, *, owner: str, now: datetime, lease: float) -> SweepTake | None:
-    """The next integration of sweep ``period`` nobody holds (or whose holder's lease ran out),
-    now held by ``owner``; None when none is left to take."""
+def take_sweep_items(
+    session: Session, period: str, *, owner: str, now: datetime, lease: float, limit: int
+) -> list[SweepTake]:
+    """Up to ``limit`` integrations of sweep ``period`` nobody holds (or whose holder's lease ran
+    out), now held by ``owner``, in item order; empty when none is left to take.
+
+    The next free items are picked, then taken by an UPDATE conditional on their still being
+    free. On PostgreSQL the pick locks them (``FOR UPDATE SKIP LOCKED``), so replicas take
+    different items without waiting for each other. On SQLite another thread may pick the same
+    ones before this one writes: the UPDATE takes those still free, and if none is, the next
+    pick is tried. (Picking inside the UPDATE, ``WHERE id IN (SELECT ... LIMIT k)``, took every
+    free item at once on PostgreSQL: its plan ran the limited pick again for each row.)"""
+    table = _ITEMS
     free = and_(
-        SweepItem.period_key == period,
-        SweepItem.done_at.is_(None),
-        or_(SweepItem.claimed_by.is_(None), SweepItem.lease_expires_at < now),
+        table.c.period_key == period,
+        table.c.done_at.is_(None),
+        or_(table.c.claimed_by.is_(None), table.c.lease_expires_at < now),
     )
-    postgres = session.get_bind().dialect.name == "postgresql"
+    pick = select(table.c.id).where(free).order_by(table.c.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
     while True:
-        query = select(SweepItem.id, SweepItem.integration).where(free).order_by(SweepItem.id).limit(1)
-        if postgres:
-            query = query.with_for_update(skip_locked=True)
-        row = session.execute(query).first()
-        if row is None:
-            return None
-        # Conditional: on SQLite another thread may have read the same row; one UPDATE wins.
-        taken = _rows(
-            session,
-            update(SweepItem)
-            .where(SweepItem.id == row.id, free)
-            .values(claimed_by=owner, lease_expires_at=now + timedelta(seconds=lease)),
-        )
-        if taken == 1:
-            return SweepTake(row.id, row.integration)
+        ids = list(session.scalars(pick))
+        if not ids:
+            return []
+        rows = session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), free)
+            .values(claimed_by=owner, lease_expires_at=now + timedelta(seconds=lease))
+            .returning(table.c.id, table.c.integration)
+        ).all()
+        if rows:
+            return sorted(SweepTake(row.id, row.integration) for row in rows)
 
 
-def finish_and_take_sweep_item(
-    session: Session, item_id: int, period: str, *, owner: str, now: datetime, lease: float
-) -> SweepTake | None:
-    """Finish ``item_id`` and take the next item, in the caller's one transaction (a commit a
-    sweep item saved)."""
-    finish_sweep_item(session, item_id, owner=owner, now=now)
-    return take_sweep_item(session, period, owner=owner, now=now, lease=lease)
+def take_sweep_item(session: Session, period: str, *, owner: str, now: datetime, lease: float) -> SweepTake | None:
+    """The next integration of sweep ``period`` (see :func:`take_sweep_items`), or None."""
+    taken = take_sweep_items(session, period, owner=owner, now=now, lease=lease, limit=1)
+    return taken[0] if taken else None
+
+
+def renew_sweep_items(session: Session, item_ids: Sequence[int], *, owner: str, now: datetime, lease: float) -> int:
+    """Extend ``owner``'s lease on the items it still holds among ``item_ids``."""
+    table = _ITEMS
+    return _rows(
+        session,
+        update(table)
+        .where(table.c.id.in_(list(item_ids)), table.c.claimed_by == owner, table.c.done_at.is_(None))
+        .values(lease_expires_at=now + timedelta(seconds=lease)),
+    )
+
+
+def finish_sweep_items(session: Session, item_ids: Sequence[int], *, owner: str, now: datetime) -> int:
+    """Mark done the items of ``item_ids`` that ``owner`` still holds; how many."""
+    table = _ITEMS
+    return _rows(
+        session,
+        update(table)
+        .where(table.c.id.in_(list(item_ids)), table.c.claimed_by == owner, table.c.done_at.is_(None))
+        .values(done_at=now),
+    )
 
 
 def finish_sweep_item(session: Session, item_id: int, *, owner: str, now: datetime) -> bool:
-    done = _rows(
-        session,
-        update(SweepItem)
-        .where(SweepItem.id == item_id, SweepItem.claimed_by == owner, SweepItem.done_at.is_(None))
-        .values(done_at=now),
-    )
-    return done == 1
+    return finish_sweep_items(session, [item_id], owner=owner, now=now) == 1
 
 
 def release_sweep_items(session: Session, *, owner: str) -> int:

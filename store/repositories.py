@@ -80,19 +80,34 @@ class RunKeys:
     last_synced_at: datetime | None
 
 
-def latest_run_keys(session: Session, integration: str) -> RunKeys | None:
-    """The newest run's finding keys, without loading the run and its findings as objects
-    (every sweep run asks; the objects cost more than the two small queries)."""
-    newest = session.execute(
-        select(Run.id, Run.last_synced_at)
-        .where(Run.integration == integration)
-        .order_by(Run.started_at.desc(), Run.id.desc())
-        .limit(1)
-    ).first()
-    if newest is None:
-        return None
-    rows = session.execute(select(FindingRow.code, FindingRow.subject).where(FindingRow.run_id == newest.id))
-    return RunKeys(frozenset((row.code, row.subject) for row in rows), newest.last_synced_at)
+def latest_run_keys_of(session: Session, integrations: Sequence[str]) -> dict[str, RunKeys]:
+    """The newest run's finding keys of each of ``integrations`` that has a run, in two
+    queries, without loading runs and findings as objects (every sweep run asks)."""
+    if not integrations:
+        return {}
+    names = list(integrations)
+    newest_start = (
+        select(Run.integration, func.max(Run.started_at).label("started_at"))
+        .where(Run.integration.in_(names))
+        .group_by(Run.integration)
+        .subquery()
+    )
+    newest: dict[str, Any] = {}
+    for row in session.execute(
+        select(Run.integration, Run.id, Run.last_synced_at).join(
+            newest_start,
+            (Run.integration == newest_start.c.integration) & (Run.started_at == newest_start.c.started_at),
+        )
+    ):
+        if row.integration not in newest or row.id > newest[row.integration].id:  # same start: the later row
+            newest[row.integration] = row
+    keys: dict[int, set[tuple[str, str]]] = {row.id: set() for row in newest.values()}
+    if keys:
+        for finding in session.execute(
+            select(FindingRow.run_id, FindingRow.code, FindingRow.subject).where(FindingRow.run_id.in_(list(keys)))
+        ):
+            keys[finding.run_id].add((finding.code, finding.subject))
+    return {name: RunKeys(frozenset(keys[row.id]), row.last_synced_at) for name, row in newest.items()}
 
 
 def latest_runs(session: Session, integrations: Sequence[str]) -> dict[str, Run]:
@@ -123,8 +138,15 @@ def run_count(session: Session, integration: str | None = None) -> int:
 
 
 def connections_for(session: Session, integration: str) -> dict[str, Connection]:
-    rows = session.scalars(select(Connection).where(Connection.integration == integration))
-    return {row.side: row for row in rows}
+    return connections_of(session, [integration]).get(integration, {})
+
+
+def connections_of(session: Session, integrations: Sequence[str]) -> dict[str, dict[str, Connection]]:
+    """integration -> side -> stored connection, for each of ``integrations`` with one."""
+    found: dict[str, dict[str, Connection]] = {}
+    for row in session.scalars(select(Connection).where(Connection.integration.in_(list(integrations)))):
+        found.setdefault(row.integration, {})[row.side] = row
+    return found
 
 
 def open_alerts(session: Session, integration: str) -> dict[str, Alert]:

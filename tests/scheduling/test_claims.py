@@ -123,3 +123,56 @@ def test_a_dead_workers_item_is_retaken_after_its_lease(sessions: sessionmaker[S
     with sessions() as session:
         rows = {r.integration: r.claimed_by for r in session.scalars(select(SweepItem))}
     assert rows == {"a": "alive", "b": None}
+
+
+def test_sweep_items_taken_in_batches_are_each_taken_once(sessions: sessionmaker[Session]) -> None:
+    names = [f"i{n:02d}" for n in range(43)]
+    with sessions.begin() as session:
+        claims.enqueue_sweep(session, "p", names)
+    taken: list[str] = []
+    sizes: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(4)
+
+    def worker(owner: str) -> None:
+        barrier.wait()
+        while True:
+            with sessions.begin() as session:
+                batch = claims.take_sweep_items(session, "p", owner=owner, now=NOW, lease=60, limit=5)
+            if not batch:
+                return
+            with lock:
+                taken.extend(t.integration for t in batch)
+                sizes.append(len(batch))
+            with sessions.begin() as session:
+                assert claims.finish_sweep_items(session, [t.item_id for t in batch], owner=owner, now=NOW) == len(
+                    batch
+                )
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(taken) == names  # each once, none left
+    assert max(sizes) == 5 and sum(sizes) == 43
+
+
+def test_a_batch_lease_renewed_stays_with_its_holder(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        claims.enqueue_sweep(session, "p", ["a", "b", "c"])
+        batch = claims.take_sweep_items(session, "p", owner="slow", now=NOW, lease=60, limit=3)
+        assert [t.integration for t in batch] == ["a", "b", "c"]
+        assert claims.finish_sweep_items(session, [batch[0].item_id], owner="slow", now=NOW) == 1
+        later = NOW + timedelta(seconds=50)
+        # b and c renewed at 50 s: still the slow worker's at 61 s, free again at 111 s
+        assert claims.renew_sweep_items(session, [t.item_id for t in batch], owner="slow", now=later, lease=60) == 2
+        assert (
+            claims.take_sweep_items(session, "p", owner="other", now=NOW + timedelta(seconds=61), lease=60, limit=3)
+            == []
+        )
+        again = claims.take_sweep_items(
+            session, "p", owner="other", now=NOW + timedelta(seconds=111), lease=60, limit=3
+        )
+        assert [t.integration for t in again] == ["b", "c"]
+        assert claims.renew_sweep_items(session, [t.item_id for t in batch], owner="slow", now=later, lease=60) == 0

@@ -31,7 +31,8 @@ def test_three_replicas_check_each_integration_exactly_once(tmp_path: Path, env:
     sandbox = Sandbox(fleet.world(N, latency_ms=100)).start()  # slow enough that all three take part
     try:
         overrides = {s: sandbox.overrides(s) for s in ("hubspot", "xero")}
-        data = fleet.config(N, overrides, schedules={"sweep": {"every": "15m"}})
+        # two workers a replica, taking batches of three (scheduling.sweep.batch_size)
+        data = fleet.config(N, overrides, schedules={"sweep": {"every": "15m", "workers": 2}})
         Path(env["SYNC_DOCTOR_CONFIG"]).write_text(yaml.safe_dump(data), encoding="utf-8")
         services = build(load_settings(env), parse_config(data, systems=PROVIDERS))
         fleet.connect(services, N)

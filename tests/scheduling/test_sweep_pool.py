@@ -16,6 +16,7 @@ from providers import PROVIDERS
 from sandbox.server import Sandbox
 from scheduling.jobs import JOBS
 from scheduling.runner import Scheduler
+from scheduling.sweep import BATCH, batch_size
 from tests.scheduling import fleet
 
 N = 6
@@ -60,3 +61,10 @@ def test_the_pool_holds_as_many_integrations_as_workers(env: dict[str, str]) -> 
             services.close()
     finally:
         sandbox.stop()
+
+
+def test_workers_take_batches_but_a_small_fleet_is_spread_over_every_worker() -> None:
+    assert batch_size(1000, 16) == BATCH  # 1,000 integrations: full batches
+    assert batch_size(40, 2) == 5  # a quarter of each worker's share
+    assert batch_size(N, WORKERS) == 1  # the fleet above: one at a time, every worker busy
+    assert batch_size(0, 16) == 1
