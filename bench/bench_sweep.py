@@ -139,6 +139,7 @@ class Emulators(Protocol):
     def flip(self, n: int, churn: float, sweep_no: int) -> None: ...
     def take_requests(self) -> tuple[dict[str, int], int]: ...
     def peak_kib(self) -> int | None: ...
+    def cpu_s(self) -> float | None: ...
     def stop(self) -> None: ...
 
 
@@ -157,6 +158,9 @@ class InlineEmulators:
 
     def peak_kib(self) -> int | None:
         return None  # counted in this process's figure
+
+    def cpu_s(self) -> float | None:
+        return None  # likewise
 
     def stop(self) -> None:
         self.sandbox.stop()
@@ -179,6 +183,8 @@ def serve_emulators(conn: Connection, n: int, latency_ms: int) -> None:
                 conn.send(take_requests(sandbox))
             elif command == "peak":
                 conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            elif command == "cpu":
+                conn.send(cpu_s())
             else:
                 break
     finally:
@@ -210,6 +216,9 @@ class ProcessEmulators:
 
     def peak_kib(self) -> int | None:
         return int(self._ask("peak"))
+
+    def cpu_s(self) -> float | None:
+        return float(self._ask("cpu"))
 
     def stop(self) -> None:
         try:
@@ -318,7 +327,8 @@ def main() -> None:
         growth_start: tuple[dict[str, int], int] | None = None
         print(
             f"{'sweep':>5} {'wall s':>7} {'limit bound s':>13} {'pool bound s':>12} {'ratio':>5} {'429s':>5} "
-            f"{'calls':>24} {'runs stored':>11} {'CPU s':>6} {'peak MiB':>8} {'RSS MiB':>7} {'emulators MiB':>13}"
+            f"{'calls':>24} {'runs stored':>11} {'CPU s':>6} {'peak MiB':>8} {'RSS MiB':>7} {'emulators MiB':>13} "
+            f"{'emulators CPU s':>15}"
         )
         if args.tracemalloc:
             tracemalloc.start(4)
@@ -328,7 +338,7 @@ def main() -> None:
             if k > 0:
                 emulators.flip(n, args.churn, k)
             runs_before = db_size(services)[0]["runs"]
-            cpu_before = cpu_s()
+            cpu_before, emulators_cpu_before = cpu_s(), emulators.cpu_s()
             if args.processes:
                 wall, peak_kib = sweep_in_processes(env, at, args.processes)
                 durations: list[float] = []
@@ -342,6 +352,12 @@ def main() -> None:
                 unsubscribe()
                 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             cpu = cpu_s() - cpu_before  # this process only (with --processes, not the replicas)
+            emulators_cpu_after = emulators.cpu_s()
+            emulators_cpu = (
+                emulators_cpu_after - emulators_cpu_before
+                if emulators_cpu_after is not None and emulators_cpu_before is not None
+                else None
+            )
             made, throttled = calls.take()
             served, refused = emulators.take_requests()
             if args.processes:  # the replicas' calls are not heard here: count at the emulators
@@ -367,7 +383,8 @@ def main() -> None:
                 f"{wall / limit_bound if limit_bound else float('nan'):>5.1f} {too_many:>5} "
                 f"{', '.join(f'{s} {c}' for s, c in sorted(made.items())):>24} {rows['runs'] - runs_before:>11} "
                 f"{cpu:>6.0f} {peak_kib / 1024:>8.0f} {rss_kib() / 1024:>7.0f} "
-                f"{(f'{emulator_kib / 1024:.0f}' if emulator_kib is not None else 'here'):>13}"
+                f"{(f'{emulator_kib / 1024:.0f}' if emulator_kib is not None else 'here'):>13} "
+                f"{(f'{emulators_cpu:.1f}' if emulators_cpu is not None else 'here'):>15}"
             )
             if k == 0:
                 growth_start = db_size(services)

@@ -25,7 +25,7 @@ def parsed(top: Any = None, **integration: Any) -> Any:
 
 def test_every_key_has_a_default() -> None:
     s = parsed().schedules
-    assert s.sweep.every == 900 and s.sweep.at is None and s.sweep.enabled and s.sweep.workers == 8
+    assert s.sweep.every == 900 and s.sweep.at is None and s.sweep.enabled and s.sweep.workers == 16
     assert s.reconcile.at == time(2, 0) and s.reconcile.window_days == 7
     assert s.keep_alive.every == 86400
     assert s.digest.at == time(9, 0) and s.digest.minutes_per_diagnosis == 30
