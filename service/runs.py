@@ -28,7 +28,7 @@ from service.providers import ProvidersFor
 from store import actions_repo
 from store import repositories as repo
 from store.connections import decode
-from store.counters import record_run_counters
+from store.counters import record_runs_counters
 from store.crypto import SecretKeyError, Vault
 from store.models import Run
 
@@ -190,8 +190,10 @@ class CheckService:
                     # announced to listeners.
                     keep = not (result.trigger == SCHEDULE and state.previous is not None and not changed(result))
                     run_id = self._store(session, result).id if keep else None
-                    record_run_counters(session, result, result.trigger, result.started_at, self.config.timezone)
                     stored.append(replace(result, run_id=run_id) if run_id is not None else result)
+                record_runs_counters(
+                    session, [(result, result.trigger, result.started_at) for result in results], self.config.timezone
+                )
                 if also is not None:
                     also(session)
         except SQLAlchemyError as e:

@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from store.models import IntegrationDay
@@ -116,7 +116,7 @@ def _amounts(rows: dict[str, list[str]]) -> dict[str, str]:
     return {currency: str(value) for currency, value in sorted(totals.items())}
 
 
-def _upsert(session: Session, values: dict[str, Any]) -> None:
+def _upsert(session: Session, values: list[dict[str, Any]]) -> None:
     session.execute(_upsert_statement(session.get_bind().dialect.name), values)
 
 
@@ -145,13 +145,51 @@ def _upsert_statement(dialect: str) -> Any:
 def record_run_counters(session: Session, result: RunFacts, trigger: str, at: datetime, tz: str | ZoneInfo) -> None:
     """Add one run (any trigger, stored or not) to its integration's counters for the local
     day of ``at`` in ``tz``. The caller's transaction commits it with the run."""
-    at = _aware(at) or datetime.now(UTC)
-    day = local_day(at, tz)
-    findings = list(result.findings)
+    record_runs_counters(session, [(result, trigger, at)], tz)
+
+
+def record_runs_counters(session: Session, runs: Sequence[tuple[RunFacts, str, datetime]], tz: str | ZoneInfo) -> None:
+    """:func:`record_run_counters` for several runs (a sweep's batch) with three statements
+    however many there are: one upsert of every run's counts, one read of the rows, one update
+    of what the merge changed. Runs are applied in the order given."""
+    if not runs:
+        return
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+    facts = []
+    for result, trigger, at in runs:
+        moment = _aware(at) or datetime.now(UTC)
+        facts.append((result, trigger, moment, local_day(moment, zone), list(result.findings)))
+    # One row of counts per (integration, day): an upsert may not touch a row twice.
+    counts: dict[tuple[str, date], dict[str, Any]] = {}
+    for result, trigger, _, day, findings in facts:
+        values = _counts(result, trigger, findings) | {"day": day}
+        earlier = counts.setdefault((result.integration, day), values)
+        if earlier is not values:
+            for name in COUNTS:
+                earlier[name] += values[name]
+    _upsert(session, list(counts.values()))
+    # The upsert holds the rows (PostgreSQL row locks, SQLite write lock): merge the rest in Python.
+    keys = sorted(counts)
+    rows = {
+        (row.integration, row.day): row
+        for row in session.scalars(
+            select(IntegrationDay)
+            .where(tuple_(IntegrationDay.integration, IntegrationDay.day).in_(keys))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    for result, _, at, day, findings in facts:
+        _merge(session, rows[(result.integration, day)], result.integration, day, at, findings)
+    session.flush()
+
+
+def _counts(result: RunFacts, trigger: str, findings: Sequence[FindingFacts]) -> dict[str, Any]:
     failing = any(int(f.severity) >= FAIL for f in findings)
     connected = not any(int(f.severity) >= FAIL and f.code.startswith(CONNECTION_FAMILIES) for f in findings)
     sweep = trigger == SWEEP_TRIGGER
-    counts = {
+    return {
+        "integration": result.integration,
         "runs": 1,
         "sweeps": int(sweep),
         "diagnoses": int(not sweep),
@@ -160,8 +198,7 @@ def record_run_counters(session: Session, result: RunFacts, trigger: str, at: da
         "healthy_runs": int(not failing),
         "connected_runs": int(connected),
         "checks_run": len(result.timings),
-    }
-    empty: dict[str, Any] = {
+        # the rest of a new row, merged below
         "findings_by_code": {},
         "new_by_code": {},
         "invoices_blocked_max": 0,
@@ -172,34 +209,37 @@ def record_run_counters(session: Session, result: RunFacts, trigger: str, at: da
         "last_failing": False,
         "detections": [],
     }
-    _upsert(session, {"integration": result.integration, "day": day, **counts, **empty})
-    # The upsert holds the row (PostgreSQL row lock, SQLite write lock): merge the rest in Python.
-    row = session.scalars(
-        select(IntegrationDay)
-        .where(IntegrationDay.integration == result.integration, IntegrationDay.day == day)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+
+
+def _merge(
+    session: Session, row: IntegrationDay, integration: str, day: date, at: datetime, findings: Sequence[FindingFacts]
+) -> None:
+    """One run's codes, blocked invoices and detections into its day's row."""
+    failing = any(int(f.severity) >= FAIL for f in findings)
     by_code = dict(row.findings_by_code or {})
     new_by_code = dict(row.new_by_code or {})
     for code in sorted({f.code for f in findings if int(f.severity) >= WARN}):
         by_code[code] = by_code.get(code, 0) + 1
     for code in sorted({f.code for f in findings if int(f.severity) >= FAIL and f.status == "new"}):
         new_by_code[code] = new_by_code.get(code, 0) + 1
-    row.findings_by_code, row.new_by_code = by_code, new_by_code
+    if by_code != (row.findings_by_code or {}):  # unchanged JSON left alone: no UPDATE of it
+        row.findings_by_code = by_code
+    if new_by_code != (row.new_by_code or {}):
+        row.new_by_code = new_by_code
 
     blocked = blocked_of(findings)
-    union = dict(row.blocked or {})
-    for number, value in blocked.items():
-        if number in union or len(union) < BLOCKED_KEEP:
-            union[number] = value
-    row.blocked = union
+    if blocked:
+        union = dict(row.blocked or {})
+        for number, value in blocked.items():
+            if number in union or len(union) < BLOCKED_KEEP:
+                union[number] = value
+        row.blocked = union
     row.invoices_blocked_max = max(row.invoices_blocked_max or 0, len(blocked))
 
     last = _aware(row.last_run_at)
     if last is None or at >= last:
-        if failing and not _failing_before(session, result.integration, row, day):
-            healthy_before = _last_healthy(session, result.integration, day, row)
+        if failing and not _failing_before(session, integration, row, day):
+            healthy_before = _last_healthy(session, integration, day, row)
             row.detections = [
                 *(row.detections or []),
                 {"failing_at": _iso(at), "healthy_before": _iso(healthy_before)},
@@ -207,8 +247,9 @@ def record_run_counters(session: Session, result: RunFacts, trigger: str, at: da
         row.last_run_at = at
         row.last_failing = failing
         row.invoices_blocked_last = len(blocked)
-        row.blocked_last = blocked
-        row.blocked_amounts_last = _amounts(blocked)
+        if blocked or row.blocked_last:
+            row.blocked_last = blocked
+            row.blocked_amounts_last = _amounts(blocked)
     first = _aware(row.first_run_at)
     row.first_run_at = at if first is None or at < first else first
     if not failing:
@@ -217,7 +258,6 @@ def record_run_counters(session: Session, result: RunFacts, trigger: str, at: da
     else:
         first_failing = _aware(row.first_failing_at)
         row.first_failing_at = at if first_failing is None or at < first_failing else first_failing
-    session.flush()
 
 
 def _failing_before(session: Session, integration: str, row: IntegrationDay, day: date) -> bool:

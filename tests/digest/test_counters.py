@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from checks.findings import Severity
-from store.counters import days_between
+from store.counters import days_between, record_runs_counters
 from store.models import IntegrationDay
 from tests.digest.seeding import finding, ongoing, record, run
 
@@ -140,3 +140,36 @@ def test_days_between_reads_a_range(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         got = days_between(session, date(2026, 7, 11), date(2026, 7, 13), ["acme"])
     assert [r.day for r in got] == [date(2026, 7, 11), date(2026, 7, 12)]
+
+
+def columns(row: IntegrationDay) -> dict[str, object]:
+    return {c.name: getattr(row, c.name) for c in IntegrationDay.__table__.columns if c.name != "id"}
+
+
+def test_a_batch_of_runs_counts_as_the_same_runs_one_by_one(sessions: sessionmaker[Session]) -> None:
+    """A sweep stores its batch with ``record_runs_counters``: the rows must be the ones the
+    runs would have written one at a time (two runs of one integration in a batch included)."""
+    failing = finding("sku.missing", blocked=(("INV-1", "AUD", "100.50"),))
+    batch = [
+        run("acme", T0, finding("token.expiring", Severity.WARN)),
+        run("globex", T0, failing),
+        run("acme", T0 + timedelta(hours=1), failing),
+        run("initech", T0 + timedelta(hours=23)),  # the next day in Sydney
+    ]
+    with sessions.begin() as session:
+        record(session, run("globex", T0 - timedelta(days=1)), "Australia/Sydney")  # healthy the day before
+        record_runs_counters(session, [(r, r.trigger, r.started_at) for r in batch], "Australia/Sydney")
+    batched = [columns(r) for r in rows(sessions)]
+    with sessions.begin() as session:
+        session.execute(delete(IntegrationDay))
+        record(session, run("globex", T0 - timedelta(days=1)), "Australia/Sydney")
+        for r in batch:
+            record(session, r, "Australia/Sydney")
+    assert batched == [columns(r) for r in rows(sessions)]
+    assert [(r["integration"], r["runs"]) for r in batched] == [
+        ("acme", 2),
+        ("globex", 1),
+        ("globex", 1),
+        ("initech", 1),
+    ]
+    assert batched[2]["detections"] and batched[2]["detections"][0]["healthy_before"] is not None
