@@ -183,14 +183,17 @@ class CheckService:
         stored: list[RunResult] = []
         try:
             with self.sessions.begin() as session:
+                rows: list[Run | None] = []
                 for result, state in checked:
                     # A sweep that found what the last stored run found adds nothing to history
                     # (every 15 minutes x every integration would grow it without bound): no run
                     # row, but it still counts towards the digests' daily counters and is still
                     # announced to listeners.
                     keep = not (result.trigger == SCHEDULE and state.previous is not None and not changed(result))
-                    run_id = self._store(session, result).id if keep else None
-                    stored.append(replace(result, run_id=run_id) if run_id is not None else result)
+                    rows.append(self._store(session, result) if keep else None)
+                session.flush()  # the batch's runs inserted together: their ids
+                for result, row in zip(results, rows, strict=True):
+                    stored.append(replace(result, run_id=row.id) if row is not None else result)
                 record_runs_counters(
                     session, [(result, result.trigger, result.started_at) for result in results], self.config.timezone
                 )

@@ -61,8 +61,7 @@ def add_run(
             detail={"fail": run.fail_count, "warn": run.warn_count, "error": run.error_count},
         )
     )
-    session.flush()
-    return run
+    return run  # its id once flushed: the caller flushes a batch of runs at once
 
 
 def latest_run(session: Session, integration: str, *, with_findings: bool = True) -> Run | None:
