@@ -17,7 +17,7 @@ The emulators run in a process of their own by default (``--emulators process``)
 is Sync Doctor's, not Sync Doctor's and the emulators' sharing one interpreter lock;
 ``--emulators inline`` serves them from this process, as the tests do.
 
-Run: python bench/bench_sweep.py [--integrations 1000] [--latency-ms 50] [--sweeps 3] [--workers 8]
+Run: python bench/bench_sweep.py [--integrations 1000] [--latency-ms 50] [--sweeps 3] [--workers 16]
      python bench/bench_sweep.py --processes 3 --database postgresql+psycopg://postgres@127.0.0.1/test_x
      python bench/bench_sweep.py --tracemalloc   # what this process allocated between sweeps
 (--processes: that many replicas, real processes, share each sweep; each integration is checked
@@ -282,7 +282,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--sweeps", type=int, default=3, help="sweeps after the first (for the growth figure)")
     parser.add_argument("--churn", type=float, default=0.01, help="share of integrations that change each sweep")
-    parser.add_argument("--workers", type=int, default=8, help="schedules.sweep.workers (the pool per replica)")
+    parser.add_argument(
+        "--workers", type=int, help="schedules.sweep.workers, the pool per replica (default: the config's default)"
+    )
     parser.add_argument("--processes", type=int, default=0, help="replicas as processes (0: this process)")
     parser.add_argument("--emulators", choices=("process", "inline"), default="process")
     parser.add_argument("--tracemalloc", action="store_true", help="print what this process kept between sweeps")
@@ -308,7 +310,9 @@ def main() -> None:
     calls = Calls()
     add_call_listener(calls)
     try:
-        schedules = {"sweep": {"every": "15m", "workers": args.workers}}
+        schedules: dict[str, Any] = {"sweep": {"every": "15m"}}
+        if args.workers is not None:
+            schedules["sweep"]["workers"] = args.workers
         data = fleet.config(n, emulators.overrides, schedules=schedules)
         Path(env["SYNC_DOCTOR_CONFIG"]).write_text(yaml.safe_dump(data), encoding="utf-8")
         services = build(load_settings(env), parse_config(data, systems=PROVIDERS))
@@ -380,7 +384,7 @@ def main() -> None:
             emulator_kib = emulators.peak_kib()
             print(
                 f"{k + 1:>5} {wall:>7.1f} {limit_bound:>13.1f} {pool_bound:>12.1f} "
-                f"{wall / limit_bound if limit_bound else float('nan'):>5.1f} {too_many:>5} "
+                f"{wall / limit_bound if limit_bound else float('nan'):>5.2f} {too_many:>5} "
                 f"{', '.join(f'{s} {c}' for s, c in sorted(made.items())):>24} {rows['runs'] - runs_before:>11} "
                 f"{cpu:>6.0f} {peak_kib / 1024:>8.0f} {rss_kib() / 1024:>7.0f} "
                 f"{(f'{emulator_kib / 1024:.0f}' if emulator_kib is not None else 'here'):>13} "

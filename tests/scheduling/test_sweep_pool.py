@@ -64,7 +64,8 @@ def test_the_pool_holds_as_many_integrations_as_workers(env: dict[str, str]) -> 
 
 
 def test_workers_take_batches_but_a_small_fleet_is_spread_over_every_worker() -> None:
-    assert batch_size(1000, 16) == BATCH  # 1,000 integrations: full batches
+    assert batch_size(10_000, 16) == BATCH
+    assert batch_size(1000, 16) == 15  # a quarter of 1,000 / 16
     assert batch_size(40, 2) == 5  # a quarter of each worker's share
     assert batch_size(N, WORKERS) == 1  # the fleet above: one at a time, every worker busy
     assert batch_size(0, 16) == 1
