@@ -63,7 +63,7 @@ def test_a_submit_racing_an_idle_thread_ending_is_never_lost() -> None:
     pool = ElasticExecutor("t-race", idle_s=0.001)
     futures = []
     for i in range(300):
-        futures.append(pool.submit(lambda i=i: i))
+        futures.append(pool.submit(int, i))
         time.sleep(0.001 * (i % 3))
     assert [f.result(timeout=5) for f in futures] == list(range(300))
 
@@ -101,7 +101,12 @@ def test_a_run_shut_down_cancels_its_queued_work_only_and_refuses_more() -> None
 
 def test_shutdown_with_wait_waits_for_running_work() -> None:
     run = RunExecutor(ElasticExecutor("t-wait"))
-    done = []
-    run.submit(lambda: (time.sleep(0.05), done.append(1)))
+    done: list[int] = []
+
+    def slow() -> None:
+        time.sleep(0.05)
+        done.append(1)
+
+    run.submit(slow)
     run.shutdown(wait=True)
     assert done == [1]
