@@ -10,10 +10,14 @@ The shared pool has no upper bound, on purpose: a check that outlives its run's 
 keeps its thread until its HTTP timeout ends it, and a bounded pool full of those would make
 every later run wait behind them. Threads are started only when none is idle and end after
 :data:`IDLE_S` with nothing to do, so the pool is as large as the work in flight, no larger.
+They are daemon threads, so an idle one never holds up the process's exit; work still running
+at exit gets up to :data:`EXIT_WAIT_S` to end (a token refresh under way is saved, as it was
+when each run's pool was joined at exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import queue
 import threading
@@ -25,6 +29,9 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 IDLE_S = 60.0  # a thread with nothing to do for this long ends
+# At exit, work still running gets this long to end (one HTTP timeout): the threads are daemons,
+# so an idle one never holds the process up, but a token refresh under way is still saved.
+EXIT_WAIT_S = 30.0
 
 
 class ElasticExecutor(Executor):
@@ -40,6 +47,8 @@ class ElasticExecutor(Executor):
         self._lock = threading.Lock()
         self._started = 0
         self._threads = 0
+        self._pending = 0  # submitted, not yet finished (or skipped, if cancelled)
+        self._all_done = threading.Condition(self._lock)
 
     @property
     def threads(self) -> int:
@@ -48,6 +57,8 @@ class ElasticExecutor(Executor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
+        with self._lock:
+            self._pending += 1
         self._work.put((future, lambda: fn(*args, **kwargs)))
         if not self._idle.acquire(blocking=False):
             self._start_thread()
@@ -78,7 +89,16 @@ class ElasticExecutor(Executor):
                 except BaseException as e:  # noqa: BLE001  # handed to whoever waits on the future
                     future.set_exception(e)
             del future, call  # a finished call's result is not kept alive by an idle thread
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._all_done.notify_all()
             self._idle.release()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until nothing submitted is left to run (at most ``timeout`` s); True if so."""
+        with self._lock:
+            return self._all_done.wait_for(lambda: self._pending == 0, timeout)
 
 
 class RunExecutor(Executor):
@@ -117,3 +137,4 @@ class RunExecutor(Executor):
 
 
 SHARED = ElasticExecutor("run")
+atexit.register(SHARED.drain, EXIT_WAIT_S)

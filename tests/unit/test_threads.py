@@ -3,13 +3,17 @@ ended when idle, and each run's view cancels only its own queued work."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import CancelledError, ThreadPoolExecutor, wait
+from pathlib import Path
 
 import pytest
 
 from common.threads import ElasticExecutor, RunExecutor
+from tests.conftest import REPO
 
 
 def until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
@@ -110,3 +114,30 @@ def test_shutdown_with_wait_waits_for_running_work() -> None:
     run.submit(slow)
     run.shutdown(wait=True)
     assert done == [1]
+
+
+def test_drain_waits_for_what_is_running() -> None:
+    pool = ElasticExecutor("t-drain")
+    gate = threading.Event()
+    pool.submit(gate.wait, 5)
+    assert pool.drain(0.1) is False  # still running
+    gate.set()
+    assert pool.drain(5) is True
+
+
+def test_work_running_at_exit_is_finished_before_the_process_ends(tmp_path: Path) -> None:
+    # A refresh under way when the process exits must still save its tokens: the shared
+    # threads are daemons, so the exit waits for running work (not for idle threads).
+    marker = tmp_path / "saved"
+    script = (
+        "import time\n"
+        "from common.threads import SHARED\n"
+        "def save():\n"
+        "    time.sleep(0.5)\n"
+        f"    open({str(marker)!r}, 'w').write('tokens')\n"
+        "SHARED.submit(save)\n"
+    )
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, timeout=60)
+    assert marker.read_text() == "tokens"
+    assert time.monotonic() - started < 30  # idle threads did not hold the exit for IDLE_S
