@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from checks.base import Check
 from checks.runner import DEFAULT_TIME_LIMIT, RunResult
 from scheduling.base import JobContext
-from scheduling.retry import in_transaction
+from scheduling.retry import in_transaction, retried
 from service import metrics
 from service.errors import RunNotStored
 from service.lookup import UnknownIntegration
@@ -169,7 +169,12 @@ def _check_batch(ctx: JobContext, key: str, batch: list[SweepTake], cheap: list[
         return claims.finish_sweep_items(session, handled, owner=ctx.owner, now=ctx.clock())
 
     try:
-        service.store(checked, also=finish)
+        # A connection lost while storing (a database restart) rolls the batch back: try again.
+        retried(
+            lambda: service.store(checked, also=finish),
+            what=f"storing {len(checked)} run(s) of sweep {key}",
+            stopping=ctx.stopping,
+        )
         return len(handled)
     except RunNotStored as e:
         logger.warning("sweep %s: %d run(s) were not stored: %s", key, len(checked), type(e.error).__name__)

@@ -194,6 +194,8 @@ def test_a_database_restart_mid_sweep_is_survived(
             [row] = claim_rows(services)
             assert row.error is None  # the period completed: nothing failed, nothing to take over
             assert pending_items(services) == 0
+            with services.sessions() as session:  # a first sweep stores every run: none was lost
+                assert sorted(session.scalars(select(Run.integration))) == [fleet.name(i) for i in range(n)]
             assert any(
                 "terminating connection" in r.getMessage() for r in caplog.records if r.name == "scheduling.retry"
             )
