@@ -80,7 +80,7 @@ def run_scenario(name: str, commands: int, clients: int, slow_ms: int) -> None:
     # The client-side limiters pace each portal / organisation to the vendors' real limits
     # (HubSpot: 100 requests per 10 s), which 200 runs against two tenants would hit within
     # seconds: lifted here so the figures are the bot's own, not the vendors' quotas.
-    unlimited = {"limits": {"per_minute": 1_000_000, "app_per_minute": 1_000_000, "concurrent": 256}}
+    unlimited = {"limits": {"per_minute": 1_000_000, "app_per_minute": 1_000_000, "concurrent": 100}}
     overrides = {s: {**sandbox.overrides(s), **unlimited} for s in ("hubspot", "xero")}
     # no per-integration channel: the bench measures commands, not alert posts
     config = parse_config(integrations_config(overrides, acme_slack={}, globex_slack={}, initech_slack={}))
