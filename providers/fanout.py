@@ -1,8 +1,9 @@
 """Independent reads side by side, on one executor the caller owns.
 
 Providers say *what* is independent (three organisation reads, two invoice cursors, a batch of
-association chunks); the check runner says *where* it runs: it creates one executor per run and
-lends it to the providers of that run. A provider built without one (a benchmark, a test, the
+association chunks); the check runner says *where* it runs: it gives each run an executor of its
+own (a view of the process's threads, ``common.threads``) and lends it to the providers of that
+run. A provider built without one (a benchmark, a test, the
 ``connect`` command) gets :data:`SERIAL` and does the same work one call after another.
 
 A call waiting on work it fanned out never waits on work that has not started: whatever no
