@@ -52,7 +52,7 @@ class ElasticExecutor(Executor):
 
     @property
     def threads(self) -> int:
-        """Threads alive now (tests and the bench read it)."""
+        """Threads alive now (tests read it)."""
         return self._threads
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -89,11 +89,11 @@ class ElasticExecutor(Executor):
                 except BaseException as e:  # noqa: BLE001  # handed to whoever waits on the future
                     future.set_exception(e)
             del future, call  # a finished call's result is not kept alive by an idle thread
+            self._idle.release()  # idle again before it counts as done: drain() implies idle
             with self._lock:
                 self._pending -= 1
                 if self._pending == 0:
                     self._all_done.notify_all()
-            self._idle.release()
 
     def drain(self, timeout: float) -> bool:
         """Wait until nothing submitted is left to run (at most ``timeout`` s); True if so."""

@@ -28,7 +28,7 @@ def test_sequential_work_reuses_one_thread() -> None:
     names = set()
     for _ in range(50):
         names.add(pool.submit(lambda: threading.current_thread().name).result(timeout=5))
-        until(lambda: pool._idle._value == 1)  # the thread is idle again before the next submit
+        assert pool.drain(5)  # the thread is idle again before the next submit
     assert names == {"t-reuse-1"}
     assert pool.threads == 1
 
