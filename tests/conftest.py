@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,33 @@ from sqlalchemy import create_engine, make_url, text
 from providers.http import reset_limiters
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port free now, for a server whose URL must be known before it starts (PORT, a public
+    URL). Taken below the kernel's ephemeral range: a port the kernel picked and freed (the
+    old way, binding port 0) could be handed straight to the next port-0 bind in the meantime,
+    such as the emulators the test starts next, and the server then found it taken."""
+    low = _ephemeral_start()
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def _ephemeral_start() -> int:
+    try:
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768  # Linux's default
+    return first if first > 11000 else 32768
+
+
 TEST_DATABASE_NAME = re.compile(r"(^|[_-])test", re.IGNORECASE)
 SCHEMA_MARK = "sync-doctor test suite: dropped and recreated by every test"
 

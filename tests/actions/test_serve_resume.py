@@ -4,7 +4,6 @@ ran: a real serve process, the demo world's emulators, the test database."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,7 @@ from sandbox.slack import FakeSlack
 from tests.actions.conftest import qbo_invoices, write_config
 from tests.actions.test_crash import REPO, child_env
 from tests.bot.test_serve_demo import answers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port
 
 
 def test_serve_resumes_an_approved_action_at_start(demo: DemoEnvironment, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ and a fake Slack Web API, with signed requests built as Slack signs them."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from sandbox.server import LoopbackServer, Sandbox
 from sandbox.slack import FakeSlack, Posted
 from service.container import Services
 from tests.bot.world import build_world, connect_all, integrations_config
+from tests.conftest import free_port
 
 BOT_TOKEN = "xoxb-test-token"
 SIGNING_SECRET = "test-signing-secret"
@@ -216,12 +216,6 @@ class Harness:
         entry = self.fake.response(url)
         self.fake.wait_for(lambda: entry.posts, timeout)
         return entry.posts[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def find_button(blocks: list[dict[str, Any]], action_prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:

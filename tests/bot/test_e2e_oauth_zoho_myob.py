@@ -18,7 +18,7 @@ from sandbox.myob import MyobEmulator
 from sandbox.server import LoopbackServer, load_world
 from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.bot.test_serve_process import free_port
+from tests.conftest import free_port
 
 HARBOUR_FILE = "4a7b0e5c-1d2e-4f3a-9b8c-7d6e5f4a3b21"
 OTHER_FILE = "0e55e471-0000-4000-8000-00000000e551"

@@ -20,7 +20,7 @@ import httpx
 
 from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, sign
-from tests.bot.test_serve_process import free_port
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.bot.test_serve_process import free_port
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,9 @@ from sandbox.server import Sandbox
 from sandbox.slack import FakeSlack
 from tests.bot.conftest import BOT_TOKEN, SIGNING_SECRET, Harness, sign
 from tests.bot.world import connect_all, integrations_config
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_drains_on_sigterm(tmp_path: Path, fake_slack: FakeSlack, sandbox: Sandbox) -> None:
